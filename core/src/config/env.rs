@@ -1,0 +1,173 @@
+//! Environment overrides: every configuration key has one variable.
+
+use super::ConfigIssue;
+
+/// How a variable's text becomes a TOML value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    Text,
+    Integer,
+    Boolean,
+    /// Comma-separated list of strings.
+    List,
+    /// `id:secret,id:secret` for `[[session.keys]]`.
+    SessionKeys,
+}
+
+/// One environment variable and the configuration key it overrides.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvOverride {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub kind: EnvKind,
+}
+
+const fn var(name: &'static str, key: &'static str, kind: EnvKind) -> EnvOverride {
+    EnvOverride { name, key, kind }
+}
+
+/// Every override. A test checks this list against `config/porta.example.toml`.
+pub const ENV_OVERRIDES: &[EnvOverride] = &[
+    var("PORTA_DATA_DIR", "data_dir", EnvKind::Text),
+    var("PORTA_CANONICAL_BASE", "canonical_base", EnvKind::Text),
+    var("PORTA_LOG_FORMAT", "log_format", EnvKind::Text),
+    var("PORTA_DATABASE_URL", "database.url", EnvKind::Text),
+    var(
+        "PORTA_DATABASE_MAX_CONNECTIONS",
+        "database.max_connections",
+        EnvKind::Integer,
+    ),
+    var("PORTA_PORTAL_LISTEN", "portal.listen", EnvKind::Text),
+    var(
+        "PORTA_PORTAL_PUBLIC_SCHEME",
+        "portal.public_scheme",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_PORTAL_PUBLIC_PORT",
+        "portal.public_port",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_PORTAL_TRUSTED_PROXIES",
+        "portal.trusted_proxies",
+        EnvKind::List,
+    ),
+    var("PORTA_EDGE_HTTP_LISTEN", "edge.http_listen", EnvKind::Text),
+    var(
+        "PORTA_EDGE_HTTPS_LISTEN",
+        "edge.https_listen",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_SESSION_TTL_HOURS",
+        "session.ttl_hours",
+        EnvKind::Integer,
+    ),
+    var("PORTA_SESSION_KEYS", "session.keys", EnvKind::SessionKeys),
+    var(
+        "PORTA_SIGNIN_MAX_FAILURES_PER_ACCOUNT",
+        "signin.max_failures_per_account",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_SIGNIN_FAILURE_WINDOW_MINUTES",
+        "signin.failure_window_minutes",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_SIGNIN_MAX_ATTEMPTS_PER_IP_PER_MINUTE",
+        "signin.max_attempts_per_ip_per_minute",
+        EnvKind::Integer,
+    ),
+    var("PORTA_MASTER_KEY", "security.master_key", EnvKind::Text),
+    var(
+        "PORTAL_DOMAIN_DNS_CHECK",
+        "portal_domain.dns_check",
+        EnvKind::Boolean,
+    ),
+];
+
+fn to_value(kind: EnvKind, text: &str) -> Result<toml::Value, String> {
+    match kind {
+        EnvKind::Text => Ok(toml::Value::String(text.to_owned())),
+        EnvKind::Integer => text
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("expected a whole number, found {text:?}")),
+        EnvKind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("expected true or false, found {text:?}")),
+        },
+        EnvKind::List => Ok(toml::Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        )),
+        EnvKind::SessionKeys => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|pair| {
+                let (id, secret) = pair
+                    .split_once(':')
+                    .ok_or_else(|| "expected id:secret pairs separated by commas".to_owned())?;
+                let mut key = toml::Table::new();
+                key.insert("id".into(), toml::Value::String(id.to_owned()));
+                key.insert("secret".into(), toml::Value::String(secret.to_owned()));
+                Ok(toml::Value::Table(key))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map(toml::Value::Array),
+    }
+}
+
+fn set(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut current = table;
+    for part in parts {
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{part}` in the file is not a section"))?;
+    }
+    current.insert(last.to_owned(), value);
+    Ok(())
+}
+
+/// Applies every override present in `env`; reports bad values and unknown
+/// `PORTA_*` variables (a typo must not be silently ignored).
+pub fn apply_overrides(
+    table: &mut toml::Table,
+    env_names: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    for name in env_names {
+        let known = ENV_OVERRIDES.iter().any(|o| o.name == name);
+        if name.starts_with("PORTA_") && !known {
+            issues.push(ConfigIssue {
+                key: name.clone(),
+                message: "unknown environment variable (see config/porta.example.toml)".to_owned(),
+            });
+        }
+    }
+    for o in ENV_OVERRIDES {
+        let Some(text) = env(o.name) else { continue };
+        let result = to_value(o.kind, &text).and_then(|value| set(table, o.key, value));
+        if let Err(message) = result {
+            issues.push(ConfigIssue {
+                key: o.name.to_owned(),
+                message,
+            });
+        }
+    }
+    issues
+}

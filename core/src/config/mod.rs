@@ -1,0 +1,223 @@
+//! Configuration in two layers.
+//!
+//! [`raw`] mirrors the TOML files in `config/` (every field optional); the
+//! file is merged with environment overrides ([`env`]), and [`validate`]
+//! turns the result into the internal [`Config`], collecting every problem
+//! with the key it concerns. Nothing here panics on bad input.
+
+mod env;
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use env::{EnvOverride, ENV_OVERRIDES};
+
+use crate::host::HostName;
+use crate::secret::Secret;
+use crate::session_cookie::Transport;
+use crate::session_token::SessionKey;
+
+/// The development configuration `porta up` uses when no `--config` is given.
+pub const DEV_TOML: &str = include_str!("../../../config/dev.toml");
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the SQLite database, generated keys and `demo.json` live.
+    pub data_dir: PathBuf,
+    /// Tenants are served on `<slug>.<canonical_base>`.
+    pub canonical_base: HostName,
+    pub log_format: LogFormat,
+    pub database: DatabaseConfig,
+    pub portal: PortalConfig,
+    pub edge: EdgeConfig,
+    pub session: SessionConfig,
+    pub signin: SigninLimits,
+    /// Encrypts certificate private keys and ACME credentials at rest.
+    pub master_key: Option<Secret>,
+    /// `PORTAL_DOMAIN_DNS_CHECK`: verify CNAME alignment of custom domains
+    /// that are not yet active during the handoff.
+    pub portal_domain_dns_check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    /// The embedded default: a SQLite file (under the data directory unless
+    /// the URL names another path).
+    Sqlite(PathBuf),
+    /// A `postgres://` URL; secret because it may carry a password.
+    Postgres(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    pub listen: SocketAddr,
+    /// Whether browsers reach the portal over HTTPS (through the edge) or
+    /// plain HTTP (local development); decides the cookie name and `Secure`.
+    pub public_transport: Transport,
+    /// The port in links the portal prints and redirects to; `None` for the
+    /// scheme's default.
+    pub public_port: Option<u16>,
+    /// Peers whose `X-Forwarded-Host/Proto/For` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    pub http_listen: SocketAddr,
+    pub https_listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub ttl: Duration,
+    /// Signing keys, signing key first. Empty means: use (or create) the key
+    /// file in the data directory.
+    pub keys: Vec<SessionKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SigninLimits {
+    /// Failed sign-ins for one account within `failure_window` before
+    /// further attempts are refused until the window passes.
+    pub max_failures_per_account: u32,
+    pub failure_window: Duration,
+    /// Sign-in attempts from one IP address per minute.
+    pub max_attempts_per_ip_per_minute: u32,
+}
+
+/// One problem with the configuration: the key it concerns and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub message: String,
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub source_name: String,
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration in {}:", self.source_name)?;
+        for issue in &self.issues {
+            writeln!(f, "  - {}: {}", issue.key, issue.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    fn single(source_name: &str, key: &str, message: impl Into<String>) -> Self {
+        Self {
+            source_name: source_name.to_owned(),
+            issues: vec![ConfigIssue {
+                key: key.to_owned(),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// Whether some issue concerns `key`.
+    pub fn mentions(&self, key: &str) -> bool {
+        self.issues.iter().any(|i| i.key == key)
+    }
+}
+
+impl Config {
+    /// Parses `text` (named `source_name` in errors) with overrides from
+    /// `env` (a lookup such as `|k| std::env::var(k).ok()`), and the list of
+    /// environment variable names present (to reject unknown `PORTA_*`).
+    pub fn from_toml_with_env(
+        source_name: &str,
+        text: &str,
+        env_names: &[String],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError::single(
+                source_name,
+                "(file)",
+                format!("not valid TOML: {}", e.message()),
+            )
+        })?;
+        let mut issues = env::apply_overrides(&mut table, env_names, &env);
+        let raw = raw::parse(table, &mut issues);
+        let config = raw.and_then(|raw| validate::validate(raw, &mut issues));
+        match config {
+            Some(config) if issues.is_empty() => Ok(config),
+            _ => Err(ConfigError {
+                source_name: source_name.to_owned(),
+                issues,
+            }),
+        }
+    }
+
+    /// Parses `text` without environment overrides.
+    pub fn from_toml(source_name: &str, text: &str) -> Result<Config, ConfigError> {
+        Self::from_toml_with_env(source_name, text, &[], |_| None)
+    }
+
+    /// Loads `file` (or the built-in development configuration) with
+    /// overrides from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let (name, text) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::single(
+                        &path.display().to_string(),
+                        "(file)",
+                        format!("cannot read: {e}"),
+                    )
+                })?;
+                (path.display().to_string(), text)
+            }
+            None => ("built-in config/dev.toml".to_owned(), DEV_TOML.to_owned()),
+        };
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect();
+        Self::from_toml_with_env(&name, &text, &names, |k| std::env::var(k).ok())
+    }
+
+    /// The SQLite file or PostgreSQL URL to connect to.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.expose().to_owned(),
+        }
+    }
+
+    /// `http(s)://<host>[:port]` as browsers reach the portal.
+    pub fn public_origin(&self, host: &HostName) -> String {
+        let scheme = match self.portal.public_transport {
+            Transport::Https => "https",
+            Transport::PlainHttp => "http",
+        };
+        match self.portal.public_port {
+            Some(port) => format!("{scheme}://{host}:{port}"),
+            None => format!("{scheme}://{host}"),
+        }
+    }
+}

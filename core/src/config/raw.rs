@@ -1,0 +1,155 @@
+//! The configuration file as written: every key optional, every leaf a
+//! [`Field`] so that one wrongly typed value does not hide the others.
+
+use std::path::PathBuf;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use super::ConfigIssue;
+use crate::secret::Secret;
+
+/// A leaf value: absent, well-typed, or present with the wrong type (the
+/// message says what was expected).
+#[derive(Debug, Default)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Value(T),
+    Invalid(String),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        // Strings and tables are not echoed: they may hold secrets.
+        let shown = match &value {
+            toml::Value::String(_) => "a string".to_owned(),
+            toml::Value::Integer(i) => format!("the number {i}"),
+            toml::Value::Float(f) => format!("the number {f}"),
+            toml::Value::Boolean(b) => format!("{b}"),
+            toml::Value::Datetime(_) => "a date".to_owned(),
+            toml::Value::Array(_) => "a list".to_owned(),
+            toml::Value::Table(_) => "a table".to_owned(),
+        };
+        Ok(match T::deserialize(value) {
+            Ok(v) => Field::Value(v),
+            Err(e) => Field::Invalid(format!("{} (found {shown})", e.message().trim())),
+        })
+    }
+}
+
+impl<T> Field<T> {
+    /// The value, or `None` after recording why it is unusable.
+    pub fn take(self, key: &str, issues: &mut Vec<ConfigIssue>) -> Option<T> {
+        match self {
+            Field::Absent => None,
+            Field::Value(v) => Some(v),
+            Field::Invalid(message) => {
+                issues.push(ConfigIssue {
+                    key: key.to_owned(),
+                    message,
+                });
+                None
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawConfig {
+    pub data_dir: Field<PathBuf>,
+    pub canonical_base: Field<String>,
+    pub log_format: Field<String>,
+    pub database: RawDatabase,
+    pub portal: RawPortal,
+    pub edge: RawEdge,
+    pub session: RawSession,
+    pub signin: RawSignin,
+    pub security: RawSecurity,
+    pub portal_domain: RawPortalDomain,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawDatabase {
+    pub url: Field<Secret>,
+    pub max_connections: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawPortal {
+    pub listen: Field<String>,
+    pub public_scheme: Field<String>,
+    pub public_port: Field<u16>,
+    pub trusted_proxies: Field<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawEdge {
+    pub http_listen: Field<String>,
+    pub https_listen: Field<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawSession {
+    pub ttl_hours: Field<u32>,
+    pub keys: Field<Vec<RawSessionKey>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessionKey {
+    pub id: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawSignin {
+    pub max_failures_per_account: Field<u32>,
+    pub failure_window_minutes: Field<u32>,
+    pub max_attempts_per_ip_per_minute: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawSecurity {
+    pub master_key: Field<Secret>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawPortalDomain {
+    pub dns_check: Field<bool>,
+}
+
+/// Deserialises the merged table, recording every unknown key.
+pub fn parse(table: toml::Table, issues: &mut Vec<ConfigIssue>) -> Option<RawConfig> {
+    let mut unknown = Vec::new();
+    let result = serde_ignored::deserialize(toml::Value::Table(table), |path| {
+        unknown.push(path.to_string());
+    });
+    for key in unknown {
+        issues.push(ConfigIssue {
+            key,
+            message: "unknown key (see config/porta.example.toml for the keys there are)"
+                .to_owned(),
+        });
+    }
+    match result {
+        Ok(raw) => Some(raw),
+        Err(e) => {
+            let e: toml::de::Error = e;
+            issues.push(ConfigIssue {
+                key: "(structure)".to_owned(),
+                message: format!("a section has the wrong shape: {}", e.message().trim()),
+            });
+            None
+        }
+    }
+}

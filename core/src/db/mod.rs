@@ -1,0 +1,163 @@
+//! Storage: one sqlx layer over SQLite (the embedded default) and PostgreSQL
+//! (several nodes on one database).
+//!
+//! [`Db`] is an enum over the two pools; each query is written once with
+//! `$N` placeholders and expanded for both drivers by [`on_pool!`]. Every
+//! function that reads or writes tenant data takes a [`TenantId`] and
+//! filters by it: there is deliberately no lookup across tenants.
+//!
+//! [`TenantId`]: crate::ids::TenantId
+
+pub mod audit;
+pub mod clients;
+pub mod roles;
+pub mod sessions;
+pub mod tenants;
+mod types;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+/// Both arms must produce the same type.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$tx` bound to a transaction of either backend.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$t:ident| $body:expr) => {
+        match $tx {
+            $crate::db::DbTx::Sqlite($t) => $body,
+            $crate::db::DbTx::Postgres($t) => $body,
+        }
+    };
+}
+
+/// A connection pool on one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction on one of the two backends.
+pub enum DbTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl DbTx {
+    pub async fn commit(self) -> Result<(), DbError> {
+        on_tx!(self, |t| t.commit().await)?;
+        Ok(())
+    }
+}
+
+/// A storage failure, mapped by callers (unique violation -> 409, missing
+/// row -> 404, the rest -> 500).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl DbError {
+    /// Turns a unique-constraint violation into [`DbError::Conflict`].
+    pub(crate) fn conflict_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
+        move |e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => DbError::Conflict(what),
+            _ => DbError::Sqlx(e),
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Db {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`). A SQLite file
+    /// and its directory are created if missing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Self::connect_sqlite(Path::new(path), max_connections).await;
+        }
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    async fn connect_sqlite(path: &Path, max_connections: u32) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// Applies pending migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so that
+    /// concurrent writers wait instead of failing with "database is locked").
+    pub async fn begin(&self) -> Result<DbTx, DbError> {
+        Ok(match self {
+            Db::Sqlite(pool) => DbTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => DbTx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Which backend this is, for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}

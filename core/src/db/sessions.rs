@@ -1,0 +1,171 @@
+//! Server-side sessions: the row a session token's `sid` names. A token is
+//! only honoured while its row is neither revoked nor expired.
+
+use sqlx::FromRow;
+
+use super::{Db, DbError};
+use crate::clock::UnixMillis;
+use crate::ids::{SessionId, TenantId, UserId};
+use crate::on_pool;
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Session {
+    pub id: SessionId,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub host: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub last_seen_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub login_method: String,
+}
+
+/// What a new session records.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub host: &'a str,
+    pub expires_at: UnixMillis,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// `password`, `ott` (custom-domain handoff), ...
+    pub login_method: &'a str,
+}
+
+const COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, last_seen_at, \
+                       revoked_at, revoked_reason, ip, user_agent, login_method";
+
+pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
+    let session = Session {
+        id: SessionId::generate(),
+        tenant_id: new.tenant,
+        user_id: new.user,
+        host: new.host.to_owned(),
+        created_at: now.0,
+        expires_at: new.expires_at.0,
+        last_seen_at: now.0,
+        revoked_at: None,
+        revoked_reason: None,
+        // Bounded: a user agent is client-controlled.
+        ip: new.ip.map(|s| s.chars().take(64).collect()),
+        user_agent: new.user_agent.map(|s| s.chars().take(512).collect()),
+        login_method: new.login_method.to_owned(),
+    };
+    let sql = format!(
+        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10)"
+    );
+    on_pool!(db, |pool| sqlx::query(&sql)
+        .bind(session.id)
+        .bind(session.tenant_id)
+        .bind(session.user_id)
+        .bind(&session.host)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(session.last_seen_at)
+        .bind(&session.ip)
+        .bind(&session.user_agent)
+        .bind(&session.login_method)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(session)
+}
+
+/// The tenant's session `id` if it is live at `now` (not revoked, not
+/// expired, its user not disabled).
+pub async fn find_live(
+    db: &Db,
+    tenant: TenantId,
+    id: SessionId,
+    now: UnixMillis,
+) -> Result<Option<Session>, DbError> {
+    let sql =
+        "SELECT s.id, s.tenant_id, s.user_id, s.host, s.created_at, s.expires_at, s.last_seen_at, \
+               s.revoked_at, s.revoked_reason, s.ip, s.user_agent, s.login_method \
+               FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+               WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+               AND u.disabled = FALSE";
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(now.0)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Updates `last_seen_at`, at most once a minute per session so that page
+/// views do not each cost a write.
+pub async fn touch(
+    db: &Db,
+    tenant: TenantId,
+    id: SessionId,
+    now: UnixMillis,
+) -> Result<(), DbError> {
+    let sql = "UPDATE sessions SET last_seen_at = $3 \
+               WHERE tenant_id = $1 AND id = $2 AND last_seen_at < $4";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(now.0)
+        .bind(now.0 - 60_000)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Revokes one session; returns whether it was live.
+pub async fn revoke(
+    db: &Db,
+    tenant: TenantId,
+    id: SessionId,
+    reason: &str,
+    now: UnixMillis,
+) -> Result<bool, DbError> {
+    let sql = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+               WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL";
+    let affected = on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(now.0)
+        .bind(reason)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(affected > 0)
+}
+
+/// Revokes every live session of a user ("sign out everywhere"); returns
+/// how many.
+pub async fn revoke_all_for_user(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    reason: &str,
+    now: UnixMillis,
+) -> Result<u64, DbError> {
+    let sql = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+               WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL";
+    Ok(on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(user)
+        .bind(now.0)
+        .bind(reason)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+pub async fn get(db: &Db, tenant: TenantId, id: SessionId) -> Result<Option<Session>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE tenant_id = $1 AND id = $2");
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+}

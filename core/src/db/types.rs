@@ -1,0 +1,65 @@
+//! How validated values are stored: as TEXT, through their `Display` and
+//! `FromStr`, so a row that holds an invalid value fails to decode instead
+//! of producing an invalid value.
+
+use sqlx::database::Database;
+use sqlx::decode::Decode;
+use sqlx::encode::{Encode, IsNull};
+use sqlx::error::BoxDynError;
+use sqlx::types::Type;
+
+use crate::email::EmailAddress;
+use crate::ids::{ClientId, ContactId, RoleId, SessionId, TenantId, UserId};
+use crate::slug::TenantSlug;
+use crate::user_type::UserType;
+
+macro_rules! text_column {
+    ($($ty:ty),* $(,)?) => {$(
+        impl<DB: Database> Type<DB> for $ty
+        where
+            String: Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: Database> Encode<'q, DB> for $ty
+        where
+            String: Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                self.to_string().encode_by_ref(buf)
+            }
+        }
+
+        impl<'r, DB: Database> Decode<'r, DB> for $ty
+        where
+            String: Decode<'r, DB>,
+        {
+            fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <String as Decode<'r, DB>>::decode(value)?;
+                Ok(text.parse::<$ty>()?)
+            }
+        }
+    )*};
+}
+
+text_column!(
+    TenantId,
+    ClientId,
+    UserId,
+    ContactId,
+    SessionId,
+    RoleId,
+    TenantSlug,
+    EmailAddress,
+    UserType,
+);

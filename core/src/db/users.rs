@@ -1,0 +1,170 @@
+//! Users: MSP staff (`internal`) and client users (`client`). An email is
+//! unique per tenant and user type, ignoring case; lookups always name the
+//! tenant and the user type.
+
+use sqlx::FromRow;
+
+use super::{Db, DbError};
+use crate::clock::UnixMillis;
+use crate::email::EmailAddress;
+use crate::ids::{ClientId, TenantId, UserId};
+use crate::on_pool;
+use crate::user_type::UserType;
+
+/// What a new user needs. `client` must be set exactly for client users.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub tenant: TenantId,
+    pub user_type: UserType,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub client: Option<ClientId>,
+    pub password_hash: String,
+}
+
+/// What sign-in needs to know about a user.
+#[derive(Debug, Clone, FromRow)]
+pub struct Credentials {
+    pub id: UserId,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// A user as pages show them, with their client company's name.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct UserProfile {
+    pub id: UserId,
+    pub tenant_id: TenantId,
+    pub user_type: UserType,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub client_id: Option<ClientId>,
+    pub client_name: Option<String>,
+    pub disabled: bool,
+    pub last_signin_at: Option<i64>,
+}
+
+fn checked_display_name(name: &str) -> Result<String, DbError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(DbError::Invalid("name must be 1-200 characters".to_owned()));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates a user. A duplicate (tenant, user type, email) is
+/// [`DbError::Conflict`]; a client user without a client, or an internal
+/// user with one, is [`DbError::Invalid`].
+pub async fn create(db: &Db, new: &NewUser) -> Result<UserId, DbError> {
+    if (new.user_type == UserType::Client) != new.client.is_some() {
+        return Err(DbError::Invalid(
+            "client users belong to exactly one client company; internal users to none".to_owned(),
+        ));
+    }
+    let display_name = checked_display_name(&new.display_name)?;
+    let id = UserId::generate();
+    let now = UnixMillis::now().0;
+    let sql = "INSERT INTO users (id, tenant_id, user_type, email, display_name, client_id, \
+               password_hash, disabled, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $8)";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(id)
+        .bind(new.tenant)
+        .bind(new.user_type)
+        .bind(&new.email)
+        .bind(&display_name)
+        .bind(new.client)
+        .bind(&new.password_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .map_err(DbError::conflict_as("user with this email"))?;
+    Ok(id)
+}
+
+/// The credentials of the tenant's user of `user_type` with `email`.
+pub async fn find_credentials(
+    db: &Db,
+    tenant: TenantId,
+    email: &EmailAddress,
+    user_type: UserType,
+) -> Result<Option<Credentials>, DbError> {
+    let sql = "SELECT id, password_hash, disabled FROM users \
+               WHERE tenant_id = $1 AND user_type = $2 AND lower(email) = $3";
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(tenant)
+        .bind(user_type)
+        .bind(email)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The tenant's user `id`, with their client company's name.
+pub async fn profile(
+    db: &Db,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Option<UserProfile>, DbError> {
+    let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
+               c.name AS client_name, u.disabled, u.last_signin_at \
+               FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
+               WHERE u.tenant_id = $1 AND u.id = $2";
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Notes a successful sign-in.
+pub async fn record_signin(
+    db: &Db,
+    tenant: TenantId,
+    id: UserId,
+    at: UnixMillis,
+) -> Result<(), DbError> {
+    let sql = "UPDATE users SET last_signin_at = $3 WHERE tenant_id = $1 AND id = $2";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(at.0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Disables or re-enables a user; a disabled user's sessions stop working.
+pub async fn set_disabled(
+    db: &Db,
+    tenant: TenantId,
+    id: UserId,
+    disabled: bool,
+) -> Result<(), DbError> {
+    let sql = "UPDATE users SET disabled = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    let affected = on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(disabled)
+        .bind(UnixMillis::now().0)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if affected == 0 {
+        return Err(DbError::NotFound("user"));
+    }
+    Ok(())
+}
+
+/// Users of the tenant, by email.
+pub async fn list(db: &Db, tenant: TenantId) -> Result<Vec<UserProfile>, DbError> {
+    let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
+               c.name AS client_name, u.disabled, u.last_signin_at \
+               FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
+               WHERE u.tenant_id = $1 ORDER BY u.email, u.user_type";
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(tenant)
+        .fetch_all(pool)
+        .await)?)
+}

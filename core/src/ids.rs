@@ -1,0 +1,100 @@
+//! Identifiers. Each is a UUID in its own type so that a user id can never be
+//! passed where a tenant id is expected; all are stored as TEXT.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The id in a string could not be parsed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid {kind} id")]
+pub struct InvalidId {
+    pub kind: &'static str,
+}
+
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident, $kind:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A new random id.
+            pub fn generate() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self).map_err(|_| InvalidId { kind: $kind })
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A tenant: one MSP and everything it owns. Every query on tenant data
+    /// is filtered by one.
+    TenantId,
+    "tenant"
+);
+uuid_id!(
+    /// A client company of a tenant.
+    ClientId,
+    "client"
+);
+uuid_id!(
+    /// A person who can sign in (an MSP staff member or a client user).
+    UserId,
+    "user"
+);
+uuid_id!(
+    /// A contact of a client company.
+    ContactId,
+    "contact"
+);
+uuid_id!(
+    /// A server-side session row; the `sid` claim of a session token.
+    SessionId,
+    "session"
+);
+uuid_id!(
+    /// A role within a tenant.
+    RoleId,
+    "role"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_text() {
+        let id = TenantId::generate();
+        assert_eq!(id.to_string().parse::<TenantId>(), Ok(id));
+    }
+
+    #[test]
+    fn rejects_garbage_with_its_kind() {
+        assert_eq!(
+            "not-a-uuid".parse::<UserId>(),
+            Err(InvalidId { kind: "user" })
+        );
+    }
+}

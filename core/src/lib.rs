@@ -1,0 +1,29 @@
+//! Porta's shared model.
+//!
+//! This crate owns what every other part of Porta agrees on:
+//! - validated values ([`ids`], [`slug::TenantSlug`], [`email::EmailAddress`],
+//!   [`host::HostName`], [`next_path::NextPath`], [`user_type::UserType`]),
+//!   each a newtype that can only be built through `parse`;
+//! - configuration ([`config`]): TOML files, environment overrides and
+//!   validation that reports every bad key;
+//! - storage ([`db`]): one sqlx layer over SQLite and PostgreSQL where every
+//!   query on tenant data takes a [`ids::TenantId`];
+//! - sessions ([`session_token`]: signed JWT claims with rotating keys,
+//!   [`session_cookie`]: the cookie that carries them) and passwords
+//!   ([`password`]).
+//!
+//! It depends on no other Porta crate.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod host;
+pub mod ids;
+pub mod next_path;
+pub mod password;
+pub mod secret;
+pub mod session_cookie;
+pub mod session_token;
+pub mod slug;
+pub mod user_type;

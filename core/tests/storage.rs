@@ -1,0 +1,336 @@
+//! Storage on both backends: uniqueness rules, tenant scoping, sessions and
+//! the audit log.
+
+use porta_core::clock::UnixMillis;
+use porta_core::db::{audit, clients, roles, sessions, tenants, users, Db, DbError};
+use porta_core::email::EmailAddress;
+use porta_core::ids::{TenantId, UserId};
+use porta_core::slug::TenantSlug;
+use porta_core::user_type::UserType;
+use porta_testkit::{both_backends, TestDb};
+
+fn slug(s: &str) -> TenantSlug {
+    TenantSlug::parse(s).unwrap()
+}
+
+fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+async fn client_user(db: &Db, tenant: TenantId, company: &str, address: &str) -> UserId {
+    let client = match clients::find_by_name(db, tenant, company).await.unwrap() {
+        Some(c) => c,
+        None => clients::create(db, tenant, company).await.unwrap(),
+    };
+    users::create(
+        db,
+        &users::NewUser {
+            tenant,
+            user_type: UserType::Client,
+            email: email(address),
+            display_name: "Jane Doe".into(),
+            client: Some(client.id),
+            password_hash: "$argon2id$fake".into(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn tenant_slugs_are_unique(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    assert!(matches!(
+        tenants::create(db, &slug("ACME"), "Other").await,
+        Err(DbError::Conflict("tenant slug"))
+    ));
+    assert_eq!(
+        tenants::find_by_slug(db, &slug("acme")).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(tenants::get(db, acme.id).await.unwrap(), acme);
+    assert_eq!(tenants::count(db).await.unwrap(), 1);
+    // The failed insert left no half-made tenant (its roles rolled back too).
+    let role_names: Vec<&str> = roles::DEFAULT_ROLES.iter().map(|r| r.0).collect();
+    for name in role_names {
+        assert!(roles::find_by_name(db, acme.id, name)
+            .await
+            .unwrap()
+            .is_some());
+    }
+}
+
+async fn emails_are_unique_per_tenant_and_type_ignoring_case(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
+        .await
+        .unwrap();
+    client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    // Same address, other case, same tenant and type: refused.
+    let globex = clients::find_by_name(db, acme.id, "GLOBEX")
+        .await
+        .unwrap()
+        .unwrap();
+    let dup = users::create(
+        db,
+        &users::NewUser {
+            tenant: acme.id,
+            user_type: UserType::Client,
+            email: email("jane@globex.example"),
+            display_name: "Jane".into(),
+            client: Some(globex.id),
+            password_hash: "x".into(),
+        },
+    )
+    .await;
+    assert!(matches!(dup, Err(DbError::Conflict(_))), "{dup:?}");
+    // Same address as an internal user of the same tenant: allowed.
+    users::create(
+        db,
+        &users::NewUser {
+            tenant: acme.id,
+            user_type: UserType::Internal,
+            email: email("JANE@globex.example"),
+            display_name: "Jane (staff)".into(),
+            client: None,
+            password_hash: "x".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // Same address in another tenant: allowed, and a different user.
+    let other = client_user(db, beta.id, "Globex", "jane@globex.example").await;
+    let found =
+        users::find_credentials(db, beta.id, &email("Jane@Globex.example"), UserType::Client)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(found.id, other);
+}
+
+async fn lookups_never_cross_tenants(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
+        .await
+        .unwrap();
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    assert!(
+        users::find_credentials(db, beta.id, &email("jane@globex.example"), UserType::Client)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(users::find_credentials(
+        db,
+        acme.id,
+        &email("jane@globex.example"),
+        UserType::Internal
+    )
+    .await
+    .unwrap()
+    .is_none());
+    assert!(users::profile(db, beta.id, jane).await.unwrap().is_none());
+    let profile = users::profile(db, acme.id, jane).await.unwrap().unwrap();
+    assert_eq!(profile.client_name.as_deref(), Some("Globex"));
+    assert!(clients::find_by_name(db, beta.id, "Globex")
+        .await
+        .unwrap()
+        .is_none());
+    // A client user cannot be attached to another tenant's client company.
+    let beta_client = clients::create(db, beta.id, "Initech").await.unwrap();
+    let cross = users::create(
+        db,
+        &users::NewUser {
+            tenant: acme.id,
+            user_type: UserType::Client,
+            email: email("bob@initech.example"),
+            display_name: "Bob".into(),
+            client: Some(beta_client.id),
+            password_hash: "x".into(),
+        },
+    )
+    .await;
+    assert!(cross.is_err(), "user linked to another tenant's client");
+    // Nor can another tenant's role be granted.
+    let beta_role = roles::find_by_name(db, beta.id, "Client User")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        roles::assign(db, acme.id, jane, &beta_role, UserType::Client)
+            .await
+            .is_err()
+    );
+}
+
+async fn client_users_need_a_client_and_roles_match_types(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let no_client = users::create(
+        db,
+        &users::NewUser {
+            tenant: acme.id,
+            user_type: UserType::Client,
+            email: email("x@y.example"),
+            display_name: "X".into(),
+            client: None,
+            password_hash: "x".into(),
+        },
+    )
+    .await;
+    assert!(matches!(no_client, Err(DbError::Invalid(_))));
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    let admin = roles::find_by_name(db, acme.id, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        roles::assign(db, acme.id, jane, &admin, UserType::Client).await,
+        Err(DbError::Invalid(_))
+    ));
+    let client_admin = roles::find_by_name(db, acme.id, "Client Admin")
+        .await
+        .unwrap()
+        .unwrap();
+    roles::assign(db, acme.id, jane, &client_admin, UserType::Client)
+        .await
+        .unwrap();
+    assert_eq!(
+        roles::role_names(db, acme.id, jane).await.unwrap(),
+        ["Client Admin"]
+    );
+    let perms = roles::permissions(db, acme.id, jane).await.unwrap();
+    assert!(perms.contains(&"billing:read".to_owned()));
+    assert!(!perms.contains(&"settings:update".to_owned()));
+}
+
+async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
+        .await
+        .unwrap();
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    let now = UnixMillis::now();
+    let new = sessions::NewSession {
+        tenant: acme.id,
+        user: jane,
+        host: "acme.portal.localhost",
+        expires_at: now.plus_seconds(3600),
+        ip: Some("127.0.0.1"),
+        user_agent: Some("test"),
+        login_method: "password",
+    };
+    let s = sessions::create(db, &new, now).await.unwrap();
+    assert!(sessions::find_live(db, acme.id, s.id, now)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(sessions::find_live(db, beta.id, s.id, now)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        sessions::find_live(db, acme.id, s.id, now.plus_seconds(3600))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    users::set_disabled(db, acme.id, jane, true).await.unwrap();
+    assert!(sessions::find_live(db, acme.id, s.id, now)
+        .await
+        .unwrap()
+        .is_none());
+    users::set_disabled(db, acme.id, jane, false).await.unwrap();
+
+    assert!(!sessions::revoke(db, beta.id, s.id, "signout", now)
+        .await
+        .unwrap());
+    assert!(sessions::revoke(db, acme.id, s.id, "signout", now)
+        .await
+        .unwrap());
+    assert!(!sessions::revoke(db, acme.id, s.id, "signout", now)
+        .await
+        .unwrap());
+    assert!(sessions::find_live(db, acme.id, s.id, now)
+        .await
+        .unwrap()
+        .is_none());
+    let row = sessions::get(db, acme.id, s.id).await.unwrap().unwrap();
+    assert_eq!(row.revoked_reason.as_deref(), Some("signout"));
+    assert_eq!(row.revoked_at, Some(now.0));
+
+    let a = sessions::create(db, &new, now).await.unwrap();
+    let b = sessions::create(db, &new, now).await.unwrap();
+    assert_eq!(
+        sessions::revoke_all_for_user(db, acme.id, jane, "everywhere", now)
+            .await
+            .unwrap(),
+        2
+    );
+    for id in [a.id, b.id] {
+        assert!(sessions::find_live(db, acme.id, id, now)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+async fn audit_counts_failures_per_subject_and_window(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
+        .await
+        .unwrap();
+    let now = UnixMillis::now();
+    for (tenant, subject, outcome, at) in [
+        (acme.id, "jane@globex.example", "failure", now),
+        (acme.id, "jane@globex.example", "failure", now),
+        (
+            acme.id,
+            "jane@globex.example",
+            "failure",
+            now.plus_seconds(-3600),
+        ),
+        (acme.id, "jane@globex.example", "success", now),
+        (acme.id, "bob@globex.example", "failure", now),
+        (beta.id, "jane@globex.example", "failure", now),
+    ] {
+        let event = audit::AuditEvent {
+            tenant: Some(tenant),
+            actor: None,
+            action: "signin.client",
+            outcome,
+            subject: Some(subject),
+            ip: Some("127.0.0.1"),
+            user_agent: None,
+            detail: None,
+        };
+        audit::record(db, &event, at).await.unwrap();
+    }
+    let since = now.plus_seconds(-900);
+    let count =
+        audit::count_failures_since(db, acme.id, "signin.client", "jane@globex.example", since)
+            .await
+            .unwrap();
+    assert_eq!(count, 2);
+    assert_eq!(audit::recent(db, acme.id, 100).await.unwrap().len(), 5);
+}
+
+async fn migrations_are_idempotent(t: TestDb) {
+    t.db.migrate().await.unwrap();
+    t.db.migrate().await.unwrap();
+}
+
+both_backends! {
+    tenant_slugs => tenant_slugs_are_unique;
+    email_uniqueness => emails_are_unique_per_tenant_and_type_ignoring_case;
+    tenant_scoping => lookups_never_cross_tenants;
+    user_types => client_users_need_a_client_and_roles_match_types;
+    session_lifecycle => sessions_live_until_revoked_expired_or_user_disabled;
+    audit_failures => audit_counts_failures_per_subject_and_window;
+    migrations => migrations_are_idempotent;
+}
