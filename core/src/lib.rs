@@ -20,6 +20,7 @@ pub mod db;
 pub mod email;
 pub mod host;
 pub mod ids;
+pub mod key_file;
 pub mod next_path;
 pub mod password;
 pub mod secret;

@@ -180,8 +180,9 @@ impl Config {
     }
 
     /// Loads `file` (or the built-in development configuration) with
-    /// overrides from the process environment.
-    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+    /// overrides from the process environment, then from `extra` (for
+    /// command-line flags such as `--data-dir`, named like the variables).
+    pub fn load(file: Option<&Path>, extra: &[(&str, String)]) -> Result<Config, ConfigError> {
         let (name, text) = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -198,7 +199,14 @@ impl Config {
         let names: Vec<String> = std::env::vars_os()
             .filter_map(|(k, _)| k.into_string().ok())
             .collect();
-        Self::from_toml_with_env(&name, &text, &names, |k| std::env::var(k).ok())
+        let lookup = |key: &str| {
+            extra
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(key).ok())
+        };
+        Self::from_toml_with_env(&name, &text, &names, lookup)
     }
 
     /// The SQLite file or PostgreSQL URL to connect to.

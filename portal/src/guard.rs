@@ -1,0 +1,119 @@
+//! The middleware that guards signed-in areas.
+//!
+//! `/client-portal/*`: no session -> 303 to the client sign-in with the
+//! requested path as a safe `next`; a session whose user is not a client
+//! user -> 303 to the client sign-in with `error=AccessDenied`. `/msp/*`
+//! likewise for MSP staff. A session of another tenant is no session (see
+//! [`crate::session::current`]). On success the [`Site`] and the
+//! [`SignedIn`] are put into the request's extensions for the handlers.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use porta_core::next_path::{NextPath, PortalArea};
+use porta_core::user_type::UserType;
+
+use crate::error::AppError;
+use crate::session::{self, SignedIn};
+use crate::site::Site;
+use crate::state::AppState;
+
+/// The sign-in page of an area.
+pub fn signin_path(area: PortalArea) -> &'static str {
+    match area {
+        PortalArea::ClientPortal => "/auth/client-portal/signin",
+        PortalArea::Msp => "/auth/msp/signin",
+    }
+}
+
+/// The sign-in page, with `next` when it is safe for the area.
+pub fn signin_redirect(area: PortalArea, next: Option<&str>, error: Option<&str>) -> Redirect {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(error) = error {
+        query.append_pair("error", error);
+    }
+    if let Some(next) = next.and_then(|n| NextPath::parse(n, area).ok()) {
+        query.append_pair("next", next.as_str());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        Redirect::to(signin_path(area))
+    } else {
+        Redirect::to(&format!("{}?{query}", signin_path(area)))
+    }
+}
+
+fn user_type_of(area: PortalArea) -> UserType {
+    match area {
+        PortalArea::ClientPortal => UserType::Client,
+        PortalArea::Msp => UserType::Internal,
+    }
+}
+
+async fn guard(
+    area: PortalArea,
+    state: AppState,
+    site: Site,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let signed_in = match session::current(&state, &site, request.headers()).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return e.into_response(),
+    };
+    let requested = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned());
+    let mut response = match signed_in {
+        None => signin_redirect(area, requested.as_deref(), None).into_response(),
+        Some(s) if s.profile.user_type != user_type_of(area) => {
+            signin_redirect(area, None, Some("AccessDenied")).into_response()
+        }
+        Some(s) => {
+            request.extensions_mut().insert::<SignedIn>(s);
+            request.extensions_mut().insert::<Site>(site);
+            next.run(request).await
+        }
+    };
+    // Signed-in pages are per user: never cached by browsers or proxies.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub async fn require_client(
+    State(state): State<AppState>,
+    site: Site,
+    request: Request,
+    next: Next,
+) -> Response {
+    guard(PortalArea::ClientPortal, state, site, request, next).await
+}
+
+pub async fn require_staff(
+    State(state): State<AppState>,
+    site: Site,
+    request: Request,
+    next: Next,
+) -> Response {
+    guard(PortalArea::Msp, state, site, request, next).await
+}
+
+/// Extracts what [`guard`] stored; only used behind it.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<SignedIn>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("SignedIn used outside the guard".to_owned()))
+    }
+}

@@ -1,0 +1,401 @@
+//! Sign-in and sign-out.
+//!
+//! Both sign-in forms share one procedure ([`sign_in`]) and differ only in
+//! the user type they admit. Each attempt costs exactly one argon2
+//! verification whether or not the account exists, answers with the same
+//! generic error whatever was wrong, is limited per IP (in memory) and per
+//! account (failures in the audit log, so across nodes), and writes one
+//! audit row.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use porta_core::clock::UnixMillis;
+use porta_core::db::audit::{self, AuditEvent};
+use porta_core::db::{sessions, users};
+use porta_core::email::EmailAddress;
+use porta_core::next_path::{NextPath, PortalArea};
+use porta_core::password;
+use porta_core::secret::Secret;
+use porta_core::session_cookie::clear_session_cookie;
+use porta_core::user_type::UserType;
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::guard::{signin_path, signin_redirect};
+use crate::pages::{render, SigninPage};
+use crate::session;
+use crate::site::Site;
+use crate::state::AppState;
+
+/// The audit action of every sign-in attempt (both forms: the per-account
+/// limit counts them together).
+const SIGNIN_ACTION: &str = "signin";
+/// Passwords longer than this are refused without hashing.
+const MAX_PASSWORD_BYTES: usize = 4096;
+
+#[derive(Debug, Deserialize)]
+pub struct SigninQuery {
+    error: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SigninForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// Which sign-in form.
+#[derive(Debug, Clone, Copy)]
+struct Door {
+    area: PortalArea,
+    admits: UserType,
+    form_name: &'static str,
+}
+
+const CLIENT_DOOR: Door = Door {
+    area: PortalArea::ClientPortal,
+    admits: UserType::Client,
+    form_name: "client",
+};
+const MSP_DOOR: Door = Door {
+    area: PortalArea::Msp,
+    admits: UserType::Internal,
+    form_name: "msp",
+};
+
+/// What each `?error=` code tells the visitor (Auth.js's codes). None says
+/// which part of the credentials was wrong.
+fn error_message(code: &str) -> &'static str {
+    match code {
+        "CredentialsSignin" => "Sign-in failed. Check that your email and password are correct.",
+        "AccessDenied" => "This account does not have access here.",
+        "RateLimited" => "Too many sign-in attempts. Wait a few minutes, then try again.",
+        "SessionRequired" => "Please sign in to continue.",
+        _ => "Sign-in failed. Please try again.",
+    }
+}
+
+fn signin_page(
+    door: Door,
+    site: &Site,
+    error: Option<&str>,
+    next: Option<&NextPath>,
+) -> axum::response::Html<String> {
+    let (heading, other_link) = match door.area {
+        PortalArea::ClientPortal => (
+            "Sign in to the client portal",
+            ("/auth/msp/signin", "Staff sign-in"),
+        ),
+        PortalArea::Msp => (
+            "Staff sign-in",
+            ("/auth/client-portal/signin", "Client portal sign-in"),
+        ),
+    };
+    render(&SigninPage {
+        tenant_name: &site.tenant.name,
+        heading,
+        action: signin_path(door.area),
+        error: error.map(error_message),
+        next: next.map(NextPath::as_str),
+        other_link,
+    })
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn show_signin(
+    door: Door,
+    state: &AppState,
+    site: &Site,
+    query: SigninQuery,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let next = query
+        .next
+        .as_deref()
+        .and_then(|n| NextPath::parse(n, door.area).ok());
+    if query.error.is_none() {
+        if let Some(signed_in) = session::current(state, site, headers).await? {
+            if signed_in.profile.user_type == door.admits {
+                let target = next.unwrap_or_else(|| NextPath::landing(door.area));
+                return Ok(Redirect::to(target.as_str()).into_response());
+            }
+        }
+    }
+    Ok(no_store(
+        signin_page(door, site, query.error.as_deref(), next.as_ref()).into_response(),
+    ))
+}
+
+pub async fn client_signin_page(
+    State(state): State<AppState>,
+    site: Site,
+    Query(query): Query<SigninQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    show_signin(CLIENT_DOOR, &state, &site, query, &headers).await
+}
+
+pub async fn msp_signin_page(
+    State(state): State<AppState>,
+    site: Site,
+    Query(query): Query<SigninQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    show_signin(MSP_DOOR, &state, &site, query, &headers).await
+}
+
+pub async fn client_signin(
+    State(state): State<AppState>,
+    site: Site,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Result<Response, AppError> {
+    sign_in(CLIENT_DOOR, &state, &site, &headers, form).await
+}
+
+pub async fn msp_signin(
+    State(state): State<AppState>,
+    site: Site,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Result<Response, AppError> {
+    sign_in(MSP_DOOR, &state, &site, &headers, form).await
+}
+
+/// Refuses form posts from other sites (login CSRF, forced sign-out):
+/// browsers send `Origin` on POST, and `Sec-Fetch-Site` where supported.
+fn check_same_origin(headers: &HeaderMap, site: &Site) -> Result<(), AppError> {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site == Some("cross-site") {
+        return Err(AppError::Forbidden("cross-site form post"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| url::Url::parse(o).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    if origin_host.as_deref() != Some(site.host.as_str()) {
+        return Err(AppError::Forbidden("form posted from another origin"));
+    }
+    Ok(())
+}
+
+/// The outcome of checking credentials.
+enum Verdict {
+    Admitted(users::Credentials),
+    /// Right password, but an account of the other user type.
+    WrongDoor,
+    Refused(&'static str),
+}
+
+async fn check_credentials(
+    door: Door,
+    state: &AppState,
+    site: &Site,
+    email: Option<&EmailAddress>,
+    password: String,
+) -> Result<Verdict, AppError> {
+    let tenant = site.tenant.id;
+    let (own, other) = match email {
+        Some(email) => {
+            let own = users::find_credentials(&state.db, tenant, email, door.admits).await?;
+            let other = match own {
+                Some(_) => None,
+                None => {
+                    let other_type = match door.admits {
+                        UserType::Client => UserType::Internal,
+                        UserType::Internal => UserType::Client,
+                    };
+                    users::find_credentials(&state.db, tenant, email, other_type).await?
+                }
+            };
+            (own, other)
+        }
+        None => (None, None),
+    };
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(Verdict::Refused("password_too_long"));
+    }
+    let candidate = own.as_ref().or(other.as_ref());
+    let found = candidate.is_some();
+    let stored = candidate.map(|c| c.password_hash.clone());
+    // Exactly one verification, against a dummy hash when nobody matched.
+    let matched = password::verify_blocking(stored, Secret::new(password)).await;
+    Ok(match (own, other) {
+        _ if !matched => Verdict::Refused(if found {
+            "bad_password"
+        } else {
+            "unknown_user"
+        }),
+        (Some(c), _) if c.disabled => Verdict::Refused("disabled"),
+        (Some(c), _) => Verdict::Admitted(c),
+        (None, Some(c)) if c.disabled => Verdict::Refused("disabled"),
+        (None, Some(_)) => Verdict::WrongDoor,
+        (None, None) => Verdict::Refused("unknown_user"),
+    })
+}
+
+async fn sign_in(
+    door: Door,
+    state: &AppState,
+    site: &Site,
+    headers: &HeaderMap,
+    form: SigninForm,
+) -> Result<Response, AppError> {
+    check_same_origin(headers, site)?;
+    let now = UnixMillis::now();
+    let next = NextPath::or_landing(form.next.as_deref(), door.area);
+    let email = EmailAddress::parse(&form.email).ok();
+    // The subject of the audit row: the normalised email, or what was typed
+    // (bounded) when it is not an email address.
+    let subject: String = match &email {
+        Some(e) => e.to_string(),
+        None => form.email.trim().to_lowercase().chars().take(320).collect(),
+    };
+    let ip = site.client_ip.to_string();
+    let audit = |outcome: &'static str, actor, reason: Option<&'static str>| {
+        let detail = serde_json::json!({ "form": door.form_name, "reason": reason });
+        let subject = subject.clone();
+        let ip = ip.clone();
+        async move {
+            let event = AuditEvent {
+                tenant: Some(site.tenant.id),
+                actor,
+                action: SIGNIN_ACTION,
+                outcome,
+                subject: Some(&subject),
+                ip: Some(&ip),
+                user_agent: site.user_agent.as_deref(),
+                detail: Some(detail),
+            };
+            audit::record(&state.db, &event, now).await
+        }
+    };
+
+    let per_ip_ok = state.signin_limiter.allow(site.client_ip, now);
+    let per_account_ok = match (&email, per_ip_ok) {
+        (Some(email), true) => {
+            let window = i64::try_from(state.config.signin.failure_window.as_secs()).unwrap_or(900);
+            let failures = audit::count_failures_since(
+                &state.db,
+                site.tenant.id,
+                SIGNIN_ACTION,
+                email.as_str(),
+                now.plus_seconds(-window),
+            )
+            .await?;
+            failures < i64::from(state.config.signin.max_failures_per_account)
+        }
+        _ => true,
+    };
+    if !per_ip_ok || !per_account_ok {
+        let reason = if per_ip_ok {
+            "account_limit"
+        } else {
+            "ip_limit"
+        };
+        audit("rate_limited", None, Some(reason)).await?;
+        tracing::warn!(tenant = %site.tenant.slug, reason, "sign-in rate limited");
+        let retry_after = if per_ip_ok {
+            state.config.signin.failure_window.as_secs()
+        } else {
+            crate::rate_limit::IpRateLimiter::retry_after(now)
+        };
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            signin_page(door, site, Some("RateLimited"), Some(&next)),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return Ok(no_store(response));
+    }
+
+    let verdict = check_credentials(door, state, site, email.as_ref(), form.password).await?;
+    let response = match verdict {
+        Verdict::Admitted(user) => {
+            users::record_signin(&state.db, site.tenant.id, user.id, now).await?;
+            let cookie = session::mint(state, site, user.id, door.admits, "password").await?;
+            audit("success", Some(user.id), None).await?;
+            tracing::info!(tenant = %site.tenant.slug, user = %user.id, form = door.form_name, "signed in");
+            let mut response = Redirect::to(next.as_str()).into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&cookie.to_string())
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+            );
+            response
+        }
+        Verdict::WrongDoor => {
+            audit("denied", None, Some("wrong_user_type")).await?;
+            signin_redirect(door.area, None, Some("AccessDenied")).into_response()
+        }
+        Verdict::Refused(reason) => {
+            audit("failure", None, Some(reason)).await?;
+            tracing::info!(tenant = %site.tenant.slug, reason, form = door.form_name, "sign-in refused");
+            signin_redirect(door.area, Some(next.as_str()), Some("CredentialsSignin"))
+                .into_response()
+        }
+    };
+    Ok(no_store(response))
+}
+
+/// `POST /auth/signout`: revokes the session row, clears the cookie and
+/// returns to the sign-in page of the user's area.
+pub async fn signout(
+    State(state): State<AppState>,
+    site: Site,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    check_same_origin(&headers, &site)?;
+    let now = UnixMillis::now();
+    let mut area = PortalArea::ClientPortal;
+    if let Some(signed_in) = session::current(&state, &site, &headers).await? {
+        sessions::revoke(
+            &state.db,
+            site.tenant.id,
+            signed_in.session.id,
+            "signout",
+            now,
+        )
+        .await?;
+        if signed_in.profile.user_type == UserType::Internal {
+            area = PortalArea::Msp;
+        }
+        let ip = site.client_ip.to_string();
+        let event = AuditEvent {
+            tenant: Some(site.tenant.id),
+            actor: Some(signed_in.profile.id),
+            action: "signout",
+            outcome: "success",
+            subject: Some(signed_in.profile.email.as_str()),
+            ip: Some(&ip),
+            user_agent: site.user_agent.as_deref(),
+            detail: None,
+        };
+        audit::record(&state.db, &event, now).await?;
+    }
+    let mut response = Redirect::to(signin_path(area)).into_response();
+    let clear = clear_session_cookie(site.transport);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&clear.to_string()).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    Ok(no_store(response))
+}

@@ -1,0 +1,174 @@
+//! The demo tenant `porta up` seeds into an empty database, and
+//! `<data-dir>/demo.json`, which says how to sign in.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use porta_core::config::Config;
+use porta_core::db::{clients, roles, tenants, users, Db};
+use porta_core::email::EmailAddress;
+use porta_core::host::HostName;
+use porta_core::password;
+use porta_core::secret::Secret;
+use porta_core::slug::TenantSlug;
+use porta_core::user_type::UserType;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoUser {
+    pub email: String,
+    pub password: String,
+    pub user_type: UserType,
+    pub role: String,
+    pub display_name: String,
+    pub signin_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Demo {
+    pub tenant_slug: String,
+    pub tenant_name: String,
+    pub client_name: String,
+    pub canonical_url: String,
+    pub users: Vec<DemoUser>,
+}
+
+const TENANT_SLUG: &str = "acme";
+const TENANT_NAME: &str = "Acme IT Services";
+const CLIENT_NAME: &str = "Globex Corporation";
+
+fn demo_json_path(config: &Config) -> PathBuf {
+    config.data_dir.join("demo.json")
+}
+
+fn random_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+/// Seeds the demo when the database holds no tenant and writes demo.json
+/// (mode 0600: it holds passwords). Returns the demo when one was seeded
+/// now, or the earlier one from demo.json when its tenant still exists.
+pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<Demo>> {
+    if tenants::count(db).await? > 0 {
+        return Ok(read_existing(db, config).await);
+    }
+    let slug = TenantSlug::parse(TENANT_SLUG)?;
+    let tenant = tenants::create(db, &slug, TENANT_NAME).await?;
+    let client = clients::create(db, tenant.id, CLIENT_NAME).await?;
+    let origin = config.public_origin(&HostName::tenant_host(&slug, &config.canonical_base));
+    let people = [
+        (
+            "jane.doe@globex.example",
+            "Jane Doe",
+            UserType::Client,
+            "Client Admin",
+        ),
+        (
+            "alex.admin@acme-it.example",
+            "Alex Admin",
+            UserType::Internal,
+            "Admin",
+        ),
+    ];
+    let mut demo_users = Vec::new();
+    for (email, name, user_type, role_name) in people {
+        let password = random_password();
+        let hash = password::hash_blocking(Secret::new(password.clone())).await?;
+        let id = users::create(
+            db,
+            &users::NewUser {
+                tenant: tenant.id,
+                user_type,
+                email: EmailAddress::parse(email)?,
+                display_name: name.to_owned(),
+                client: (user_type == UserType::Client).then_some(client.id),
+                password_hash: hash,
+            },
+        )
+        .await?;
+        let role = roles::find_by_name(db, tenant.id, role_name)
+            .await?
+            .context("default role missing")?;
+        roles::assign(db, tenant.id, id, &role, user_type).await?;
+        let path = match user_type {
+            UserType::Client => "/auth/client-portal/signin",
+            UserType::Internal => "/auth/msp/signin",
+        };
+        demo_users.push(DemoUser {
+            email: email.to_owned(),
+            password,
+            user_type,
+            role: role_name.to_owned(),
+            display_name: name.to_owned(),
+            signin_url: format!("{origin}{path}"),
+        });
+    }
+    let demo = Demo {
+        tenant_slug: TENANT_SLUG.to_owned(),
+        tenant_name: TENANT_NAME.to_owned(),
+        client_name: CLIENT_NAME.to_owned(),
+        canonical_url: origin,
+        users: demo_users,
+    };
+    write_private(&demo_json_path(config), &serde_json::to_vec_pretty(&demo)?)?;
+    tracing::info!(tenant = TENANT_SLUG, "seeded the demo tenant");
+    Ok(Some(demo))
+}
+
+async fn read_existing(db: &Db, config: &Config) -> Option<Demo> {
+    let text = std::fs::read(demo_json_path(config)).ok()?;
+    let demo: Demo = serde_json::from_slice(&text).ok()?;
+    let slug = TenantSlug::parse(&demo.tenant_slug).ok()?;
+    tenants::find_by_slug(db, &slug)
+        .await
+        .ok()
+        .flatten()
+        .map(|_| demo)
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+pub fn print(demo: &Demo, config: &Config) {
+    println!();
+    println!(
+        "  {} is ready (tenant `{}`).",
+        demo.tenant_name, demo.tenant_slug
+    );
+    for user in &demo.users {
+        let who = match user.user_type {
+            UserType::Client => format!("Client user ({}, {})", demo.client_name, user.role),
+            UserType::Internal => format!("MSP staff ({})", user.role),
+        };
+        println!();
+        println!("  {who}");
+        println!("    open      {}", user.signin_url);
+        println!("    email     {}", user.email);
+        println!("    password  {}", user.password);
+    }
+    println!();
+    println!(
+        "  These details are also in {}",
+        demo_json_path(config).display()
+    );
+    println!();
+}
