@@ -1,0 +1,237 @@
+//! A portal on port 0 over a fresh database, with typed helpers.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use porta_core::config::Config;
+use porta_core::db::{clients, roles, tenants, users, Db};
+use porta_core::email::EmailAddress;
+use porta_core::ids::{TenantId, UserId};
+use porta_core::password;
+use porta_core::secret::Secret;
+use porta_core::session_token::{SessionKey, SessionKeys};
+use porta_core::slug::TenantSlug;
+use porta_core::user_type::UserType;
+use porta_testkit::TestDb;
+use reqwest::header::{HeaderMap, HOST, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+
+pub const KEY_ID: &str = "test-key";
+pub const KEY_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub keys: SessionKeys,
+    pub http: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _test_db: TestDb,
+}
+
+pub fn keys() -> SessionKeys {
+    SessionKeys::new(vec![
+        SessionKey::new(KEY_ID, Secret::new(KEY_SECRET)).unwrap()
+    ])
+    .unwrap()
+}
+
+/// The dev configuration on port 0 with `overrides` (environment style).
+pub fn config(overrides: &[(&str, &str)]) -> Config {
+    let mut vars: Vec<(String, String)> =
+        vec![("PORTA_PORTAL_LISTEN".into(), "127.0.0.1:0".into())];
+    vars.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let names: Vec<String> = vars.iter().map(|(k, _)| k.clone()).collect();
+    Config::from_toml_with_env("dev", porta_core::config::DEV_TOML, &names, |k| {
+        vars.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap()
+}
+
+impl TestApp {
+    pub async fn start(test_db: TestDb) -> TestApp {
+        Self::start_with(test_db, &[]).await
+    }
+
+    pub async fn start_with(test_db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
+        let config = Arc::new(config(overrides));
+        let db = test_db.db.clone();
+        let app = porta_portal::build(config, db.clone(), keys())
+            .await
+            .unwrap();
+        let addr = app.address();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            addr,
+            db,
+            keys: keys(),
+            http,
+            _shutdown: tx,
+            _test_db: test_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// GET `path` on `host` with an optional `Cookie` header.
+    pub async fn get(&self, host: &str, path: &str, cookie: Option<&str>) -> Response {
+        let mut req = self.http.get(self.url(path)).header(HOST, host);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get_with(&self, host: &str, path: &str, headers: HeaderMap) -> Response {
+        self.http
+            .get(self.url(path))
+            .header(HOST, host)
+            .headers(headers)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_form(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: HeaderMap,
+    ) -> Response {
+        self.http
+            .post(self.url(path))
+            .header(HOST, host)
+            .headers(headers)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts the client sign-in form.
+    pub async fn sign_in(&self, host: &str, email: &str, password: &str) -> Response {
+        self.post_form(
+            host,
+            "/auth/client-portal/signin",
+            &[("email", email), ("password", password)],
+            HeaderMap::new(),
+        )
+        .await
+    }
+
+    pub async fn sign_in_staff(&self, host: &str, email: &str, password: &str) -> Response {
+        self.post_form(
+            host,
+            "/auth/msp/signin",
+            &[("email", email), ("password", password)],
+            HeaderMap::new(),
+        )
+        .await
+    }
+
+    /// Signs in and returns `name=value` of the session cookie.
+    pub async fn session_cookie(&self, host: &str, email: &str) -> String {
+        let response = self.sign_in(host, email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        cookie_pair(&response).expect("a session cookie")
+    }
+}
+
+/// `name=value` of the first Set-Cookie.
+pub fn cookie_pair(response: &Response) -> Option<String> {
+    let header = response.headers().get(SET_COOKIE)?.to_str().ok()?;
+    header.split(';').next().map(str::to_owned)
+}
+
+pub fn set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get(SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+pub fn location(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// A tenant with one client company, for the tests.
+pub struct Fixture {
+    pub tenant: TenantId,
+    pub host: String,
+}
+
+pub async fn tenant(db: &Db, slug: &str, name: &str) -> Fixture {
+    let t = tenants::create(db, &TenantSlug::parse(slug).unwrap(), name)
+        .await
+        .unwrap();
+    clients::create(db, t.id, "Globex Corporation")
+        .await
+        .unwrap();
+    Fixture {
+        tenant: t.id,
+        host: format!("{slug}.portal.localhost"),
+    }
+}
+
+pub async fn user(
+    db: &Db,
+    tenant: TenantId,
+    email: &str,
+    user_type: UserType,
+    name: &str,
+) -> UserId {
+    let client = match user_type {
+        UserType::Client => Some(
+            clients::find_by_name(db, tenant, "Globex Corporation")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        ),
+        UserType::Internal => None,
+    };
+    let hash = password::hash(&Secret::new(PASSWORD)).unwrap();
+    let id = users::create(
+        db,
+        &users::NewUser {
+            tenant,
+            user_type,
+            email: EmailAddress::parse(email).unwrap(),
+            display_name: name.into(),
+            client,
+            password_hash: hash,
+        },
+    )
+    .await
+    .unwrap();
+    let role = roles::find_by_name(db, tenant, roles::default_role_name(user_type))
+        .await
+        .unwrap()
+        .unwrap();
+    roles::assign(db, tenant, id, &role, user_type)
+        .await
+        .unwrap();
+    id
+}
