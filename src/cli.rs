@@ -34,6 +34,9 @@ pub enum Command {
     Up,
     /// Run the portal core only (no demo seeding).
     Portal,
+    /// Run the edge only (TLS, routing, handoff), in front of the portal
+    /// upstreams of the configuration.
+    Edge,
     /// Apply database migrations.
     Migrate,
     /// Manage tenants.
@@ -45,6 +48,34 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Custom-domain sign-in handoff maintenance.
+    #[command(subcommand, name = "portal-domain")]
+    PortalDomain(PortalDomainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortalDomainCommand {
+    /// One-time handoff tokens.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Delete one-time tokens consumed or expired more than N minutes ago.
+    Prune {
+        /// Only this tenant (slug or id).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Age in minutes past consumption or expiry.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=525_600))]
+        minutes: u32,
+        /// Count what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,8 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
+use porta_core::db::portal_domains::{self, NewPortalDomain};
 use porta_core::db::{clients, roles, tenants, users, Db};
+use porta_core::domain_status::DomainStatus;
 use porta_core::email::EmailAddress;
 use porta_core::host::HostName;
 use porta_core::password;
@@ -32,12 +35,18 @@ pub struct Demo {
     pub tenant_name: String,
     pub client_name: String,
     pub canonical_url: String,
+    /// The demo tenant's active custom domain and its URL (through the edge).
+    pub custom_domain: String,
+    pub custom_domain_url: String,
+    /// The local CA's root certificate, to trust in a browser.
+    pub ca_certificate: String,
     pub users: Vec<DemoUser>,
 }
 
 const TENANT_SLUG: &str = "acme";
 const TENANT_NAME: &str = "Acme IT Services";
 const CLIENT_NAME: &str = "Globex Corporation";
+const CUSTOM_DOMAIN: &str = "portal.acme-it.localhost";
 
 fn demo_json_path(config: &Config) -> PathBuf {
     config.data_dir.join("demo.json")
@@ -61,7 +70,23 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
     let slug = TenantSlug::parse(TENANT_SLUG)?;
     let tenant = tenants::create(db, &slug, TENANT_NAME).await?;
     let client = clients::create(db, tenant.id, CLIENT_NAME).await?;
-    let origin = config.public_origin(&HostName::tenant_host(&slug, &config.canonical_base));
+    let canonical = HostName::tenant_host(&slug, &config.canonical_base);
+    let origin = config.public_origin(&canonical);
+    let custom = HostName::parse(CUSTOM_DOMAIN)?;
+    portal_domains::create(
+        db,
+        &NewPortalDomain {
+            tenant: tenant.id,
+            domain: &custom,
+            status: DomainStatus::Active,
+            status_message: "Demo domain, certificate from the local CA",
+            expected_cname: &canonical,
+            issuer: "internal",
+            trust_dns: true,
+        },
+        UnixMillis::now(),
+    )
+    .await?;
     let people = [
         (
             "jane.doe@globex.example",
@@ -114,6 +139,14 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
         tenant_name: TENANT_NAME.to_owned(),
         client_name: CLIENT_NAME.to_owned(),
         canonical_url: origin,
+        custom_domain: CUSTOM_DOMAIN.to_owned(),
+        custom_domain_url: Config::https_origin(&custom, config.public_https_port),
+        ca_certificate: config
+            .data_dir
+            .join("local-ca")
+            .join("root.pem")
+            .display()
+            .to_string(),
         users: demo_users,
     };
     write_private(&demo_json_path(config), &serde_json::to_vec_pretty(&demo)?)?;
@@ -150,10 +183,7 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 pub fn print(demo: &Demo, config: &Config) {
     println!();
-    println!(
-        "  {} is ready (tenant `{}`).",
-        demo.tenant_name, demo.tenant_slug
-    );
+    println!("  {} is ready (tenant `{}`).", demo.tenant_name, demo.tenant_slug);
     for user in &demo.users {
         let who = match user.user_type {
             UserType::Client => format!("Client user ({}, {})", demo.client_name, user.role),
@@ -166,9 +196,6 @@ pub fn print(demo: &Demo, config: &Config) {
         println!("    password  {}", user.password);
     }
     println!();
-    println!(
-        "  These details are also in {}",
-        demo_json_path(config).display()
-    );
+    println!("  These details are also in {}", demo_json_path(config).display());
     println!();
 }

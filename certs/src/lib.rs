@@ -1,1 +1,21 @@
-//! placeholder
+//! Porta's certificates: everything the edge needs to terminate TLS for
+//! tenants' custom domains.
+//!
+//! - [`master_key`]: the key that encrypts private keys (and ACME
+//!   credentials) at rest, from configuration or `<data_dir>/master.key`;
+//! - [`store`]: certificate rows (chain, sealed private key, validity) on
+//!   SQLite or PostgreSQL, and the lookup of the certificate to serve for a
+//!   server name;
+//! - [`resolver`]: a bounded moka cache implementing rustls's
+//!   `ResolvesServerCert`, filled before the handshake by the edge's pre-TLS
+//!   hook and expiring on a configurable TTL;
+//! - [`local_ca`]: the internal CA for development and private deployments;
+//! - [`dns`]: CNAME-alignment checks of custom domains over hickory-resolver.
+//!
+//! This crate depends on `porta-core` only.
+
+pub mod dns;
+pub mod local_ca;
+pub mod master_key;
+pub mod resolver;
+pub mod store;

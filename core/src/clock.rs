@@ -9,9 +9,7 @@ pub struct UnixMillis(pub i64);
 
 impl UnixMillis {
     pub fn now() -> Self {
-        let elapsed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Self(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
     }
 

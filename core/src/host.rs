@@ -47,10 +47,7 @@ impl HostName {
             if label.is_empty() || label.len() > 63 {
                 return Err(InvalidHost::BadLabel);
             }
-            if !label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
+            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                 return Err(InvalidHost::BadCharacter);
             }
             if label.starts_with('-') || label.ends_with('-') {
@@ -150,14 +147,8 @@ mod tests {
             HostName::from_host_header("[::1]:80"),
             Err(InvalidHost::IpAddress)
         );
-        assert_eq!(
-            HostName::from_host_header("a.com:x"),
-            Err(InvalidHost::BadPort)
-        );
-        assert_eq!(
-            HostName::from_host_header("a.com:"),
-            Err(InvalidHost::BadPort)
-        );
+        assert_eq!(HostName::from_host_header("a.com:x"), Err(InvalidHost::BadPort));
+        assert_eq!(HostName::from_host_header("a.com:"), Err(InvalidHost::BadPort));
         assert_eq!(HostName::parse("a..com"), Err(InvalidHost::BadLabel));
         assert_eq!(HostName::parse("a_b.com"), Err(InvalidHost::BadCharacter));
         assert_eq!(HostName::parse("a b.com"), Err(InvalidHost::BadCharacter));
@@ -181,10 +172,7 @@ mod tests {
             "acme"
         );
         assert_eq!(host("portal.localhost").tenant_slug_under(&base), None);
-        assert_eq!(
-            host("x.acme.portal.localhost").tenant_slug_under(&base),
-            None
-        );
+        assert_eq!(host("x.acme.portal.localhost").tenant_slug_under(&base), None);
         assert_eq!(host("evilportal.localhost").tenant_slug_under(&base), None);
         assert_eq!(
             host("acme.portal.localhost.evil.com").tenant_slug_under(&base),

@@ -79,6 +79,11 @@ uuid_id!(
     RoleId,
     "role"
 );
+uuid_id!(
+    /// A custom domain registered by a tenant.
+    PortalDomainId,
+    "portal domain"
+);
 
 #[cfg(test)]
 mod tests {
@@ -92,9 +97,6 @@ mod tests {
 
     #[test]
     fn rejects_garbage_with_its_kind() {
-        assert_eq!(
-            "not-a-uuid".parse::<UserId>(),
-            Err(InvalidId { kind: "user" })
-        );
+        assert_eq!("not-a-uuid".parse::<UserId>(), Err(InvalidId { kind: "user" }));
     }
 }

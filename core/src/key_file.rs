@@ -15,10 +15,7 @@ use crate::session_token::{SessionKey, SessionKeys};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read or write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a valid session key file: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -119,14 +116,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("session-keys.toml");
         std::fs::write(&path, "id = 1").unwrap();
-        assert!(matches!(
-            load_or_create(&path),
-            Err(KeyFileError::Invalid { .. })
-        ));
+        assert!(matches!(load_or_create(&path), Err(KeyFileError::Invalid { .. })));
         std::fs::write(&path, "id = \"k\"\nsecret = \"short\"").unwrap();
-        assert!(matches!(
-            load_or_create(&path),
-            Err(KeyFileError::Invalid { .. })
-        ));
+        assert!(matches!(load_or_create(&path), Err(KeyFileError::Invalid { .. })));
     }
 }

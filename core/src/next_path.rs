@@ -162,11 +162,7 @@ mod tests {
             "/client-portal/search?q=caf%C3%A9",
             "/client-portal/a:b@c",
         ] {
-            assert_eq!(
-                NextPath::parse(ok, AREA).map(|p| p.0),
-                Ok(ok.to_owned()),
-                "{ok}"
-            );
+            assert_eq!(NextPath::parse(ok, AREA).map(|p| p.0), Ok(ok.to_owned()), "{ok}");
         }
     }
 
@@ -223,10 +219,7 @@ mod tests {
     fn neutralises_every_hostile_value() {
         assert!(HOSTILE.len() >= 30);
         for hostile in HOSTILE {
-            assert!(
-                NextPath::parse(hostile, AREA).is_err(),
-                "accepted {hostile:?}"
-            );
+            assert!(NextPath::parse(hostile, AREA).is_err(), "accepted {hostile:?}");
             assert_eq!(
                 NextPath::or_landing(Some(hostile), AREA).as_str(),
                 "/client-portal/dashboard"

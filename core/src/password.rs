@@ -97,10 +97,7 @@ mod tests {
         let stored = hash(&Secret::new("correct horse battery")).unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify(Some(&stored), &Secret::new("correct horse battery")));
-        assert!(!verify(
-            Some(&stored),
-            &Secret::new("Correct horse battery")
-        ));
+        assert!(!verify(Some(&stored), &Secret::new("Correct horse battery")));
         assert!(!verify(None, &Secret::new("correct horse battery")));
         assert!(!verify(Some("not a hash"), &Secret::new("x")));
     }

@@ -27,11 +27,7 @@ impl Transport {
 /// The session cookie: HttpOnly, SameSite=Lax, Path=/, host-only (no
 /// Domain), `Secure` exactly when the transport is HTTPS, and a Max-Age
 /// matching the session's lifetime.
-pub fn session_cookie(
-    token: String,
-    transport: Transport,
-    max_age_seconds: i64,
-) -> Cookie<'static> {
+pub fn session_cookie(token: String, transport: Transport, max_age_seconds: i64) -> Cookie<'static> {
     Cookie::build((transport.cookie_name(), token))
         .http_only(true)
         .secure(transport == Transport::Https)

@@ -126,12 +126,7 @@ impl SessionKeys {
     }
 
     /// Verifies signature, expiry (at `now`, no leeway) and host.
-    pub fn verify(
-        &self,
-        token: &str,
-        host: &HostName,
-        now: UnixMillis,
-    ) -> Result<SessionClaims, TokenError> {
+    pub fn verify(&self, token: &str, host: &HostName, now: UnixMillis) -> Result<SessionClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::Malformed);
@@ -202,14 +197,9 @@ mod tests {
         assert!(rotated
             .verify(&token, &host("acme.portal.localhost"), NOW)
             .is_ok());
-        let new_token = rotated
-            .sign(&claims("acme.portal.localhost", 2_000))
-            .unwrap();
+        let new_token = rotated.sign(&claims("acme.portal.localhost", 2_000)).unwrap();
         assert_eq!(
-            jsonwebtoken::decode_header(&new_token)
-                .unwrap()
-                .kid
-                .as_deref(),
+            jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(),
             Some("k2")
         );
         // Once retired, the old key's tokens are refused.
@@ -227,18 +217,12 @@ mod tests {
         let expired = keys.sign(&claims("acme.portal.localhost", 1_500)).unwrap();
         assert_eq!(keys.verify(&expired, &h, NOW), Err(TokenError::Expired));
         let other_host = keys.sign(&claims("beta.portal.localhost", 2_000)).unwrap();
-        assert_eq!(
-            keys.verify(&other_host, &h, NOW),
-            Err(TokenError::WrongHost)
-        );
+        assert_eq!(keys.verify(&other_host, &h, NOW), Err(TokenError::WrongHost));
         let wrong_key = SessionKeys::new(vec![key("k1", 'z')])
             .unwrap()
             .sign(&claims("acme.portal.localhost", 2_000))
             .unwrap();
-        assert_eq!(
-            keys.verify(&wrong_key, &h, NOW),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(keys.verify(&wrong_key, &h, NOW), Err(TokenError::BadSignature));
         let good = keys.sign(&claims("acme.portal.localhost", 2_000)).unwrap();
         let mut tampered = good.clone();
         let payload_end = tampered.rfind('.').unwrap();
@@ -257,9 +241,7 @@ mod tests {
         let header = b64.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
         let body = b64.encode(serde_json::to_vec(&claims("acme.portal.localhost", 2_000)).unwrap());
         let token = format!("{header}.{body}.");
-        assert!(keys
-            .verify(&token, &host("acme.portal.localhost"), NOW)
-            .is_err());
+        assert!(keys.verify(&token, &host("acme.portal.localhost"), NOW).is_err());
     }
 
     #[test]

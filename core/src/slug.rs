@@ -73,10 +73,7 @@ mod tests {
     #[test]
     fn rejects_each_bad_form_with_its_reason() {
         assert_eq!(TenantSlug::parse(""), Err(InvalidSlug::Empty));
-        assert_eq!(
-            TenantSlug::parse(&"a".repeat(64)),
-            Err(InvalidSlug::TooLong)
-        );
+        assert_eq!(TenantSlug::parse(&"a".repeat(64)), Err(InvalidSlug::TooLong));
         assert_eq!(TenantSlug::parse("acme.it"), Err(InvalidSlug::BadCharacter));
         assert_eq!(TenantSlug::parse("acme_it"), Err(InvalidSlug::BadCharacter));
         assert_eq!(TenantSlug::parse("ácme"), Err(InvalidSlug::BadCharacter));

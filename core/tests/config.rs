@@ -12,10 +12,7 @@ fn config_dir() -> std::path::PathBuf {
 }
 
 fn with_env(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let map: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let names: Vec<String> = map.keys().cloned().collect();
     Config::from_toml_with_env("test.toml", text, &names, |k| map.get(k).cloned())
 }
@@ -47,11 +44,12 @@ fn dev_config_is_the_builtin_default() {
     assert_eq!(on_disk, porta_core::config::DEV_TOML);
     let config = Config::from_toml("dev", &on_disk).unwrap();
     assert_eq!(config.canonical_base.as_str(), "portal.localhost");
-    assert_eq!(config.portal.public_transport, Transport::PlainHttp);
-    assert!(
-        matches!(config.database.url, DatabaseUrl::Sqlite(ref p) if p.ends_with("data/porta.sqlite"))
-    );
-    assert!(!config.portal_domain_dns_check);
+    assert_eq!(config.portal.public_transport, Transport::Https);
+    assert_eq!(config.portal.trusted_proxies.len(), 2);
+    assert!(matches!(config.database.url, DatabaseUrl::Sqlite(ref p) if p.ends_with("data/porta.sqlite")));
+    assert!(!config.portal_domain.dns_check);
+    assert_eq!(config.public_https_port, 8443);
+    assert_eq!(config.portal_domain.ott_ttl.as_secs(), 90);
 }
 
 /// Every leaf key of the example file, as dotted paths.
@@ -113,7 +111,7 @@ fn environment_overrides_the_file() {
     assert_eq!(config.edge.http_listen.to_string(), "127.0.0.1:9998");
     assert_eq!(config.edge.https_listen.to_string(), "127.0.0.1:9997");
     assert_eq!(config.canonical_base.as_str(), "portal.example.com");
-    assert!(config.portal_domain_dns_check);
+    assert!(config.portal_domain.dns_check);
     assert_eq!(config.portal.trusted_proxies.len(), 2);
     let ids: Vec<&str> = config.session.keys.iter().map(|k| k.id.as_str()).collect();
     assert_eq!(ids, ["new", "old"]);
@@ -170,10 +168,7 @@ fn reports_every_bad_key_with_its_path() {
         "PORTA_PORTAL_PUBLIC_PORT",
         "PORTA_SESION_TTL_HOURS",
     ] {
-        assert!(
-            keys.contains(expected),
-            "no issue for {expected}; got {keys:?}"
-        );
+        assert!(keys.contains(expected), "no issue for {expected}; got {keys:?}");
     }
     let shown = err.to_string();
     assert!(

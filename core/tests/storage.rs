@@ -2,9 +2,15 @@
 //! the audit log.
 
 use porta_core::clock::UnixMillis;
-use porta_core::db::{audit, clients, roles, sessions, tenants, users, Db, DbError};
+use porta_core::db::portal_domains::{self, NewPortalDomain};
+use porta_core::db::{audit, clients, otts, roles, sessions, tenants, users, Db, DbError};
+use porta_core::domain_status::DomainStatus;
 use porta_core::email::EmailAddress;
+use porta_core::host::HostName;
+use porta_core::ids::PortalDomainId;
 use porta_core::ids::{TenantId, UserId};
+use porta_core::next_path::NextPath;
+use porta_core::ott::{OttToken, SessionSnapshot};
 use porta_core::slug::TenantSlug;
 use porta_core::user_type::UserType;
 use porta_testkit::{both_backends, TestDb};
@@ -53,19 +59,14 @@ async fn tenant_slugs_are_unique(t: TestDb) {
     // The failed insert left no half-made tenant (its roles rolled back too).
     let role_names: Vec<&str> = roles::DEFAULT_ROLES.iter().map(|r| r.0).collect();
     for name in role_names {
-        assert!(roles::find_by_name(db, acme.id, name)
-            .await
-            .unwrap()
-            .is_some());
+        assert!(roles::find_by_name(db, acme.id, name).await.unwrap().is_some());
     }
 }
 
 async fn emails_are_unique_per_tenant_and_type_ignoring_case(t: TestDb) {
     let db = &t.db;
     let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
-    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
-        .await
-        .unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
     client_user(db, acme.id, "Globex", "jane@globex.example").await;
     // Same address, other case, same tenant and type: refused.
     let globex = clients::find_by_name(db, acme.id, "GLOBEX")
@@ -101,20 +102,17 @@ async fn emails_are_unique_per_tenant_and_type_ignoring_case(t: TestDb) {
     .unwrap();
     // Same address in another tenant: allowed, and a different user.
     let other = client_user(db, beta.id, "Globex", "jane@globex.example").await;
-    let found =
-        users::find_credentials(db, beta.id, &email("Jane@Globex.example"), UserType::Client)
-            .await
-            .unwrap()
-            .unwrap();
+    let found = users::find_credentials(db, beta.id, &email("Jane@Globex.example"), UserType::Client)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.id, other);
 }
 
 async fn lookups_never_cross_tenants(t: TestDb) {
     let db = &t.db;
     let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
-    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
-        .await
-        .unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
     let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
     assert!(
         users::find_credentials(db, beta.id, &email("jane@globex.example"), UserType::Client)
@@ -122,15 +120,12 @@ async fn lookups_never_cross_tenants(t: TestDb) {
             .unwrap()
             .is_none()
     );
-    assert!(users::find_credentials(
-        db,
-        acme.id,
-        &email("jane@globex.example"),
-        UserType::Internal
-    )
-    .await
-    .unwrap()
-    .is_none());
+    assert!(
+        users::find_credentials(db, acme.id, &email("jane@globex.example"), UserType::Internal)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(users::profile(db, beta.id, jane).await.unwrap().is_none());
     let profile = users::profile(db, acme.id, jane).await.unwrap().unwrap();
     assert_eq!(profile.client_name.as_deref(), Some("Globex"));
@@ -158,11 +153,9 @@ async fn lookups_never_cross_tenants(t: TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        roles::assign(db, acme.id, jane, &beta_role, UserType::Client)
-            .await
-            .is_err()
-    );
+    assert!(roles::assign(db, acme.id, jane, &beta_role, UserType::Client)
+        .await
+        .is_err());
 }
 
 async fn client_users_need_a_client_and_roles_match_types(t: TestDb) {
@@ -182,10 +175,7 @@ async fn client_users_need_a_client_and_roles_match_types(t: TestDb) {
     .await;
     assert!(matches!(no_client, Err(DbError::Invalid(_))));
     let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
-    let admin = roles::find_by_name(db, acme.id, "admin")
-        .await
-        .unwrap()
-        .unwrap();
+    let admin = roles::find_by_name(db, acme.id, "admin").await.unwrap().unwrap();
     assert!(matches!(
         roles::assign(db, acme.id, jane, &admin, UserType::Client).await,
         Err(DbError::Invalid(_))
@@ -209,9 +199,7 @@ async fn client_users_need_a_client_and_roles_match_types(t: TestDb) {
 async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
     let db = &t.db;
     let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
-    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
-        .await
-        .unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
     let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
     let now = UnixMillis::now();
     let new = sessions::NewSession {
@@ -222,6 +210,7 @@ async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
         ip: Some("127.0.0.1"),
         user_agent: Some("test"),
         login_method: "password",
+        parent: None,
     };
     let s = sessions::create(db, &new, now).await.unwrap();
     assert!(sessions::find_live(db, acme.id, s.id, now)
@@ -232,12 +221,10 @@ async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
         .await
         .unwrap()
         .is_none());
-    assert!(
-        sessions::find_live(db, acme.id, s.id, now.plus_seconds(3600))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(sessions::find_live(db, acme.id, s.id, now.plus_seconds(3600))
+        .await
+        .unwrap()
+        .is_none());
 
     users::set_disabled(db, acme.id, jane, true).await.unwrap();
     assert!(sessions::find_live(db, acme.id, s.id, now)
@@ -246,15 +233,9 @@ async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
         .is_none());
     users::set_disabled(db, acme.id, jane, false).await.unwrap();
 
-    assert!(!sessions::revoke(db, beta.id, s.id, "signout", now)
-        .await
-        .unwrap());
-    assert!(sessions::revoke(db, acme.id, s.id, "signout", now)
-        .await
-        .unwrap());
-    assert!(!sessions::revoke(db, acme.id, s.id, "signout", now)
-        .await
-        .unwrap());
+    assert!(!sessions::revoke(db, beta.id, s.id, "signout", now).await.unwrap());
+    assert!(sessions::revoke(db, acme.id, s.id, "signout", now).await.unwrap());
+    assert!(!sessions::revoke(db, acme.id, s.id, "signout", now).await.unwrap());
     assert!(sessions::find_live(db, acme.id, s.id, now)
         .await
         .unwrap()
@@ -272,29 +253,19 @@ async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
         2
     );
     for id in [a.id, b.id] {
-        assert!(sessions::find_live(db, acme.id, id, now)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(sessions::find_live(db, acme.id, id, now).await.unwrap().is_none());
     }
 }
 
 async fn audit_counts_failures_per_subject_and_window(t: TestDb) {
     let db = &t.db;
     let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
-    let beta = tenants::create(db, &slug("beta"), "Beta MSP")
-        .await
-        .unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
     let now = UnixMillis::now();
     for (tenant, subject, outcome, at) in [
         (acme.id, "jane@globex.example", "failure", now),
         (acme.id, "jane@globex.example", "failure", now),
-        (
-            acme.id,
-            "jane@globex.example",
-            "failure",
-            now.plus_seconds(-3600),
-        ),
+        (acme.id, "jane@globex.example", "failure", now.plus_seconds(-3600)),
         (acme.id, "jane@globex.example", "success", now),
         (acme.id, "bob@globex.example", "failure", now),
         (beta.id, "jane@globex.example", "failure", now),
@@ -312,10 +283,9 @@ async fn audit_counts_failures_per_subject_and_window(t: TestDb) {
         audit::record(db, &event, at).await.unwrap();
     }
     let since = now.plus_seconds(-900);
-    let count =
-        audit::count_failures_since(db, acme.id, "signin.client", "jane@globex.example", since)
-            .await
-            .unwrap();
+    let count = audit::count_failures_since(db, acme.id, "signin.client", "jane@globex.example", since)
+        .await
+        .unwrap();
     assert_eq!(count, 2);
     assert_eq!(audit::recent(db, acme.id, 100).await.unwrap().len(), 5);
 }
@@ -325,7 +295,291 @@ async fn migrations_are_idempotent(t: TestDb) {
     t.db.migrate().await.unwrap();
 }
 
+async fn domain(db: &Db, tenant: TenantId, name: &str, status: DomainStatus) -> portal_domains::PortalDomain {
+    portal_domains::create(
+        db,
+        &NewPortalDomain {
+            tenant,
+            domain: &HostName::parse(name).unwrap(),
+            status,
+            status_message: "",
+            expected_cname: &HostName::parse("acme.portal.localhost").unwrap(),
+            issuer: "internal",
+            trust_dns: false,
+        },
+        UnixMillis::now(),
+    )
+    .await
+    .unwrap()
+}
+
+fn snapshot() -> SessionSnapshot {
+    SessionSnapshot {
+        user_type: UserType::Client,
+        email: "jane@globex.example".into(),
+        display_name: "Jane".into(),
+        client_id: None,
+        roles: vec!["Client User".into()],
+        canonical_session_id: None,
+    }
+}
+
+async fn issue_ott(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    domain: PortalDomainId,
+    expires_in: i64,
+    now: UnixMillis,
+) -> OttToken {
+    let snap = snapshot();
+    let next = NextPath::parse(
+        "/client-portal/tickets",
+        porta_core::next_path::PortalArea::ClientPortal,
+    )
+    .unwrap();
+    otts::issue(
+        db,
+        &otts::NewOtt {
+            tenant,
+            user,
+            domain,
+            snapshot: &snap,
+            next: &next,
+            expires_at: now.plus_seconds(expires_in),
+        },
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+async fn domains_are_unique_and_found_by_name(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
+    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::PendingDns).await;
+    assert_eq!(d.activated_at, None);
+    let taken = portal_domains::create(
+        db,
+        &NewPortalDomain {
+            tenant: beta.id,
+            domain: &HostName::parse("PORTAL.acme-it.example").unwrap(),
+            status: DomainStatus::PendingDns,
+            status_message: "",
+            expected_cname: &HostName::parse("beta.portal.localhost").unwrap(),
+            issuer: "acme",
+            trust_dns: false,
+        },
+        UnixMillis::now(),
+    )
+    .await;
+    assert!(matches!(taken, Err(DbError::Conflict(_))));
+    assert!(portal_domains::active_for_tenant(db, acme.id)
+        .await
+        .unwrap()
+        .is_none());
+    // Another tenant cannot change it.
+    let now = UnixMillis::now();
+    assert!(
+        portal_domains::set_status(db, beta.id, d.id, DomainStatus::Active, "", now)
+            .await
+            .is_err()
+    );
+    portal_domains::set_status(db, acme.id, d.id, DomainStatus::Active, "issued", now)
+        .await
+        .unwrap();
+    let active = portal_domains::active_for_tenant(db, acme.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.status, DomainStatus::Active);
+    assert_eq!(active.activated_at, Some(now.0));
+    let found = portal_domains::find_by_name(db, &HostName::parse("portal.acme-it.example").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.map(|f| f.tenant_id), Some(acme.id));
+    assert!(portal_domains::active_for_tenant(db, beta.id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn ott_is_consumed_once_under_a_race(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::Active).await;
+    let now = UnixMillis::now();
+    let token = issue_ott(db, acme.id, jane, d.id, 90, now).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let db = db.clone();
+        let barrier = barrier.clone();
+        let hash = token.hash();
+        let (tenant, domain) = (acme.id, d.id);
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            otts::consume(&db, &hash, tenant, domain, UnixMillis::now()).await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn ott_is_bound_to_domain_tenant_and_time(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::Active).await;
+    let other = domain(db, acme.id, "portal2.acme-it.example", DomainStatus::Active).await;
+    let now = UnixMillis::now();
+    let token = issue_ott(db, acme.id, jane, d.id, 90, now).await;
+    assert!(otts::consume(db, &token.hash(), acme.id, other.id, now)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(otts::consume(db, &token.hash(), beta.id, d.id, now)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        otts::consume(db, &token.hash(), acme.id, d.id, now.plus_seconds(90))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let consumed = otts::consume(db, &token.hash(), acme.id, d.id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(consumed.user, jane);
+    assert_eq!(consumed.next_path, "/client-portal/tickets");
+    assert_eq!(consumed.snapshot, snapshot());
+    assert!(otts::consume(db, &token.hash(), acme.id, d.id, now)
+        .await
+        .unwrap()
+        .is_none());
+    // Only the hash is stored.
+    let raw = token.expose().as_bytes().to_vec();
+    let stored: Vec<Vec<u8>> = porta_core::on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT token_hash FROM portal_domain_otts"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    assert_eq!(stored, vec![token.hash().0.to_vec()]);
+    assert!(!stored.contains(&raw));
+}
+
+async fn prune_deletes_exactly_old_consumed_or_expired(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    let bob = client_user(db, beta.id, "Globex", "bob@globex.example").await;
+    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::Active).await;
+    let bd = domain(db, beta.id, "portal.beta.example", DomainStatus::Active).await;
+    let now = UnixMillis::now();
+    let hour_ago = now.plus_seconds(-3600);
+    // acme: expired an hour ago (old), consumed an hour ago (old), live, consumed just now.
+    issue_ott(db, acme.id, jane, d.id, 90, hour_ago.plus_seconds(-90)).await;
+    let consumed_old = issue_ott(db, acme.id, jane, d.id, 600, hour_ago).await;
+    otts::consume(db, &consumed_old.hash(), acme.id, d.id, hour_ago)
+        .await
+        .unwrap()
+        .unwrap();
+    issue_ott(db, acme.id, jane, d.id, 90, now).await;
+    let consumed_new = issue_ott(db, acme.id, jane, d.id, 90, now).await;
+    otts::consume(db, &consumed_new.hash(), acme.id, d.id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    // beta: one expired an hour ago.
+    issue_ott(db, beta.id, bob, bd.id, 90, hour_ago.plus_seconds(-90)).await;
+
+    let cutoff = now.plus_seconds(-600);
+    assert_eq!(otts::prune(db, Some(acme.id), cutoff, true).await.unwrap(), 2);
+    assert_eq!(otts::prune(db, None, cutoff, true).await.unwrap(), 3);
+    assert_eq!(otts::prune(db, Some(acme.id), cutoff, false).await.unwrap(), 2);
+    assert_eq!(otts::prune(db, Some(acme.id), cutoff, true).await.unwrap(), 0);
+    assert_eq!(otts::prune(db, None, cutoff, false).await.unwrap(), 1);
+    let left: i64 = porta_core::on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM portal_domain_otts"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(left, 2);
+}
+
+async fn signing_out_ends_the_handoff_family(t: TestDb) {
+    let db = &t.db;
+    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
+    let now = UnixMillis::now();
+    let new = |host: &'static str, parent| sessions::NewSession {
+        tenant: acme.id,
+        user: jane,
+        host,
+        expires_at: now.plus_seconds(3600),
+        ip: None,
+        user_agent: None,
+        login_method: "password",
+        parent,
+    };
+    let canonical = sessions::create(db, &new("acme.portal.localhost", None), now)
+        .await
+        .unwrap();
+    let custom = sessions::create(db, &new("portal.acme-it.example", Some(canonical.id)), now)
+        .await
+        .unwrap();
+    let unrelated = sessions::create(db, &new("acme.portal.localhost", None), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions::revoke_family(db, &custom, "signout", now)
+            .await
+            .unwrap(),
+        2
+    );
+    for s in [&canonical, &custom] {
+        assert!(sessions::find_live(db, acme.id, s.id, now)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    assert!(sessions::find_live(db, acme.id, unrelated.id, now)
+        .await
+        .unwrap()
+        .is_some());
+    // From the canonical side, its handoff sessions end too.
+    let c2 = sessions::create(db, &new("acme.portal.localhost", None), now)
+        .await
+        .unwrap();
+    let h2 = sessions::create(db, &new("portal.acme-it.example", Some(c2.id)), now)
+        .await
+        .unwrap();
+    assert_eq!(sessions::revoke_family(db, &c2, "signout", now).await.unwrap(), 2);
+    assert!(sessions::find_live(db, acme.id, h2.id, now)
+        .await
+        .unwrap()
+        .is_none());
+}
+
 both_backends! {
+    domains => domains_are_unique_and_found_by_name;
+    ott_race => ott_is_consumed_once_under_a_race;
+    ott_binding => ott_is_bound_to_domain_tenant_and_time;
+    ott_prune => prune_deletes_exactly_old_consumed_or_expired;
+    session_family => signing_out_ends_the_handoff_family;
     tenant_slugs => tenant_slugs_are_unique;
     email_uniqueness => emails_are_unique_per_tenant_and_type_ignoring_case;
     tenant_scoping => lookups_never_cross_tenants;

@@ -51,8 +51,7 @@ impl AppError {
         match self {
             AppError::UnknownHost => (
                 "Portal not found",
-                "There is no client portal at this address. Check the link you followed."
-                    .to_owned(),
+                "There is no client portal at this address. Check the link you followed.".to_owned(),
             ),
             AppError::NotFound => ("Not found", "This page does not exist.".to_owned()),
             AppError::Forbidden(_) => ("Forbidden", "This request was refused.".to_owned()),

@@ -27,8 +27,8 @@ pub fn signin_path(area: PortalArea) -> &'static str {
     }
 }
 
-/// The sign-in page, with `next` when it is safe for the area.
-pub fn signin_redirect(area: PortalArea, next: Option<&str>, error: Option<&str>) -> Redirect {
+/// The sign-in page (relative), with `next` when it is safe for the area.
+pub fn signin_location(area: PortalArea, next: Option<&str>, error: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if let Some(error) = error {
         query.append_pair("error", error);
@@ -38,10 +38,35 @@ pub fn signin_redirect(area: PortalArea, next: Option<&str>, error: Option<&str>
     }
     let query = query.finish();
     if query.is_empty() {
-        Redirect::to(signin_path(area))
+        signin_path(area).to_owned()
     } else {
-        Redirect::to(&format!("{}?{query}", signin_path(area)))
+        format!("{}?{query}", signin_path(area))
     }
+}
+
+/// Redirect to the sign-in page on this host.
+pub fn signin_redirect(area: PortalArea, next: Option<&str>, error: Option<&str>) -> Redirect {
+    Redirect::to(&signin_location(area, next, error))
+}
+
+/// Redirect to the sign-in page of the tenant's canonical host: where
+/// sign-in happens for visitors of a custom domain.
+pub fn canonical_signin_redirect(
+    state: &AppState,
+    site: &Site,
+    area: PortalArea,
+    next: Option<&str>,
+) -> Redirect {
+    let origin = site.canonical_origin(&state.config);
+    Redirect::to(&format!("{origin}{}", signin_location(area, next, None)))
+}
+
+/// Redirect to the MSP area on the canonical host (staff never use the
+/// client portal's custom domain), keeping a safe `/msp` path.
+pub fn canonical_msp_redirect(state: &AppState, site: &Site, path: Option<&str>) -> Redirect {
+    let origin = site.canonical_origin(&state.config);
+    let path = NextPath::or_landing(path, PortalArea::Msp);
+    Redirect::to(&format!("{origin}{path}"))
 }
 
 fn user_type_of(area: PortalArea) -> UserType {
@@ -51,23 +76,25 @@ fn user_type_of(area: PortalArea) -> UserType {
     }
 }
 
-async fn guard(
-    area: PortalArea,
-    state: AppState,
-    site: Site,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn guard(area: PortalArea, state: AppState, site: Site, mut request: Request, next: Next) -> Response {
     let signed_in = match session::current(&state, &site, request.headers()).await {
         Ok(signed_in) => signed_in,
         Err(e) => return e.into_response(),
     };
-    let requested = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned());
+    let requested = request.uri().path_and_query().map(|pq| pq.as_str().to_owned());
+    let custom = site.is_custom_domain();
     let mut response = match signed_in {
+        // Staff work on the canonical host only.
+        _ if custom && area == PortalArea::Msp => {
+            canonical_msp_redirect(&state, &site, requested.as_deref()).into_response()
+        }
+        None if custom => {
+            canonical_signin_redirect(&state, &site, area, requested.as_deref()).into_response()
+        }
         None => signin_redirect(area, requested.as_deref(), None).into_response(),
+        Some(s) if custom && s.profile.user_type == UserType::Internal => {
+            canonical_msp_redirect(&state, &site, None).into_response()
+        }
         Some(s) if s.profile.user_type != user_type_of(area) => {
             signin_redirect(area, None, Some("AccessDenied")).into_response()
         }
@@ -106,10 +133,7 @@ pub async fn require_staff(
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, AppError> {
         parts
             .extensions
             .get::<SignedIn>()

@@ -12,8 +12,8 @@
 
 mod error;
 mod guard;
+mod handoff;
 mod pages;
-mod rate_limit;
 mod routes;
 mod session;
 mod site;
@@ -63,8 +63,7 @@ impl App {
     ) -> std::io::Result<()> {
         axum::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await

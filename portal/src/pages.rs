@@ -27,9 +27,7 @@ pub fn render(template: &impl Template) -> Html<String> {
         Ok(html) => Html(html),
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
-            Html(
-                "<!doctype html><title>Error</title><p>The page could not be shown.</p>".to_owned(),
-            )
+            Html("<!doctype html><title>Error</title><p>The page could not be shown.</p>".to_owned())
         }
     }
 }

@@ -8,14 +8,13 @@
 //! "no session".
 
 use axum::http::{header, HeaderMap};
-use cookie::Cookie;
 use porta_core::clock::UnixMillis;
 use porta_core::db::roles;
-use porta_core::db::sessions::{self, NewSession, Session};
+use porta_core::db::sessions::{self, Session};
 use porta_core::db::users::{self, UserProfile};
 use porta_core::ids::UserId;
-use porta_core::session_cookie::{find_session_token, session_cookie};
-use porta_core::session_token::SessionClaims;
+use porta_core::session_cookie::find_session_token;
+use porta_core::session_issue::{self, IssuedSession, SessionRequest};
 use porta_core::user_type::UserType;
 
 use crate::error::AppError;
@@ -84,43 +83,28 @@ pub async fn current(
     }))
 }
 
-/// Creates a session for `user` on this site and returns its cookie.
+/// Creates a session for `user` on this site and returns it with its cookie.
 pub async fn mint(
     state: &AppState,
     site: &Site,
     user: UserId,
     user_type: UserType,
     login_method: &str,
-) -> Result<Cookie<'static>, AppError> {
-    let now = UnixMillis::now();
-    let ttl = i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400);
+) -> Result<IssuedSession, AppError> {
     let ip = site.client_ip.to_string();
-    let session = sessions::create(
-        &state.db,
-        &NewSession {
-            tenant: site.tenant.id,
-            user,
-            host: site.host.as_str(),
-            expires_at: now.plus_seconds(ttl),
-            ip: Some(&ip),
-            user_agent: site.user_agent.as_deref(),
-            login_method,
-        },
-        now,
-    )
-    .await?;
-    let claims = SessionClaims {
-        sub: user,
+    let request = SessionRequest {
         tenant: site.tenant.id,
+        user,
         user_type,
-        sid: session.id,
-        host: site.host.to_string(),
-        iat: now.as_seconds(),
-        exp: now.plus_seconds(ttl).as_seconds(),
+        host: &site.host,
+        transport: site.transport,
+        ttl_seconds: i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400),
+        ip: Some(&ip),
+        user_agent: site.user_agent.as_deref(),
+        login_method,
+        parent: None,
     };
-    let token = state
-        .keys
-        .sign(&claims)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(session_cookie(token, site.transport, ttl))
+    session_issue::issue(&state.db, &state.keys, &request)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
 }

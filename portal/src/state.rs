@@ -6,7 +6,7 @@ use porta_core::config::Config;
 use porta_core::db::Db;
 use porta_core::session_token::SessionKeys;
 
-use crate::rate_limit::IpRateLimiter;
+use porta_core::rate_limit::IpRateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {

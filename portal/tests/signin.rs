@@ -30,19 +30,14 @@ async fn client_signin_sets_exact_cookie_and_shows_dashboard(t: TestDb) {
         .sign_in(&acme.host, "  Jane.Doe@Globex.Example ", PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        location(&response).as_deref(),
-        Some("/client-portal/dashboard")
-    );
+    assert_eq!(location(&response).as_deref(), Some("/client-portal/dashboard"));
     assert_eq!(response.headers()["cache-control"], "no-store");
     let cookie = set_cookie(&response).unwrap();
     let (pair, attributes) = cookie.split_once("; ").unwrap();
     assert!(pair.starts_with("authjs.session-token=ey"), "{cookie}");
     assert_eq!(attributes, "HttpOnly; SameSite=Lax; Path=/; Max-Age=86400");
 
-    let dashboard = app
-        .get(&acme.host, "/client-portal/dashboard", Some(pair))
-        .await;
+    let dashboard = app.get(&acme.host, "/client-portal/dashboard", Some(pair)).await;
     assert_eq!(dashboard.status(), StatusCode::OK);
     assert_eq!(dashboard.headers()["cache-control"], "no-store");
     let html = dashboard.text().await.unwrap();
@@ -60,10 +55,7 @@ async fn https_behind_trusted_proxy_uses_secure_cookie(t: TestDb) {
     let (acme, _, _) = acme(&app).await;
     let mut headers = HeaderMap::new();
     headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-    headers.insert(
-        "x-forwarded-host",
-        HeaderValue::from_str(&acme.host).unwrap(),
-    );
+    headers.insert("x-forwarded-host", HeaderValue::from_str(&acme.host).unwrap());
     headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
     let response = app
         .post_form(
@@ -76,10 +68,7 @@ async fn https_behind_trusted_proxy_uses_secure_cookie(t: TestDb) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let cookie = set_cookie(&response).unwrap();
     let (pair, attributes) = cookie.split_once("; ").unwrap();
-    assert!(
-        pair.starts_with("__Secure-authjs.session-token="),
-        "{cookie}"
-    );
+    assert!(pair.starts_with("__Secure-authjs.session-token="), "{cookie}");
     assert_eq!(
         attributes,
         "HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400"
@@ -104,17 +93,10 @@ async fn untrusted_peers_cannot_pick_host_or_scheme(t: TestDb) {
     // X-Forwarded-Host naming a real tenant from an untrusted peer is ignored:
     // the Host header (unknown) decides, so 404.
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "x-forwarded-host",
-        HeaderValue::from_str(&acme.host).unwrap(),
-    );
+    headers.insert("x-forwarded-host", HeaderValue::from_str(&acme.host).unwrap());
     headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
     let response = app
-        .get_with(
-            "evil.example",
-            "/auth/client-portal/signin",
-            headers.clone(),
-        )
+        .get_with("evil.example", "/auth/client-portal/signin", headers.clone())
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // On the real host, a spoofed proto does not turn the cookie into __Secure-.
@@ -159,9 +141,7 @@ async fn wrong_password_and_unknown_email_look_the_same(t: TestDb) {
     let app = TestApp::start(t).await;
     let (acme, _, _) = acme(&app).await;
     let wrong = app.sign_in(&acme.host, JANE, "wrong password!!").await;
-    let unknown = app
-        .sign_in(&acme.host, "nobody@globex.example", PASSWORD)
-        .await;
+    let unknown = app.sign_in(&acme.host, "nobody@globex.example", PASSWORD).await;
     let malformed = app.sign_in(&acme.host, "not-an-email", PASSWORD).await;
     for response in [&wrong, &unknown, &malformed] {
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -197,9 +177,7 @@ async fn internal_users_are_refused_on_the_client_form(t: TestDb) {
     // ... but with a wrong password they get the generic answer: the
     // account's type is only revealed to whoever knows its password.
     let response = app.sign_in(&acme.host, ALEX, "wrong password!!").await;
-    assert!(location(&response)
-        .unwrap()
-        .contains("error=CredentialsSignin"));
+    assert!(location(&response).unwrap().contains("error=CredentialsSignin"));
 
     // Staff sign in on the MSP form and land on /msp; clients are refused there.
     let staff = app.sign_in_staff(&acme.host, ALEX, PASSWORD).await;
@@ -256,10 +234,7 @@ async fn guard_redirects_with_a_safe_next(t: TestDb) {
     );
     // A path that is not a safe next is dropped, not echoed.
     let response = app.get(&acme.host, "/client-portal//evil.com", None).await;
-    assert_eq!(
-        location(&response).as_deref(),
-        Some("/auth/client-portal/signin")
-    );
+    assert_eq!(location(&response).as_deref(), Some("/auth/client-portal/signin"));
     let response = app.get(&acme.host, "/msp/settings", None).await;
     assert_eq!(
         location(&response).as_deref(),
@@ -293,10 +268,7 @@ async fn guard_redirects_with_a_safe_next(t: TestDb) {
             HeaderMap::new(),
         )
         .await;
-    assert_eq!(
-        location(&response).as_deref(),
-        Some("/client-portal/tickets/42")
-    );
+    assert_eq!(location(&response).as_deref(), Some("/client-portal/tickets/42"));
     // Hostile next values fall back to the dashboard.
     for hostile in [
         "//evil.com",
@@ -352,11 +324,9 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
     )
     .unwrap()])
     .unwrap();
-    let unknown_kid = SessionKeys::new(vec![SessionKey::new(
-        "rotated-away",
-        Secret::new(KEY_SECRET),
-    )
-    .unwrap()])
+    let unknown_kid = SessionKeys::new(vec![
+        SessionKey::new("rotated-away", Secret::new(KEY_SECRET)).unwrap()
+    ])
     .unwrap();
     let mut tampered = token.clone();
     let dot = tampered.find('.').unwrap();
@@ -381,11 +351,7 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
             ),
             &acme.host,
         ),
-        (
-            "tampered",
-            format!("authjs.session-token={tampered}"),
-            &acme.host,
-        ),
+        ("tampered", format!("authjs.session-token={tampered}"), &acme.host),
         ("wrong key", forge(&other_key, &claims), &acme.host),
         ("unknown key id", forge(&unknown_kid, &claims), &acme.host),
         (
@@ -459,9 +425,7 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
         ("not a jwt", "authjs.session-token=%%%".into(), &acme.host),
     ];
     for (name, cookie, host) in cases {
-        let response = app
-            .get(host, "/client-portal/dashboard", Some(&cookie))
-            .await;
+        let response = app.get(host, "/client-portal/dashboard", Some(&cookie)).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{name}");
         assert_eq!(
             location(&response).as_deref(),
@@ -479,10 +443,7 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
         })
         .await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        location(&out).as_deref(),
-        Some("/auth/client-portal/signin")
-    );
+    assert_eq!(location(&out).as_deref(), Some("/auth/client-portal/signin"));
     let cleared = set_cookie(&out).unwrap();
     assert!(cleared.starts_with("authjs.session-token=; "), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
@@ -507,9 +468,7 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "disabled");
     let response = app.sign_in(&acme.host, JANE, PASSWORD).await;
     assert!(
-        location(&response)
-            .unwrap()
-            .contains("error=CredentialsSignin"),
+        location(&response).unwrap().contains("error=CredentialsSignin"),
         "disabled sign-in"
     );
 }
@@ -559,12 +518,8 @@ async fn tenants_are_isolated(t: TestDb) {
         "Only Acme",
     )
     .await;
-    let response = app
-        .sign_in(&beta.host, "only@globex.example", PASSWORD)
-        .await;
-    assert!(location(&response)
-        .unwrap()
-        .contains("error=CredentialsSignin"));
+    let response = app.sign_in(&beta.host, "only@globex.example", PASSWORD).await;
+    assert!(location(&response).unwrap().contains("error=CredentialsSignin"));
     let _: TenantId = beta.tenant;
 }
 
@@ -678,9 +633,7 @@ async fn malformed_requests_get_clear_errors(t: TestDb) {
         .unwrap();
     // Lenient form decoding keeps `%ZZ` literally: an ordinary failed sign-in.
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(location(&response)
-        .unwrap()
-        .contains("error=CredentialsSignin"));
+    assert!(location(&response).unwrap().contains("error=CredentialsSignin"));
     let response = app
         .http
         .post(app.url("/auth/client-portal/signin"))
@@ -693,9 +646,7 @@ async fn malformed_requests_get_clear_errors(t: TestDb) {
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let long = "x".repeat(10_000);
     let response = app.sign_in(&acme.host, JANE, &long).await;
-    assert!(location(&response)
-        .unwrap()
-        .contains("error=CredentialsSignin"));
+    assert!(location(&response).unwrap().contains("error=CredentialsSignin"));
     let response = app
         .get(
             &acme.host,

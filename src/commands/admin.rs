@@ -3,17 +3,21 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{anyhow, bail, Context};
+use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
-use porta_core::db::{clients, roles, tenants, users, Db, DbError};
+use porta_core::db::{clients, otts, roles, tenants, users, Db, DbError};
 use porta_core::email::EmailAddress;
 use porta_core::host::HostName;
+use porta_core::ids::TenantId;
 use porta_core::password;
 use porta_core::secret::Secret;
 use porta_core::slug::TenantSlug;
 use porta_core::user_type::UserType;
 use serde_json::json;
 
-use crate::cli::{ClientCommand, TenantCommand, UserCommand, UserTypeArg};
+use crate::cli::{
+    ClientCommand, PortalDomainCommand, SessionsCommand, TenantCommand, UserCommand, UserTypeArg,
+};
 
 /// Prints `value` as JSON, or `text` for people.
 fn output(as_json: bool, value: serde_json::Value, text: String) {
@@ -39,14 +43,12 @@ pub async fn tenant(db: &Db, config: &Config, cmd: TenantCommand) -> anyhow::Res
             if name.is_empty() || name.chars().count() > 200 {
                 bail!("--name must be 1-200 characters");
             }
-            let tenant = tenants::create(db, &slug, name)
-                .await
-                .map_err(|e| match e {
-                    DbError::Conflict(_) => {
-                        anyhow!("a tenant with slug {:?} already exists", slug.as_str())
-                    }
-                    other => other.into(),
-                })?;
+            let tenant = tenants::create(db, &slug, name).await.map_err(|e| match e {
+                DbError::Conflict(_) => {
+                    anyhow!("a tenant with slug {:?} already exists", slug.as_str())
+                }
+                other => other.into(),
+            })?;
             let host = HostName::tenant_host(&tenant.slug, &config.canonical_base);
             let url = config.public_origin(&host);
             output(
@@ -77,17 +79,15 @@ pub async fn tenant(db: &Db, config: &Config, cmd: TenantCommand) -> anyhow::Res
 pub async fn client(db: &Db, cmd: ClientCommand) -> anyhow::Result<()> {
     let ClientCommand::Create { tenant, name, json } = cmd;
     let tenant = tenant_by_slug(db, &tenant).await?;
-    let client = clients::create(db, tenant.id, &name)
-        .await
-        .map_err(|e| match e {
-            DbError::Conflict(_) => anyhow!(
-                "tenant {} already has a client named {:?}",
-                tenant.slug,
-                name.trim()
-            ),
-            DbError::Invalid(message) => anyhow!("--name: {message}"),
-            other => other.into(),
-        })?;
+    let client = clients::create(db, tenant.id, &name).await.map_err(|e| match e {
+        DbError::Conflict(_) => anyhow!(
+            "tenant {} already has a client named {:?}",
+            tenant.slug,
+            name.trim()
+        ),
+        DbError::Invalid(message) => anyhow!("--name: {message}"),
+        other => other.into(),
+    })?;
     output(
         json,
         json!({ "id": client.id, "tenant": tenant.slug.as_str(), "name": client.name }),
@@ -140,7 +140,12 @@ pub async fn user(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
         (UserType::Client, Some(name)) => Some(
             clients::find_by_name(db, tenant.id, &name)
                 .await?
-                .ok_or_else(|| anyhow!("tenant {} has no client named {name:?} (create it with `porta client create`)", tenant.slug))?,
+                .ok_or_else(|| {
+                    anyhow!(
+                        "tenant {} has no client named {name:?} (create it with `porta client create`)",
+                        tenant.slug
+                    )
+                })?,
         ),
     };
     let role_name = role.unwrap_or_else(|| roles::default_role_name(user_type).to_owned());
@@ -173,10 +178,7 @@ pub async fn user(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| match e {
-        DbError::Conflict(_) => anyhow!(
-            "tenant {} already has a {user_type} user {email}",
-            tenant.slug
-        ),
+        DbError::Conflict(_) => anyhow!("tenant {} already has a {user_type} user {email}", tenant.slug),
         DbError::Invalid(message) => anyhow!("{message}"),
         other => other.into(),
     })?;
@@ -215,4 +217,39 @@ pub fn default_display_name(email: &EmailAddress) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+pub async fn portal_domain(db: &Db, cmd: PortalDomainCommand) -> anyhow::Result<()> {
+    let PortalDomainCommand::Sessions(SessionsCommand::Prune {
+        tenant,
+        minutes,
+        dry_run,
+        json,
+    }) = cmd;
+    let tenant = match tenant {
+        None => None,
+        Some(raw) => Some(match raw.parse::<TenantId>() {
+            Ok(id) => tenants::get(db, id)
+                .await
+                .map_err(|_| anyhow!("no tenant with id {raw}"))?,
+            Err(_) => tenant_by_slug(db, &raw).await?,
+        }),
+    };
+    let cutoff = UnixMillis::now().plus_seconds(-i64::from(minutes) * 60);
+    let count = otts::prune(db, tenant.as_ref().map(|t| t.id), cutoff, dry_run).await?;
+    let scope = tenant
+        .as_ref()
+        .map_or_else(|| "all tenants".to_owned(), |t| format!("tenant {}", t.slug));
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    output(
+        json,
+        json!({
+            "dry_run": dry_run,
+            "tenant": tenant.as_ref().map(|t| t.slug.as_str()),
+            "minutes": minutes,
+            "count": count,
+        }),
+        format!("{verb} {count} one-time token(s) consumed or expired more than {minutes} minute(s) ago ({scope})"),
+    );
+    Ok(())
 }

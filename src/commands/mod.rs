@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up => serve::up(config).await,
         Command::Portal => serve::portal(config).await,
+        Command::Edge => serve::edge(config).await,
         Command::Migrate => {
             let db = open_db(&config).await?;
             println!("migrated the {} database", db.backend());
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => admin::tenant(&open_db(&config).await?, &config, cmd).await,
         Command::Client(cmd) => admin::client(&open_db(&config).await?, cmd).await,
         Command::User(cmd) => admin::user(&open_db(&config).await?, cmd).await,
+        Command::PortalDomain(cmd) => admin::portal_domain(&open_db(&config).await?, cmd).await,
     }
 }
 
@@ -39,9 +41,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
             porta_core::config::DatabaseUrl::Sqlite(path) => {
                 format!("cannot open SQLite database {}", path.display())
             }
-            porta_core::config::DatabaseUrl::Postgres(_) => {
-                "cannot connect to PostgreSQL".to_owned()
-            }
+            porta_core::config::DatabaseUrl::Postgres(_) => "cannot connect to PostgreSQL".to_owned(),
         })?;
     db.migrate().await.context("cannot migrate the database")?;
     Ok(db)

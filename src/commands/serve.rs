@@ -1,13 +1,23 @@
-//! `porta up` and `porta portal`: run the servers until a signal.
+//! `porta up`, `porta portal` and `porta edge`: run the servers until a
+//! signal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use porta_certs::local_ca::LocalCa;
+use porta_certs::master_key::MasterKey;
+use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
+use porta_core::db::{portal_domains, Db};
+use porta_core::domain_status::DomainStatus;
 use porta_core::key_file;
 
 use super::open_db;
 use crate::demo;
+
+/// Renew local-CA certificates this long before they expire.
+const LOCAL_RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
@@ -32,23 +42,96 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Certificates from the local CA for the canonical hosts (one wildcard)
+/// and for every active custom domain whose issuer is `internal`.
+async fn ensure_local_certificates(
+    db: &Db,
+    ca: &LocalCa,
+    master: &MasterKey,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let now = UnixMillis::now();
+    let base = config.canonical_base.as_str();
+    let wildcard = format!("*.{base}");
+    let names = [wildcard.clone(), base.to_owned()];
+    if ca
+        .ensure_stored(db, master, None, &wildcard, &names, now, LOCAL_RENEW_BEFORE)
+        .await?
+    {
+        tracing::info!(domain = %wildcard, "issued a local-CA certificate");
+    }
+    for domain in portal_domains::list_all(db).await? {
+        if domain.status != DomainStatus::Active || domain.issuer != "internal" {
+            continue;
+        }
+        let name = domain.domain.to_string();
+        if ca
+            .ensure_stored(
+                db,
+                master,
+                Some(domain.tenant_id),
+                &name,
+                std::slice::from_ref(&name),
+                now,
+                LOCAL_RENEW_BEFORE,
+            )
+            .await?
+        {
+            tracing::info!(domain = %name, "issued a local-CA certificate");
+        }
+    }
+    Ok(())
+}
+
+/// Runs the edge on a thread of its own (Pingora brings its own runtimes);
+/// the returned sender stops it.
+fn start_edge(
+    config: &Config,
+    master: MasterKey,
+) -> anyhow::Result<(tokio::sync::watch::Sender<bool>, std::thread::JoinHandle<()>)> {
+    let keys = key_file::session_keys(config)?;
+    let edge = porta_edge::build(Arc::new(config.clone()), keys, master)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("porta-edge".into())
+        .spawn(move || edge.run(stopped))
+        .context("cannot start the edge thread")?;
+    Ok((stop, thread))
+}
+
 /// Everything on one machine: migrate, seed the demo when the database is
-/// empty, print where to go, serve.
+/// empty, certificates from the local CA, then the portal and the edge.
 pub async fn up(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let db = open_db(&config).await?;
     let demo = demo::seed_if_empty(&db, &config).await?;
+    let master = MasterKey::from_config(&config)?;
+    let ca = LocalCa::load_or_create(&config.data_dir.join("local-ca"))?;
+    ensure_local_certificates(&db, &ca, &master, &config).await?;
+
     let keys = key_file::session_keys(&config)?;
-    let app = porta_portal::build(Arc::new(config.clone()), db, keys)
+    let portal = porta_portal::build(Arc::new(config.clone()), db, keys)
         .await
         .with_context(|| format!("cannot listen on {}", config.portal.listen))?;
-    println!("porta: portal listening on http://{}", app.address());
+    let (stop_edge, edge_thread) = start_edge(&config, master)?;
+    println!("porta: portal listening on http://{}", portal.address());
+    println!(
+        "porta: edge listening on https://{} and http://{}",
+        config.edge.https_listen, config.edge.http_listen
+    );
+    println!(
+        "porta: local CA certificate: {}",
+        ca.dir().join("root.pem").display()
+    );
     match demo {
         Some(demo) => demo::print(&demo, &config),
         None => println!("porta: the database already holds tenants; no demo data was added"),
     }
-    app.run_until_stopped(shutdown_signal()).await?;
+    let served = portal.run_until_stopped(shutdown_signal()).await;
+    let _ = stop_edge.send(true);
+    let _ = tokio::task::spawn_blocking(move || edge_thread.join()).await;
+    served?;
     Ok(())
 }
 
@@ -61,5 +144,20 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.portal.listen))?;
     println!("porta: portal listening on http://{}", app.address());
     app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The edge alone, in front of the configured portal upstreams.
+pub async fn edge(config: Config) -> anyhow::Result<()> {
+    open_db(&config).await?;
+    let master = MasterKey::from_config(&config)?;
+    let (stop, thread) = start_edge(&config, master)?;
+    println!(
+        "porta: edge listening on https://{} and http://{}",
+        config.edge.https_listen, config.edge.http_listen
+    );
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     Ok(())
 }

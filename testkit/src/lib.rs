@@ -6,6 +6,8 @@
 //! when the handle is dropped, even after a panic. [`both_backends!`] turns one async test body into a SQLite test and
 //! a PostgreSQL test.
 
+pub mod dns;
+
 use std::path::PathBuf;
 
 use porta_core::db::Db;
@@ -80,9 +82,7 @@ impl TestDb {
 
 /// `admin` with its database path replaced by `name`.
 pub fn replace_database(admin: &str, name: &str) -> String {
-    let (base, query) = admin
-        .split_once('?')
-        .map_or((admin, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
     match query {
         Some(q) => format!("{server}/{name}?{q}"),
@@ -99,19 +99,15 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime, which may be shutting down:
         // clean up on a thread with a runtime of its own.
         let handle = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             rt.block_on(async move {
                 db.close().await;
                 if let Ok(mut conn) = PgConnection::connect(&pg_admin_url()).await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         });

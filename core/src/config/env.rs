@@ -31,6 +31,7 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
     var("PORTA_DATA_DIR", "data_dir", EnvKind::Text),
     var("PORTA_CANONICAL_BASE", "canonical_base", EnvKind::Text),
     var("PORTA_LOG_FORMAT", "log_format", EnvKind::Text),
+    var("PORTA_PUBLIC_HTTPS_PORT", "public_https_port", EnvKind::Integer),
     var("PORTA_DATABASE_URL", "database.url", EnvKind::Text),
     var(
         "PORTA_DATABASE_MAX_CONNECTIONS",
@@ -43,27 +44,38 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "portal.public_scheme",
         EnvKind::Text,
     ),
-    var(
-        "PORTA_PORTAL_PUBLIC_PORT",
-        "portal.public_port",
-        EnvKind::Integer,
-    ),
+    var("PORTA_PORTAL_PUBLIC_PORT", "portal.public_port", EnvKind::Integer),
     var(
         "PORTA_PORTAL_TRUSTED_PROXIES",
         "portal.trusted_proxies",
         EnvKind::List,
     ),
     var("PORTA_EDGE_HTTP_LISTEN", "edge.http_listen", EnvKind::Text),
+    var("PORTA_EDGE_HTTPS_LISTEN", "edge.https_listen", EnvKind::Text),
+    var("PORTA_EDGE_UPSTREAMS", "edge.upstreams", EnvKind::List),
     var(
-        "PORTA_EDGE_HTTPS_LISTEN",
-        "edge.https_listen",
-        EnvKind::Text,
-    ),
-    var(
-        "PORTA_SESSION_TTL_HOURS",
-        "session.ttl_hours",
+        "PORTA_EDGE_CERT_CACHE_TTL_SECONDS",
+        "edge.cert_cache_ttl_seconds",
         EnvKind::Integer,
     ),
+    var(
+        "PORTA_EDGE_NEGATIVE_CACHE_TTL_SECONDS",
+        "edge.negative_cache_ttl_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_HOST_CACHE_TTL_SECONDS",
+        "edge.host_cache_ttl_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE",
+        "edge.ott_exchanges_per_ip_per_minute",
+        EnvKind::Integer,
+    ),
+    var("PORTA_METRICS_LISTEN", "metrics.listen", EnvKind::Text),
+    var("PORTA_DNS_NAMESERVERS", "dns.nameservers", EnvKind::List),
+    var("PORTA_SESSION_TTL_HOURS", "session.ttl_hours", EnvKind::Integer),
     var("PORTA_SESSION_KEYS", "session.keys", EnvKind::SessionKeys),
     var(
         "PORTA_SIGNIN_MAX_FAILURES_PER_ACCOUNT",
@@ -85,6 +97,11 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "PORTAL_DOMAIN_DNS_CHECK",
         "portal_domain.dns_check",
         EnvKind::Boolean,
+    ),
+    var(
+        "PORTA_PORTAL_DOMAIN_OTT_TTL_SECONDS",
+        "portal_domain.ott_ttl_seconds",
+        EnvKind::Integer,
     ),
 ];
 

@@ -34,6 +34,9 @@ pub struct Config {
     /// Tenants are served on `<slug>.<canonical_base>`.
     pub canonical_base: HostName,
     pub log_format: LogFormat,
+    /// The port browsers use for HTTPS (links, redirects); defaults to the
+    /// edge's HTTPS listen port.
+    pub public_https_port: u16,
     pub database: DatabaseConfig,
     pub portal: PortalConfig,
     pub edge: EdgeConfig,
@@ -41,9 +44,20 @@ pub struct Config {
     pub signin: SigninLimits,
     /// Encrypts certificate private keys and ACME credentials at rest.
     pub master_key: Option<Secret>,
+    pub portal_domain: PortalDomainConfig,
+    /// Prometheus metrics listener of the edge.
+    pub metrics_listen: SocketAddr,
+    /// Nameservers for CNAME checks; empty means the system resolver.
+    pub dns_nameservers: Vec<SocketAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalDomainConfig {
     /// `PORTAL_DOMAIN_DNS_CHECK`: verify CNAME alignment of custom domains
     /// that are not yet active during the handoff.
-    pub portal_domain_dns_check: bool,
+    pub dns_check: bool,
+    /// Lifetime of a handoff one-time token.
+    pub ott_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +98,16 @@ pub struct PortalConfig {
 pub struct EdgeConfig {
     pub http_listen: SocketAddr,
     pub https_listen: SocketAddr,
+    /// Portal core addresses the edge proxies to (round robin).
+    pub upstreams: Vec<SocketAddr>,
+    /// A cached certificate is reloaded from the database after this long:
+    /// the bound within which a renewed certificate is served.
+    pub cert_cache_ttl: Duration,
+    /// How long an unknown server name is remembered as unknown.
+    pub negative_cache_ttl: Duration,
+    /// How long a host -> tenant mapping is cached.
+    pub host_cache_ttl: Duration,
+    pub ott_exchanges_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -156,11 +180,7 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            ConfigError::single(
-                source_name,
-                "(file)",
-                format!("not valid TOML: {}", e.message()),
-            )
+            ConfigError::single(source_name, "(file)", format!("not valid TOML: {}", e.message()))
         })?;
         let mut issues = env::apply_overrides(&mut table, env_names, &env);
         let raw = raw::parse(table, &mut issues);
@@ -186,11 +206,7 @@ impl Config {
         let (name, text) = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError::single(
-                        &path.display().to_string(),
-                        "(file)",
-                        format!("cannot read: {e}"),
-                    )
+                    ConfigError::single(&path.display().to_string(), "(file)", format!("cannot read: {e}"))
                 })?;
                 (path.display().to_string(), text)
             }
@@ -217,15 +233,28 @@ impl Config {
         }
     }
 
-    /// `http(s)://<host>[:port]` as browsers reach the portal.
+    /// `http(s)://<host>[:port]` as browsers reach the portal: through the
+    /// edge on HTTPS, or straight to the portal on plain HTTP (development).
     pub fn public_origin(&self, host: &HostName) -> String {
-        let scheme = match self.portal.public_transport {
-            Transport::Https => "https",
-            Transport::PlainHttp => "http",
-        };
-        match self.portal.public_port {
-            Some(port) => format!("{scheme}://{host}:{port}"),
-            None => format!("{scheme}://{host}"),
+        match self.portal.public_transport {
+            Transport::Https => Self::https_origin(host, self.public_https_port),
+            Transport::PlainHttp => {
+                let port = self.portal.public_port.unwrap_or(self.portal.listen.port());
+                if port == 80 {
+                    format!("http://{host}")
+                } else {
+                    format!("http://{host}:{port}")
+                }
+            }
+        }
+    }
+
+    /// `https://<host>[:port]` on the public HTTPS port.
+    pub fn https_origin(host: &HostName, port: u16) -> String {
+        if port == 443 {
+            format!("https://{host}")
+        } else {
+            format!("https://{host}:{port}")
         }
     }
 }

@@ -62,6 +62,7 @@ pub struct RawConfig {
     pub data_dir: Field<PathBuf>,
     pub canonical_base: Field<String>,
     pub log_format: Field<String>,
+    pub public_https_port: Field<u16>,
     pub database: RawDatabase,
     pub portal: RawPortal,
     pub edge: RawEdge,
@@ -69,6 +70,8 @@ pub struct RawConfig {
     pub signin: RawSignin,
     pub security: RawSecurity,
     pub portal_domain: RawPortalDomain,
+    pub metrics: RawMetrics,
+    pub dns: RawDns,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +95,11 @@ pub struct RawPortal {
 pub struct RawEdge {
     pub http_listen: Field<String>,
     pub https_listen: Field<String>,
+    pub upstreams: Field<Vec<String>>,
+    pub cert_cache_ttl_seconds: Field<u32>,
+    pub negative_cache_ttl_seconds: Field<u32>,
+    pub host_cache_ttl_seconds: Field<u32>,
+    pub ott_exchanges_per_ip_per_minute: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +134,19 @@ pub struct RawSecurity {
 #[serde(default)]
 pub struct RawPortalDomain {
     pub dns_check: Field<bool>,
+    pub ott_ttl_seconds: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawMetrics {
+    pub listen: Field<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawDns {
+    pub nameservers: Field<Vec<String>>,
 }
 
 /// Deserialises the merged table, recording every unknown key.
@@ -137,8 +158,7 @@ pub fn parse(table: toml::Table, issues: &mut Vec<ConfigIssue>) -> Option<RawCon
     for key in unknown {
         issues.push(ConfigIssue {
             key,
-            message: "unknown key (see config/porta.example.toml for the keys there are)"
-                .to_owned(),
+            message: "unknown key (see config/porta.example.toml for the keys there are)".to_owned(),
         });
     }
     match result {

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use super::raw::RawConfig;
 use super::{
     Config, ConfigIssue, DatabaseConfig, DatabaseUrl, EdgeConfig, LogFormat, PortalConfig,
-    SessionConfig, SigninLimits,
+    PortalDomainConfig, SessionConfig, SigninLimits,
 };
 use crate::host::HostName;
 use crate::secret::Secret;
@@ -44,10 +44,7 @@ impl Issues<'_> {
         if value < range.0 || value > range.1 {
             self.push(
                 key,
-                format!(
-                    "must be between {} and {} (found {value})",
-                    range.0, range.1
-                ),
+                format!("must be between {} and {} (found {value})", range.0, range.1),
             );
             return default;
         }
@@ -55,11 +52,7 @@ impl Issues<'_> {
     }
 }
 
-fn database_url(
-    raw: Option<Secret>,
-    data_dir: &std::path::Path,
-    issues: &mut Issues<'_>,
-) -> DatabaseUrl {
+fn database_url(raw: Option<Secret>, data_dir: &std::path::Path, issues: &mut Issues<'_>) -> DatabaseUrl {
     let default = || DatabaseUrl::Sqlite(data_dir.join("porta.sqlite"));
     let Some(url) = raw else { return default() };
     let text = url.expose().trim();
@@ -106,10 +99,7 @@ fn trusted_proxies(raw: Option<Vec<String>>, issues: &mut Issues<'_>) -> Vec<IpN
         .collect()
 }
 
-fn session_keys(
-    raw: Option<Vec<super::raw::RawSessionKey>>,
-    issues: &mut Issues<'_>,
-) -> Vec<SessionKey> {
+fn session_keys(raw: Option<Vec<super::raw::RawSessionKey>>, issues: &mut Issues<'_>) -> Vec<SessionKey> {
     let mut keys: Vec<SessionKey> = Vec::new();
     for (index, raw_key) in raw.unwrap_or_default().into_iter().enumerate() {
         let key_path = format!("session.keys[{index}]");
@@ -190,10 +180,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
     };
 
     let url = database_url(raw.database.url.take("database.url", i.0), &data_dir, i);
-    let max_connections = raw
-        .database
-        .max_connections
-        .take("database.max_connections", i.0);
+    let max_connections = raw.database.max_connections.take("database.max_connections", i.0);
     let database = DatabaseConfig {
         url,
         max_connections: i.in_range("database.max_connections", max_connections, 10, (1, 1000)),
@@ -220,10 +207,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
     if public_port == Some(0) {
         i.push("portal.public_port", "must be between 1 and 65535");
     }
-    let trusted = raw
-        .portal
-        .trusted_proxies
-        .take("portal.trusted_proxies", i.0);
+    let trusted = raw.portal.trusted_proxies.take("portal.trusted_proxies", i.0);
     let portal = PortalConfig {
         listen: i.socket_addr("portal.listen", listen, "127.0.0.1:8080"),
         public_transport,
@@ -233,17 +217,106 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
 
     let http_listen = raw.edge.http_listen.take("edge.http_listen", i.0);
     let https_listen = raw.edge.https_listen.take("edge.https_listen", i.0);
+    let upstreams = raw.edge.upstreams.take("edge.upstreams", i.0);
+    let upstreams: Vec<SocketAddr> = match upstreams {
+        None => vec![portal.listen],
+        Some(list) => list
+            .into_iter()
+            .filter_map(|text| match text.parse() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    i.push(
+                        "edge.upstreams",
+                        format!("{text:?} is not an address such as 127.0.0.1:8080"),
+                    );
+                    None
+                }
+            })
+            .collect(),
+    };
+    if upstreams.is_empty() {
+        i.push("edge.upstreams", "needs at least one portal address");
+    }
+    let cert_ttl = raw
+        .edge
+        .cert_cache_ttl_seconds
+        .take("edge.cert_cache_ttl_seconds", i.0);
+    let negative_ttl = raw
+        .edge
+        .negative_cache_ttl_seconds
+        .take("edge.negative_cache_ttl_seconds", i.0);
+    let host_ttl = raw
+        .edge
+        .host_cache_ttl_seconds
+        .take("edge.host_cache_ttl_seconds", i.0);
+    let ott_rate = raw
+        .edge
+        .ott_exchanges_per_ip_per_minute
+        .take("edge.ott_exchanges_per_ip_per_minute", i.0);
     let edge = EdgeConfig {
         http_listen: i.socket_addr("edge.http_listen", http_listen, "0.0.0.0:80"),
         https_listen: i.socket_addr("edge.https_listen", https_listen, "0.0.0.0:443"),
+        upstreams,
+        cert_cache_ttl: Duration::from_secs(u64::from(i.in_range(
+            "edge.cert_cache_ttl_seconds",
+            cert_ttl,
+            60,
+            (1, 86_400),
+        ))),
+        negative_cache_ttl: Duration::from_secs(u64::from(i.in_range(
+            "edge.negative_cache_ttl_seconds",
+            negative_ttl,
+            10,
+            (1, 3600),
+        ))),
+        host_cache_ttl: Duration::from_secs(u64::from(i.in_range(
+            "edge.host_cache_ttl_seconds",
+            host_ttl,
+            30,
+            (1, 3600),
+        ))),
+        ott_exchanges_per_ip_per_minute: i.in_range(
+            "edge.ott_exchanges_per_ip_per_minute",
+            ott_rate,
+            30,
+            (1, 100_000),
+        ),
     };
+    let public_https_port = match raw.public_https_port.take("public_https_port", i.0) {
+        Some(0) => {
+            i.push("public_https_port", "must be between 1 and 65535");
+            443
+        }
+        Some(port) => port,
+        None => edge.https_listen.port(),
+    };
+    let metrics_raw = raw.metrics.listen.take("metrics.listen", i.0);
+    let metrics_listen = i.socket_addr("metrics.listen", metrics_raw, "127.0.0.1:9464");
+    let dns_nameservers = raw
+        .dns
+        .nameservers
+        .take("dns.nameservers", i.0)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|text| match text.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => match text.parse::<IpAddr>() {
+                Ok(ip) => Some(SocketAddr::new(ip, 53)),
+                Err(_) => {
+                    i.push(
+                        "dns.nameservers",
+                        format!("{text:?} is not an address such as 127.0.0.1:53"),
+                    );
+                    None
+                }
+            },
+        })
+        .collect();
 
     let ttl_hours = raw.session.ttl_hours.take("session.ttl_hours", i.0);
     let keys = raw.session.keys.take("session.keys", i.0);
     let session = SessionConfig {
-        ttl: Duration::from_secs(
-            u64::from(i.in_range("session.ttl_hours", ttl_hours, 24, (1, 720))) * 3600,
-        ),
+        ttl: Duration::from_secs(u64::from(i.in_range("session.ttl_hours", ttl_hours, 24, (1, 720))) * 3600),
         keys: session_keys(keys, i),
     };
 
@@ -260,12 +333,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         .max_attempts_per_ip_per_minute
         .take("signin.max_attempts_per_ip_per_minute", i.0);
     let signin = SigninLimits {
-        max_failures_per_account: i.in_range(
-            "signin.max_failures_per_account",
-            failures,
-            5,
-            (1, 1000),
-        ),
+        max_failures_per_account: i.in_range("signin.max_failures_per_account", failures, 5, (1, 1000)),
         failure_window: Duration::from_secs(
             u64::from(i.in_range("signin.failure_window_minutes", window, 15, (1, 1440))) * 60,
         ),
@@ -279,22 +347,38 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
 
     let master_key_raw = raw.security.master_key.take("security.master_key", i.0);
     let master_key = master_key(master_key_raw, i);
-    let portal_domain_dns_check = raw
+    let dns_check = raw
         .portal_domain
         .dns_check
         .take("portal_domain.dns_check", i.0)
         .unwrap_or(true);
+    let ott_ttl = raw
+        .portal_domain
+        .ott_ttl_seconds
+        .take("portal_domain.ott_ttl_seconds", i.0);
+    let portal_domain = PortalDomainConfig {
+        dns_check,
+        ott_ttl: Duration::from_secs(u64::from(i.in_range(
+            "portal_domain.ott_ttl_seconds",
+            ott_ttl,
+            90,
+            (10, 600),
+        ))),
+    };
 
     Some(Config {
         data_dir,
         canonical_base: canonical_base?,
         log_format,
+        public_https_port,
         database,
         portal,
         edge,
         session,
         signin,
         master_key,
-        portal_domain_dns_check,
+        portal_domain,
+        metrics_listen,
+        dns_nameservers,
     })
 }

@@ -71,8 +71,7 @@ pub async fn count_failures_since(
     subject: &str,
     since: UnixMillis,
 ) -> Result<i64, DbError> {
-    let sql =
-        "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND subject = $3 \
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND subject = $3 \
                AND outcome = 'failure' AND created_at >= $4";
     Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
         .bind(tenant)
@@ -85,7 +84,8 @@ pub async fn count_failures_since(
 
 /// The tenant's most recent rows, newest first.
 pub async fn recent(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<AuditRow>, DbError> {
-    let sql = "SELECT tenant_id, actor_user_id, action, outcome, subject, ip, user_agent, detail, created_at \
+    let sql =
+        "SELECT tenant_id, actor_user_id, action, outcome, subject, ip, user_agent, detail, created_at \
                FROM audit_log WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(tenant)

@@ -50,11 +50,7 @@ pub async fn create(db: &Db, tenant: TenantId, name: &str) -> Result<Client, DbE
 }
 
 /// The tenant's client with this name (case-insensitive).
-pub async fn find_by_name(
-    db: &Db,
-    tenant: TenantId,
-    name: &str,
-) -> Result<Option<Client>, DbError> {
+pub async fn find_by_name(db: &Db, tenant: TenantId, name: &str) -> Result<Option<Client>, DbError> {
     let sql = "SELECT id, tenant_id, name, created_at FROM clients \
                WHERE tenant_id = $1 AND lower(name) = lower($2)";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
@@ -65,8 +61,7 @@ pub async fn find_by_name(
 }
 
 pub async fn list(db: &Db, tenant: TenantId) -> Result<Vec<Client>, DbError> {
-    let sql =
-        "SELECT id, tenant_id, name, created_at FROM clients WHERE tenant_id = $1 ORDER BY name";
+    let sql = "SELECT id, tenant_id, name, created_at FROM clients WHERE tenant_id = $1 ORDER BY name";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(tenant)
         .fetch_all(pool)

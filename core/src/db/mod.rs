@@ -8,8 +8,11 @@
 //!
 //! [`TenantId`]: crate::ids::TenantId
 
+pub mod acme_challenges;
 pub mod audit;
 pub mod clients;
+pub mod otts;
+pub mod portal_domains;
 pub mod roles;
 pub mod sessions;
 pub mod tenants;
@@ -112,17 +115,40 @@ impl Db {
         Ok(Db::Postgres(pool))
     }
 
-    async fn connect_sqlite(path: &Path, max_connections: u32) -> Result<Db, DbError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+    /// Like [`Db::connect`] but opens no connection until first use, so the
+    /// connections belong to the runtime that uses them (the edge runs on
+    /// Pingora's runtimes). Migrations must already have been applied.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_lazy_with(Self::sqlite_options(Path::new(path)));
+            return Ok(Db::Sqlite(pool));
         }
-        let options = SqliteConnectOptions::new()
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options);
+        Ok(Db::Postgres(pool))
+    }
+
+    fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+    }
+
+    async fn connect_sqlite(path: &Path, max_connections: u32) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+        }
+        let options = Self::sqlite_options(path);
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

@@ -76,28 +76,28 @@ pub(crate) async fn create_defaults(tx: &mut DbTx, tenant: TenantId) -> Result<(
         let role = RoleId::generate();
         on_tx!(&mut *tx, |t| {
             sqlx::query(
-            "INSERT INTO roles (id, tenant_id, name, user_type, created_at) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(role)
-        .bind(tenant)
-        .bind(*name)
-        .bind(*user_type)
-        .bind(now)
-        .execute(&mut **t)
-        .await
-        .map(|_| ())
+                "INSERT INTO roles (id, tenant_id, name, user_type, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(role)
+            .bind(tenant)
+            .bind(*name)
+            .bind(*user_type)
+            .bind(now)
+            .execute(&mut **t)
+            .await
+            .map(|_| ())
         })?;
         for permission in *permissions {
             on_tx!(&mut *tx, |t| {
                 sqlx::query(
-                "INSERT INTO role_permissions (tenant_id, role_id, permission_id) VALUES ($1, $2, $3)"
-            )
-            .bind(tenant)
-            .bind(role)
-            .bind(*permission)
-            .execute(&mut **t)
-            .await
-            .map(|_| ())
+                    "INSERT INTO role_permissions (tenant_id, role_id, permission_id) VALUES ($1, $2, $3)",
+                )
+                .bind(tenant)
+                .bind(role)
+                .bind(*permission)
+                .execute(&mut **t)
+                .await
+                .map(|_| ())
             })?;
         }
     }
@@ -106,8 +106,7 @@ pub(crate) async fn create_defaults(tx: &mut DbTx, tenant: TenantId) -> Result<(
 
 /// The tenant's role called `name` (case-insensitive).
 pub async fn find_by_name(db: &Db, tenant: TenantId, name: &str) -> Result<Option<Role>, DbError> {
-    let sql =
-        "SELECT id, name, user_type FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2)";
+    let sql = "SELECT id, name, user_type FROM roles WHERE tenant_id = $1 AND lower(name) = lower($2)";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(tenant)
         .bind(name.trim())
@@ -144,7 +143,8 @@ pub async fn assign(
 
 /// Names of the user's roles, sorted.
 pub async fn role_names(db: &Db, tenant: TenantId, user: UserId) -> Result<Vec<String>, DbError> {
-    let sql = "SELECT r.name FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id \
+    let sql =
+        "SELECT r.name FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id \
                WHERE ur.tenant_id = $1 AND ur.user_id = $2 ORDER BY r.name";
     Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
         .bind(tenant)

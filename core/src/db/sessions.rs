@@ -22,6 +22,7 @@ pub struct Session {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub login_method: String,
+    pub parent_session_id: Option<SessionId>,
 }
 
 /// What a new session records.
@@ -35,10 +36,12 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
     /// `password`, `ott` (custom-domain handoff), ...
     pub login_method: &'a str,
+    /// The canonical-host session a handoff session came from.
+    pub parent: Option<SessionId>,
 }
 
 const COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, last_seen_at, \
-                       revoked_at, revoked_reason, ip, user_agent, login_method";
+                       revoked_at, revoked_reason, ip, user_agent, login_method, parent_session_id";
 
 pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
     let session = Session {
@@ -55,9 +58,10 @@ pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Se
         ip: new.ip.map(|s| s.chars().take(64).collect()),
         user_agent: new.user_agent.map(|s| s.chars().take(512).collect()),
         login_method: new.login_method.to_owned(),
+        parent_session_id: new.parent,
     };
     let sql = format!(
-        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10)"
+        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)"
     );
     on_pool!(db, |pool| sqlx::query(&sql)
         .bind(session.id)
@@ -70,6 +74,7 @@ pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Se
         .bind(&session.ip)
         .bind(&session.user_agent)
         .bind(&session.login_method)
+        .bind(session.parent_session_id)
         .execute(pool)
         .await
         .map(|_| ()))?;
@@ -84,9 +89,8 @@ pub async fn find_live(
     id: SessionId,
     now: UnixMillis,
 ) -> Result<Option<Session>, DbError> {
-    let sql =
-        "SELECT s.id, s.tenant_id, s.user_id, s.host, s.created_at, s.expires_at, s.last_seen_at, \
-               s.revoked_at, s.revoked_reason, s.ip, s.user_agent, s.login_method \
+    let sql = "SELECT s.id, s.tenant_id, s.user_id, s.host, s.created_at, s.expires_at, s.last_seen_at, \
+               s.revoked_at, s.revoked_reason, s.ip, s.user_agent, s.login_method, s.parent_session_id \
                FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
                WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
                AND u.disabled = FALSE";
@@ -100,12 +104,7 @@ pub async fn find_live(
 
 /// Updates `last_seen_at`, at most once a minute per session so that page
 /// views do not each cost a write.
-pub async fn touch(
-    db: &Db,
-    tenant: TenantId,
-    id: SessionId,
-    now: UnixMillis,
-) -> Result<(), DbError> {
+pub async fn touch(db: &Db, tenant: TenantId, id: SessionId, now: UnixMillis) -> Result<(), DbError> {
     let sql = "UPDATE sessions SET last_seen_at = $3 \
                WHERE tenant_id = $1 AND id = $2 AND last_seen_at < $4";
     on_pool!(db, |pool| sqlx::query(sql)
@@ -168,4 +167,27 @@ pub async fn get(db: &Db, tenant: TenantId, id: SessionId) -> Result<Option<Sess
         .bind(id)
         .fetch_optional(pool)
         .await)?)
+}
+
+/// Revokes a session together with the sessions it is tied to by the
+/// custom-domain handoff: its canonical parent, and every handoff session
+/// of that parent. Returns how many were live.
+pub async fn revoke_family(
+    db: &Db,
+    session: &Session,
+    reason: &str,
+    now: UnixMillis,
+) -> Result<u64, DbError> {
+    let root = session.parent_session_id.unwrap_or(session.id);
+    let sql = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+               WHERE tenant_id = $1 AND (id = $2 OR parent_session_id = $2 OR id = $5) AND revoked_at IS NULL";
+    Ok(on_pool!(db, |pool| sqlx::query(sql)
+        .bind(session.tenant_id)
+        .bind(root)
+        .bind(now.0)
+        .bind(reason)
+        .bind(session.id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
 }

@@ -53,18 +53,13 @@ pub async fn find_by_slug(db: &Db, slug: &TenantSlug) -> Result<Option<Tenant>, 
 
 pub async fn get(db: &Db, id: TenantId) -> Result<Tenant, DbError> {
     let sql = "SELECT id, slug, name, created_at FROM tenants WHERE id = $1";
-    on_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?
-    .ok_or(DbError::NotFound("tenant"))
+    on_pool!(db, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?
+        .ok_or(DbError::NotFound("tenant"))
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Tenant>, DbError> {
     let sql = "SELECT id, slug, name, created_at FROM tenants ORDER BY slug";
-    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
-        .fetch_all(pool)
-        .await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await)?)
 }
 
 pub async fn count(db: &Db) -> Result<i64, DbError> {

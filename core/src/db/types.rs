@@ -8,8 +8,10 @@ use sqlx::encode::{Encode, IsNull};
 use sqlx::error::BoxDynError;
 use sqlx::types::Type;
 
+use crate::domain_status::DomainStatus;
 use crate::email::EmailAddress;
-use crate::ids::{ClientId, ContactId, RoleId, SessionId, TenantId, UserId};
+use crate::host::HostName;
+use crate::ids::{ClientId, ContactId, PortalDomainId, RoleId, SessionId, TenantId, UserId};
 use crate::slug::TenantSlug;
 use crate::user_type::UserType;
 
@@ -59,7 +61,10 @@ text_column!(
     ContactId,
     SessionId,
     RoleId,
+    PortalDomainId,
     TenantSlug,
+    HostName,
+    DomainStatus,
     EmailAddress,
     UserType,
 );

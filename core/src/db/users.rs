@@ -101,11 +101,7 @@ pub async fn find_credentials(
 }
 
 /// The tenant's user `id`, with their client company's name.
-pub async fn profile(
-    db: &Db,
-    tenant: TenantId,
-    id: UserId,
-) -> Result<Option<UserProfile>, DbError> {
+pub async fn profile(db: &Db, tenant: TenantId, id: UserId) -> Result<Option<UserProfile>, DbError> {
     let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
                c.name AS client_name, u.disabled, u.last_signin_at \
                FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
@@ -118,12 +114,7 @@ pub async fn profile(
 }
 
 /// Notes a successful sign-in.
-pub async fn record_signin(
-    db: &Db,
-    tenant: TenantId,
-    id: UserId,
-    at: UnixMillis,
-) -> Result<(), DbError> {
+pub async fn record_signin(db: &Db, tenant: TenantId, id: UserId, at: UnixMillis) -> Result<(), DbError> {
     let sql = "UPDATE users SET last_signin_at = $3 WHERE tenant_id = $1 AND id = $2";
     on_pool!(db, |pool| sqlx::query(sql)
         .bind(tenant)
@@ -136,12 +127,7 @@ pub async fn record_signin(
 }
 
 /// Disables or re-enables a user; a disabled user's sessions stop working.
-pub async fn set_disabled(
-    db: &Db,
-    tenant: TenantId,
-    id: UserId,
-    disabled: bool,
-) -> Result<(), DbError> {
+pub async fn set_disabled(db: &Db, tenant: TenantId, id: UserId, disabled: bool) -> Result<(), DbError> {
     let sql = "UPDATE users SET disabled = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
     let affected = on_pool!(db, |pool| sqlx::query(sql)
         .bind(tenant)

@@ -23,7 +23,8 @@ use porta_core::user_type::UserType;
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::guard::{signin_path, signin_redirect};
+use crate::guard::{canonical_signin_redirect, signin_path, signin_redirect};
+use crate::handoff::handoff_url;
 use crate::pages::{render, SigninPage};
 use crate::session;
 use crate::site::Site;
@@ -121,6 +122,10 @@ async fn show_signin(
     query: SigninQuery,
     headers: &HeaderMap,
 ) -> Result<Response, AppError> {
+    // Sign-in happens on the canonical host; the handoff brings the user back.
+    if site.is_custom_domain() {
+        return Ok(canonical_signin_redirect(state, site, door.area, query.next.as_deref()).into_response());
+    }
     let next = query
         .next
         .as_deref()
@@ -129,7 +134,15 @@ async fn show_signin(
         if let Some(signed_in) = session::current(state, site, headers).await? {
             if signed_in.profile.user_type == door.admits {
                 let target = next.unwrap_or_else(|| NextPath::landing(door.area));
-                return Ok(Redirect::to(target.as_str()).into_response());
+                // Already signed in here: go straight (back) to the custom domain.
+                let handoff = match door.admits {
+                    UserType::Client => {
+                        handoff_url(state, site, &signed_in.profile, &signed_in.session, &target).await?
+                    }
+                    UserType::Internal => None,
+                };
+                let location = handoff.unwrap_or_else(|| target.as_str().to_owned());
+                return Ok(no_store(Redirect::to(&location).into_response()));
             }
         }
     }
@@ -237,11 +250,7 @@ async fn check_credentials(
     // Exactly one verification, against a dummy hash when nobody matched.
     let matched = password::verify_blocking(stored, Secret::new(password)).await;
     Ok(match (own, other) {
-        _ if !matched => Verdict::Refused(if found {
-            "bad_password"
-        } else {
-            "unknown_user"
-        }),
+        _ if !matched => Verdict::Refused(if found { "bad_password" } else { "unknown_user" }),
         (Some(c), _) if c.disabled => Verdict::Refused("disabled"),
         (Some(c), _) => Verdict::Admitted(c),
         (None, Some(c)) if c.disabled => Verdict::Refused("disabled"),
@@ -258,6 +267,9 @@ async fn sign_in(
     form: SigninForm,
 ) -> Result<Response, AppError> {
     check_same_origin(headers, site)?;
+    if site.is_custom_domain() {
+        return Ok(canonical_signin_redirect(state, site, door.area, form.next.as_deref()).into_response());
+    }
     let now = UnixMillis::now();
     let next = NextPath::or_landing(form.next.as_deref(), door.area);
     let email = EmailAddress::parse(&form.email).ok();
@@ -304,17 +316,13 @@ async fn sign_in(
         _ => true,
     };
     if !per_ip_ok || !per_account_ok {
-        let reason = if per_ip_ok {
-            "account_limit"
-        } else {
-            "ip_limit"
-        };
+        let reason = if per_ip_ok { "account_limit" } else { "ip_limit" };
         audit("rate_limited", None, Some(reason)).await?;
         tracing::warn!(tenant = %site.tenant.slug, reason, "sign-in rate limited");
         let retry_after = if per_ip_ok {
             state.config.signin.failure_window.as_secs()
         } else {
-            crate::rate_limit::IpRateLimiter::retry_after(now)
+            porta_core::rate_limit::IpRateLimiter::retry_after(now)
         };
         let mut response = (
             StatusCode::TOO_MANY_REQUESTS,
@@ -331,13 +339,21 @@ async fn sign_in(
     let response = match verdict {
         Verdict::Admitted(user) => {
             users::record_signin(&state.db, site.tenant.id, user.id, now).await?;
-            let cookie = session::mint(state, site, user.id, door.admits, "password").await?;
+            let issued = session::mint(state, site, user.id, door.admits, "password").await?;
             audit("success", Some(user.id), None).await?;
             tracing::info!(tenant = %site.tenant.slug, user = %user.id, form = door.form_name, "signed in");
-            let mut response = Redirect::to(next.as_str()).into_response();
+            let profile = users::profile(&state.db, site.tenant.id, user.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let handoff = match door.admits {
+                UserType::Client => handoff_url(state, site, &profile, &issued.session, &next).await?,
+                UserType::Internal => None,
+            };
+            let location = handoff.unwrap_or_else(|| next.as_str().to_owned());
+            let mut response = Redirect::to(&location).into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                HeaderValue::from_str(&cookie.to_string())
+                HeaderValue::from_str(&issued.cookie.to_string())
                     .map_err(|e| AppError::Internal(e.to_string()))?,
             );
             response
@@ -349,15 +365,15 @@ async fn sign_in(
         Verdict::Refused(reason) => {
             audit("failure", None, Some(reason)).await?;
             tracing::info!(tenant = %site.tenant.slug, reason, form = door.form_name, "sign-in refused");
-            signin_redirect(door.area, Some(next.as_str()), Some("CredentialsSignin"))
-                .into_response()
+            signin_redirect(door.area, Some(next.as_str()), Some("CredentialsSignin")).into_response()
         }
     };
     Ok(no_store(response))
 }
 
-/// `POST /auth/signout`: revokes the session row, clears the cookie and
-/// returns to the sign-in page of the user's area.
+/// `POST /auth/signout`: revokes the session row (with the sessions the
+/// custom-domain handoff ties to it), clears the cookie and returns to the
+/// sign-in page of the user's area, on the canonical host.
 pub async fn signout(
     State(state): State<AppState>,
     site: Site,
@@ -367,14 +383,7 @@ pub async fn signout(
     let now = UnixMillis::now();
     let mut area = PortalArea::ClientPortal;
     if let Some(signed_in) = session::current(&state, &site, &headers).await? {
-        sessions::revoke(
-            &state.db,
-            site.tenant.id,
-            signed_in.session.id,
-            "signout",
-            now,
-        )
-        .await?;
+        sessions::revoke_family(&state.db, &signed_in.session, "signout", now).await?;
         if signed_in.profile.user_type == UserType::Internal {
             area = PortalArea::Msp;
         }
@@ -391,7 +400,12 @@ pub async fn signout(
         };
         audit::record(&state.db, &event, now).await?;
     }
-    let mut response = Redirect::to(signin_path(area)).into_response();
+    let location = if site.is_custom_domain() {
+        format!("{}{}", site.canonical_origin(&state.config), signin_path(area))
+    } else {
+        signin_path(area).to_owned()
+    };
+    let mut response = Redirect::to(&location).into_response();
     let clear = clear_session_cookie(site.transport);
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -32,27 +32,22 @@ pub struct TestApp {
 }
 
 pub fn keys() -> SessionKeys {
-    SessionKeys::new(vec![
-        SessionKey::new(KEY_ID, Secret::new(KEY_SECRET)).unwrap()
-    ])
-    .unwrap()
+    SessionKeys::new(vec![SessionKey::new(KEY_ID, Secret::new(KEY_SECRET)).unwrap()]).unwrap()
 }
 
 /// The dev configuration on port 0 with `overrides` (environment style).
 pub fn config(overrides: &[(&str, &str)]) -> Config {
-    let mut vars: Vec<(String, String)> =
-        vec![("PORTA_PORTAL_LISTEN".into(), "127.0.0.1:0".into())];
-    vars.extend(
-        overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
+    // The portal reached directly over plain HTTP, trusting no proxy, unless
+    // a test says otherwise.
+    let mut vars: Vec<(String, String)> = vec![
+        ("PORTA_PORTAL_LISTEN".into(), "127.0.0.1:0".into()),
+        ("PORTA_PORTAL_PUBLIC_SCHEME".into(), "http".into()),
+        ("PORTA_PORTAL_TRUSTED_PROXIES".into(), "".into()),
+    ];
+    vars.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let names: Vec<String> = vars.iter().map(|(k, _)| k.clone()).collect();
     Config::from_toml_with_env("dev", porta_core::config::DEV_TOML, &names, |k| {
-        vars.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
+        vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     })
     .unwrap()
 }
@@ -65,9 +60,7 @@ impl TestApp {
     pub async fn start_with(test_db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
         let config = Arc::new(config(overrides));
         let db = test_db.db.clone();
-        let app = porta_portal::build(config, db.clone(), keys())
-            .await
-            .unwrap();
+        let app = porta_portal::build(config, db.clone(), keys()).await.unwrap();
         let addr = app.address();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
@@ -186,22 +179,14 @@ pub async fn tenant(db: &Db, slug: &str, name: &str) -> Fixture {
     let t = tenants::create(db, &TenantSlug::parse(slug).unwrap(), name)
         .await
         .unwrap();
-    clients::create(db, t.id, "Globex Corporation")
-        .await
-        .unwrap();
+    clients::create(db, t.id, "Globex Corporation").await.unwrap();
     Fixture {
         tenant: t.id,
         host: format!("{slug}.portal.localhost"),
     }
 }
 
-pub async fn user(
-    db: &Db,
-    tenant: TenantId,
-    email: &str,
-    user_type: UserType,
-    name: &str,
-) -> UserId {
+pub async fn user(db: &Db, tenant: TenantId, email: &str, user_type: UserType, name: &str) -> UserId {
     let client = match user_type {
         UserType::Client => Some(
             clients::find_by_name(db, tenant, "Globex Corporation")
@@ -230,8 +215,6 @@ pub async fn user(
         .await
         .unwrap()
         .unwrap();
-    roles::assign(db, tenant, id, &role, user_type)
-        .await
-        .unwrap();
+    roles::assign(db, tenant, id, &role, user_type).await.unwrap();
     id
 }

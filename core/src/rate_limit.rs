@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use porta_core::clock::UnixMillis;
+use crate::clock::UnixMillis;
 
 /// Entries beyond this trigger a sweep of windows that have passed, so a
 /// flood of addresses cannot grow the map without bound.

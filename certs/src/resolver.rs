@@ -1,0 +1,381 @@
+//! The certificate cache rustls reads during handshakes.
+//!
+//! rustls asks for a certificate synchronously ([`ResolvesServerCert`]), so
+//! [`CertResolver::resolve`] only reads a bounded moka cache keyed by the
+//! lower-cased server name. The cache is filled before the handshake: the
+//! edge's pre-TLS hook reads the ClientHello's SNI and awaits
+//! [`CertResolver::ensure_loaded`], which on a miss loads the certificate
+//! from the database ([`store::for_server_name`]: exact name, then the
+//! parent wildcard).
+//!
+//! Entries expire:
+//! - a certificate after [`ResolverSettings::positive_ttl`] (or when it
+//!   expires, if sooner). That TTL is the documented bound within which a
+//!   renewed or replaced certificate is served on a node that missed the
+//!   invalidation;
+//! - an unknown name (or a failed load) after
+//!   [`ResolverSettings::negative_ttl`], so a flood of random SNIs costs at
+//!   most one query per name per negative TTL.
+//!
+//! Concurrent misses for one name share one database lookup.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+use porta_core::clock::UnixMillis;
+use porta_core::db::Db;
+use porta_core::host::HostName;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::sync::OnceCell;
+
+use crate::master_key::MasterKey;
+use crate::store::{self, StoreError};
+
+/// How long entries live and how many there may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolverSettings {
+    /// How long a loaded certificate is served without looking at the
+    /// database again: the bound within which a renewal or replacement is
+    /// picked up without an explicit invalidation.
+    pub positive_ttl: Duration,
+    /// How long "no certificate for this name" is remembered.
+    pub negative_ttl: Duration,
+    /// Entries kept at most (positive and negative together); at least 1.
+    pub max_entries: u64,
+}
+
+impl Default for ResolverSettings {
+    fn default() -> Self {
+        Self {
+            positive_ttl: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(30),
+            max_entries: 10_000,
+        }
+    }
+}
+
+/// What [`CertResolver::ensure_loaded`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadOutcome {
+    /// A certificate was already cached.
+    Hit,
+    /// A certificate was loaded from the database (by this call or by a
+    /// concurrent one it waited for) and is now cached.
+    Loaded,
+    /// There is no certificate for this name (from the negative cache or
+    /// the database), or the name is not a valid host name; the handshake
+    /// will fail.
+    Unknown,
+    /// Loading failed (database down, key undecryptable); logged, and
+    /// remembered like an unknown name for the negative TTL.
+    Error,
+}
+
+/// Counters since the resolver was built.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ResolverStats {
+    /// `ensure_loaded` found a cached certificate.
+    pub hits: u64,
+    /// `ensure_loaded` found a cached "unknown".
+    pub negative_hits: u64,
+    /// `ensure_loaded` found nothing cached.
+    pub misses: u64,
+    /// Database lookups performed (at most one per concurrent miss).
+    pub db_lookups: u64,
+    /// Lookups that failed.
+    pub errors: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    negative_hits: AtomicU64,
+    misses: AtomicU64,
+    db_lookups: AtomicU64,
+    errors: AtomicU64,
+}
+
+#[derive(Clone)]
+enum Entry {
+    Found {
+        key: Arc<CertifiedKey>,
+        /// Time left until the certificate's `not_after` when it was loaded.
+        valid_for: Duration,
+    },
+    Missing,
+}
+
+struct EntryExpiry {
+    positive: Duration,
+    negative: Duration,
+}
+
+impl EntryExpiry {
+    fn ttl(&self, entry: &Entry) -> Duration {
+        match entry {
+            Entry::Found { valid_for, .. } => self.positive.min(*valid_for),
+            Entry::Missing => self.negative,
+        }
+    }
+}
+
+impl moka::Expiry<String, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &String, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(self.ttl(entry))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.ttl(entry))
+    }
+}
+
+type Inflight = Mutex<HashMap<String, Arc<OnceCell<(Entry, LoadOutcome)>>>>;
+
+/// Serves certificates from the database through a cache; see the module
+/// documentation.
+pub struct CertResolver {
+    db: Db,
+    master: MasterKey,
+    settings: ResolverSettings,
+    cache: Cache<String, Entry>,
+    inflight: Inflight,
+    counters: Counters,
+}
+
+impl fmt::Debug for CertResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertResolver")
+            .field("backend", &self.db.backend())
+            .field("settings", &self.settings)
+            .field("entries", &self.cache.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cache key for a server name; `None` for what cannot be a host name.
+fn cache_key(server_name: &str) -> Option<String> {
+    HostName::parse(server_name).ok().map(|h| h.to_string())
+}
+
+impl CertResolver {
+    pub fn new(db: Db, master: MasterKey, settings: ResolverSettings) -> CertResolver {
+        let cache = Cache::builder()
+            .max_capacity(settings.max_entries.max(1))
+            .expire_after(EntryExpiry {
+                positive: settings.positive_ttl,
+                negative: settings.negative_ttl,
+            })
+            .build();
+        CertResolver {
+            db,
+            master,
+            settings,
+            cache,
+            inflight: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn settings(&self) -> ResolverSettings {
+        self.settings
+    }
+
+    /// Makes sure the cache knows about `server_name`: called by the edge's
+    /// pre-TLS hook with the ClientHello's SNI, before the handshake, so
+    /// that [`ResolvesServerCert::resolve`] finds the certificate. On a miss
+    /// this awaits one database lookup, shared with concurrent callers for
+    /// the same name.
+    pub async fn ensure_loaded(&self, server_name: &str) -> LoadOutcome {
+        let Some(key) = cache_key(server_name) else {
+            return LoadOutcome::Unknown;
+        };
+        match self.cache.get(&key) {
+            Some(Entry::Found { .. }) => {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return LoadOutcome::Hit;
+            }
+            Some(Entry::Missing) => {
+                self.counters.negative_hits.fetch_add(1, Ordering::Relaxed);
+                return LoadOutcome::Unknown;
+            }
+            None => {
+                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+
+        let guard = InflightGuard::join(&self.inflight, &key);
+        let (_, outcome) = guard
+            .cell
+            .get_or_init(|| async {
+                // The load this call missed may have finished between the
+                // cache check above and joining: look again before querying.
+                match self.cache.get(&key) {
+                    Some(entry @ Entry::Found { .. }) => return (entry, LoadOutcome::Hit),
+                    Some(Entry::Missing) => return (Entry::Missing, LoadOutcome::Unknown),
+                    None => {}
+                }
+                let (entry, outcome) = self.load(&key).await;
+                self.cache.insert(key.clone(), entry.clone());
+                (entry, outcome)
+            })
+            .await
+            .clone();
+        outcome
+    }
+
+    async fn load(&self, key: &str) -> (Entry, LoadOutcome) {
+        self.counters.db_lookups.fetch_add(1, Ordering::Relaxed);
+        let now = UnixMillis::now();
+        let loaded: Result<_, StoreError> = async {
+            let Some(stored) = store::for_server_name(&self.db, key, now).await? else {
+                return Ok(None);
+            };
+            let certified = stored.certified_key(&self.master)?;
+            let valid_for = u64::try_from(stored.info.not_after.0.saturating_sub(now.0))
+                .map(Duration::from_millis)
+                .unwrap_or_default();
+            Ok(Some((certified, valid_for, stored.info)))
+        }
+        .await;
+        match loaded {
+            Ok(Some((certified, valid_for, info))) => {
+                tracing::debug!(server_name = key, id = %info.id, domain = %info.domain, "certificate loaded");
+                (
+                    Entry::Found {
+                        key: certified,
+                        valid_for,
+                    },
+                    LoadOutcome::Loaded,
+                )
+            }
+            Ok(None) => (Entry::Missing, LoadOutcome::Unknown),
+            Err(error) => {
+                self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(server_name = key, %error, "cannot load certificate");
+                (Entry::Missing, LoadOutcome::Error)
+            }
+        }
+    }
+
+    /// Forgets `name` (after a renewal, replacement or removal). A wildcard
+    /// (`*.example.com`) forgets every cached name it covers.
+    pub fn invalidate(&self, name: &str) {
+        let raw = name.trim().to_ascii_lowercase();
+        if let Some(parent) = raw.strip_prefix("*.") {
+            let parent = parent.trim_end_matches('.');
+            let covered: Vec<Arc<String>> = self
+                .cache
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| {
+                    k.split_once('.')
+                        .is_some_and(|(_, key_parent)| key_parent == parent)
+                })
+                .collect();
+            for key in covered {
+                self.cache.invalidate(key.as_str());
+            }
+        } else if let Some(key) = cache_key(&raw) {
+            self.cache.invalidate(&key);
+        }
+    }
+
+    /// Forgets everything.
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    pub fn stats(&self) -> ResolverStats {
+        let c = &self.counters;
+        ResolverStats {
+            hits: c.hits.load(Ordering::Relaxed),
+            negative_hits: c.negative_hits.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            db_lookups: c.db_lookups.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The cached certificate for `server_name`, without touching the
+    /// database.
+    pub fn cached(&self, server_name: &str) -> Option<Arc<CertifiedKey>> {
+        match self.cache.get(&cache_key(server_name)?)? {
+            Entry::Found { key, .. } => Some(key),
+            Entry::Missing => None,
+        }
+    }
+}
+
+impl ResolvesServerCert for CertResolver {
+    /// Runs during the handshake. Returns the cached certificate for the
+    /// SNI; `None` (the handshake fails) for a name with no certificate,
+    /// one that was not loaded by [`CertResolver::ensure_loaded`], and a
+    /// ClientHello without SNI.
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.cached(client_hello.server_name()?)
+    }
+}
+
+/// Membership in the set of loads under way for one name; the entry is
+/// removed when the load finishes or every caller gave up.
+struct InflightGuard<'a> {
+    map: &'a Inflight,
+    key: &'a str,
+    cell: Arc<OnceCell<(Entry, LoadOutcome)>>,
+}
+
+impl<'a> InflightGuard<'a> {
+    fn join(map: &'a Inflight, key: &'a str) -> Self {
+        let mut loads = map.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = loads.entry(key.to_owned()).or_default().clone();
+        InflightGuard { map, key, cell }
+    }
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        let mut loads = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if loads
+            .get(self.key)
+            .is_some_and(|cell| Arc::ptr_eq(cell, &self.cell))
+        {
+            loads.remove(self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keys_are_lower_case_host_names() {
+        assert_eq!(
+            cache_key("A.Portal.LOCALHOST.").as_deref(),
+            Some("a.portal.localhost")
+        );
+        assert_eq!(cache_key("127.0.0.1"), None);
+        assert_eq!(cache_key("*.portal.localhost"), None);
+        assert_eq!(cache_key(""), None);
+    }
+
+    #[test]
+    fn unknown_names_use_the_negative_ttl() {
+        let expiry = EntryExpiry {
+            positive: Duration::from_secs(300),
+            negative: Duration::from_secs(5),
+        };
+        assert_eq!(expiry.ttl(&Entry::Missing), Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,83 @@
+//! Creating a session: the server-side row, the signed token and the cookie.
+//! Used by the portal after a password sign-in and by the edge after a
+//! one-time-token exchange, so both produce exactly the same thing.
+
+use cookie::Cookie;
+
+use crate::clock::UnixMillis;
+use crate::db::sessions::{self, NewSession, Session};
+use crate::db::{Db, DbError};
+use crate::host::HostName;
+use crate::ids::{SessionId, TenantId, UserId};
+use crate::session_cookie::{session_cookie, Transport};
+use crate::session_token::{SessionClaims, SessionKeys, TokenError};
+use crate::user_type::UserType;
+
+/// Who the session is for and where.
+#[derive(Debug, Clone)]
+pub struct SessionRequest<'a> {
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub user_type: UserType,
+    pub host: &'a HostName,
+    pub transport: Transport,
+    pub ttl_seconds: i64,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// `password` or `ott`.
+    pub login_method: &'a str,
+    /// The canonical-host session a handoff session came from.
+    pub parent: Option<SessionId>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// The new session and the cookie that carries its token.
+pub struct IssuedSession {
+    pub session: Session,
+    pub cookie: Cookie<'static>,
+}
+
+pub async fn issue(
+    db: &Db,
+    keys: &SessionKeys,
+    request: &SessionRequest<'_>,
+) -> Result<IssuedSession, IssueError> {
+    let now = UnixMillis::now();
+    let expires_at = now.plus_seconds(request.ttl_seconds);
+    let session = sessions::create(
+        db,
+        &NewSession {
+            tenant: request.tenant,
+            user: request.user,
+            host: request.host.as_str(),
+            expires_at,
+            ip: request.ip,
+            user_agent: request.user_agent,
+            login_method: request.login_method,
+            parent: request.parent,
+        },
+        now,
+    )
+    .await?;
+    let claims = SessionClaims {
+        sub: request.user,
+        tenant: request.tenant,
+        user_type: request.user_type,
+        sid: session.id,
+        host: request.host.to_string(),
+        iat: now.as_seconds(),
+        exp: expires_at.as_seconds(),
+    };
+    let token = keys.sign(&claims)?;
+    Ok(IssuedSession {
+        session,
+        cookie: session_cookie(token, request.transport, request.ttl_seconds),
+    })
+}

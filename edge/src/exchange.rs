@@ -1,0 +1,212 @@
+//! `POST /api/client-portal/domain-session`: the one-time-token exchange.
+//!
+//! Checks, in this order, each with its JSON error code: the client IP is
+//! within its rate (429 `rate_limited`); a token is present (400
+//! `ott_required`); a host is present (400 `host_missing`); the host is a
+//! registered custom domain (404 `domain_not_found`); the domain is
+//! `active`, or, when `PORTAL_DOMAIN_DNS_CHECK` is on and the domain is not
+//! active (nor disabled), its CNAME reaches the tenant's canonical host (403
+//! `domain_inactive` / 409 `dns_mismatch`); the token is consumed, in one
+//! atomic statement scoped to this domain and its tenant (400
+//! `invalid_or_expired`). On success a new session for the custom domain,
+//! tied to the canonical one, and 200 `{"redirectTo": next}`.
+
+use std::net::IpAddr;
+
+use porta_core::clock::UnixMillis;
+use porta_core::config::Config;
+use porta_core::db::audit::{self, AuditEvent};
+use porta_core::db::{otts, portal_domains, users};
+use porta_core::domain_status::DomainStatus;
+use porta_core::host::HostName;
+use porta_core::next_path::{NextPath, PortalArea};
+use porta_core::ott::OttToken;
+use porta_core::session_cookie::Transport;
+use porta_core::session_issue::{self, SessionRequest};
+use serde::Deserialize;
+
+use crate::state::EdgeState;
+
+/// Why an exchange failed; `code` is what the handoff page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("too many exchanges from this address")]
+    RateLimited,
+    #[error("no token in the request")]
+    OttRequired,
+    #[error("no host in the request")]
+    HostMissing,
+    #[error("host is not a registered custom domain")]
+    DomainNotFound,
+    #[error("custom domain is not active")]
+    DomainInactive,
+    #[error("custom domain's CNAME does not point at the tenant")]
+    DnsMismatch,
+    #[error("token is invalid, expired, already used or for another domain")]
+    InvalidOrExpired,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ExchangeError {
+    pub fn status(self) -> u16 {
+        match self {
+            ExchangeError::RateLimited => 429,
+            ExchangeError::OttRequired | ExchangeError::HostMissing | ExchangeError::InvalidOrExpired => 400,
+            ExchangeError::DomainNotFound => 404,
+            ExchangeError::DomainInactive => 403,
+            ExchangeError::DnsMismatch => 409,
+            ExchangeError::Internal => 500,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ExchangeError::RateLimited => "rate_limited",
+            ExchangeError::OttRequired => "ott_required",
+            ExchangeError::HostMissing => "host_missing",
+            ExchangeError::DomainNotFound => "domain_not_found",
+            ExchangeError::DomainInactive => "domain_inactive",
+            ExchangeError::DnsMismatch => "dns_mismatch",
+            ExchangeError::InvalidOrExpired => "invalid_or_expired",
+            ExchangeError::Internal => "error",
+        }
+    }
+}
+
+/// A successful exchange: the cookie to set and where to go.
+#[derive(Debug)]
+pub struct Exchanged {
+    pub set_cookie: String,
+    pub redirect_to: String,
+}
+
+/// What the request brought.
+pub struct ExchangeRequest<'a> {
+    pub host: Option<&'a str>,
+    pub client_ip: IpAddr,
+    pub user_agent: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    ott: Option<String>,
+}
+
+fn internal(e: impl std::fmt::Display) -> ExchangeError {
+    tracing::error!(error = %e, "one-time-token exchange failed");
+    ExchangeError::Internal
+}
+
+pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Result<Exchanged, ExchangeError> {
+    let now = UnixMillis::now();
+    if !state.exchange_limiter.allow(request.client_ip, now) {
+        return Err(ExchangeError::RateLimited);
+    }
+    let raw = serde_json::from_slice::<Body>(request.body)
+        .ok()
+        .and_then(|b| b.ott)
+        .filter(|t| !t.is_empty())
+        .ok_or(ExchangeError::OttRequired)?;
+    let host = request
+        .host
+        .and_then(|h| HostName::from_host_header(h).ok())
+        .ok_or(ExchangeError::HostMissing)?;
+    let domain = portal_domains::find_by_name(&state.db, &host)
+        .await
+        .map_err(internal)?
+        .ok_or(ExchangeError::DomainNotFound)?;
+    match domain.status {
+        DomainStatus::Active => {}
+        DomainStatus::Disabled => return Err(ExchangeError::DomainInactive),
+        _ if !state.config.portal_domain.dns_check => return Err(ExchangeError::DomainInactive),
+        _ => {
+            let check = state
+                .dns
+                .check(domain.domain.as_str(), &domain.expected_cname)
+                .await;
+            match check {
+                Ok(check) if check.aligned => {}
+                Ok(check) => {
+                    tracing::info!(domain = %domain.domain, observed = ?check.observed, "handoff refused: CNAME not aligned");
+                    return Err(ExchangeError::DnsMismatch);
+                }
+                Err(e) => {
+                    tracing::warn!(domain = %domain.domain, error = %e, "handoff refused: DNS check failed");
+                    return Err(ExchangeError::DnsMismatch);
+                }
+            }
+        }
+    }
+    let token = OttToken::parse(&raw).map_err(|_| ExchangeError::InvalidOrExpired)?;
+    let consumed = otts::consume(&state.db, &token.hash(), domain.tenant_id, domain.id, now)
+        .await
+        .map_err(internal)?;
+    let ip = request.client_ip.to_string();
+    let Some(consumed) = consumed else {
+        let event = AuditEvent {
+            tenant: Some(domain.tenant_id),
+            actor: None,
+            action: "handoff",
+            outcome: "failure",
+            subject: Some(domain.domain.as_str()),
+            ip: Some(&ip),
+            user_agent: request.user_agent,
+            detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
+        };
+        audit::record(&state.db, &event, now).await.map_err(internal)?;
+        return Err(ExchangeError::InvalidOrExpired);
+    };
+    // The user may have been disabled since the token was issued.
+    let profile = users::profile(&state.db, consumed.tenant, consumed.user)
+        .await
+        .map_err(internal)?
+        .filter(|p| !p.disabled && p.user_type == consumed.snapshot.user_type)
+        .ok_or(ExchangeError::InvalidOrExpired)?;
+    let next = NextPath::or_landing(Some(&consumed.next_path), PortalArea::ClientPortal);
+    let issued = session_issue::issue(
+        &state.db,
+        &state.keys,
+        &SessionRequest {
+            tenant: consumed.tenant,
+            user: profile.id,
+            user_type: profile.user_type,
+            host: &domain.domain,
+            transport: Transport::Https,
+            ttl_seconds: i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400),
+            ip: Some(&ip),
+            user_agent: request.user_agent,
+            login_method: "ott",
+            parent: consumed.snapshot.canonical_session_id,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    let event = AuditEvent {
+        tenant: Some(consumed.tenant),
+        actor: Some(profile.id),
+        action: "handoff",
+        outcome: "success",
+        subject: Some(domain.domain.as_str()),
+        ip: Some(&ip),
+        user_agent: request.user_agent,
+        detail: None,
+    };
+    audit::record(&state.db, &event, now).await.map_err(internal)?;
+    tracing::info!(tenant = %consumed.tenant, domain = %domain.domain, user = %profile.id, "handoff completed");
+    Ok(Exchanged {
+        set_cookie: issued.cookie.to_string(),
+        redirect_to: next.to_string(),
+    })
+}
+
+/// The tenant's canonical sign-in page, for the handoff page's "sign in
+/// again" link.
+pub fn canonical_signin_url(config: &Config, canonical_host: &HostName) -> String {
+    format!(
+        "{}/auth/client-portal/signin",
+        Config::https_origin(canonical_host, config.public_https_port)
+    )
+}

@@ -1,0 +1,109 @@
+//! What the edge itself answers with: branded error pages and the handoff
+//! page with its script.
+
+/// A minimal branded page (no external assets, so it renders even when the
+/// portal is down).
+pub fn error_page(status: u16, title: &str, message: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><main class=\"card\" data-status=\"{status}\"><h1>{title}</h1><p>{message}</p></main></body></html>\n"
+    )
+}
+
+const STYLE: &str = "body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1d2430;background:#f5f7fa}\
+    .card{max-width:28rem;margin:4rem auto;background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:1.5rem 2rem}\
+    h1{font-size:1.3rem;margin-top:0}.muted{color:#5b6678}a{color:#2456d6}";
+
+pub fn not_found() -> String {
+    error_page(
+        404,
+        "Portal not found",
+        "There is no client portal at this address. Check the link you followed.",
+    )
+}
+
+pub fn misdirected() -> String {
+    error_page(
+        421,
+        "Misdirected request",
+        "This connection was opened for another site. Open the address again in a new tab.",
+    )
+}
+
+pub fn bad_gateway() -> String {
+    error_page(
+        502,
+        "The portal is temporarily unavailable",
+        "We could not reach the client portal just now. Please try again in a minute.",
+    )
+}
+
+pub fn bad_request() -> String {
+    error_page(400, "Bad request", "The request could not be understood.")
+}
+
+/// The handoff page: shows a loading state, and its script (served from
+/// `/auth/client-portal/handoff.js`, so the page can forbid inline script)
+/// exchanges the token once and follows the answer.
+pub fn handoff_page(canonical_signin: &str) -> String {
+    let canonical_signin = html_escape(canonical_signin);
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Signing you in…</title><style>{STYLE}</style></head>\
+         <body><main class=\"card\" id=\"handoff\" data-signin=\"{canonical_signin}\">\
+         <h1 id=\"handoff-title\">Signing you in…</h1>\
+         <p id=\"handoff-message\" class=\"muted\">One moment while we open your portal.</p>\
+         <p id=\"handoff-retry\" hidden><a href=\"{canonical_signin}\">Sign in again</a></p>\
+         </main><script src=\"/auth/client-portal/handoff.js\"></script></body></html>\n"
+    )
+}
+
+/// Why an exchange failed, in words for the visitor, by error code.
+pub const HANDOFF_JS: &str = r#"(function () {
+  "use strict";
+  var messages = {
+    ott_required: "This sign-in link is incomplete.",
+    invalid_or_expired: "This sign-in link has expired or was already used.",
+    domain_not_found: "This address is not a client portal.",
+    domain_inactive: "This portal address is not active yet.",
+    dns_mismatch: "This portal address is not set up correctly yet.",
+    rate_limited: "Too many attempts. Wait a minute, then sign in again.",
+    host_missing: "This request could not be understood."
+  };
+  var params = new URLSearchParams(window.location.search);
+  var ott = params.get("ott");
+  // The token must not stay in the address bar or the history.
+  window.history.replaceState(null, "", window.location.pathname);
+  function fail(code) {
+    document.getElementById("handoff-title").textContent = "We could not sign you in";
+    document.getElementById("handoff-message").textContent =
+      messages[code] || "Something went wrong while signing you in.";
+    document.getElementById("handoff-retry").hidden = false;
+    document.getElementById("handoff").setAttribute("data-error", code || "error");
+  }
+  fetch("/api/client-portal/domain-session", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ott: ott || "" })
+  }).then(function (response) {
+    return response.json().then(function (body) {
+      if (response.ok && typeof body.redirectTo === "string" && body.redirectTo.charAt(0) === "/" && body.redirectTo.charAt(1) !== "/") {
+        window.location.replace(body.redirectTo);
+      } else {
+        fail(body.error);
+      }
+    });
+  }).catch(function () { fail("error"); });
+})();
+"#;
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

@@ -1,0 +1,417 @@
+//! The one Pingora proxy type. Its phases, in order:
+//!
+//! - `request_filter`: plain HTTP gets ACME HTTP-01 answers, `/healthz`, or a
+//!   308 to HTTPS. On TLS the Host must equal the SNI name (else 421), the
+//!   edge answers the handoff page and the token exchange itself, and any
+//!   other request needs a known host (else 404) and is proxied.
+//! - `upstream_peer`: the next portal upstream (round robin, the next one on
+//!   a failed connect).
+//! - `upstream_request_filter`: client-sent forwarding and internal headers
+//!   are dropped; `X-Forwarded-Host/Proto/For` are set by the edge.
+//! - `fail_to_proxy`: a branded 502 page when no upstream answers.
+//! - `logging`: request metrics.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::HttpPeer;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::{Error, ErrorSource, ErrorType, Result};
+use porta_core::clock::UnixMillis;
+use porta_core::db::{acme_challenges, tenants};
+use porta_core::host::HostName;
+
+use crate::exchange::{self, ExchangeRequest};
+use crate::host_router::HostKind;
+use crate::metrics::EdgeMetrics;
+use crate::pages;
+use crate::state::EdgeState;
+use crate::tls::ServerNameTag;
+
+const EXCHANGE_PATH: &str = "/api/client-portal/domain-session";
+const HANDOFF_PATH: &str = "/auth/client-portal/handoff";
+const HANDOFF_JS_PATH: &str = "/auth/client-portal/handoff.js";
+const ACME_PREFIX: &str = "/.well-known/acme-challenge/";
+const MAX_EXCHANGE_BODY: usize = 8 * 1024;
+
+/// Headers a client may not set: forwarding facts are the edge's to state.
+fn is_forwarding_header(name: &str) -> bool {
+    name == "forwarded"
+        || name == "x-real-ip"
+        || name == "x-client-ip"
+        || name.starts_with("x-forwarded-")
+        || name.starts_with("x-porta-")
+}
+
+pub struct EdgeProxy {
+    pub state: Arc<EdgeState>,
+    pub next_upstream: AtomicUsize,
+}
+
+/// Per-request facts, filled in `request_filter`.
+#[derive(Debug, Default)]
+pub struct RequestCtx {
+    host: Option<HostName>,
+    /// `canonical`, `custom`, `unknown` or `none` (metrics label).
+    host_kind: &'static str,
+    /// Status of a response the edge wrote itself.
+    local_status: Option<u16>,
+    upstream_start: usize,
+    tries: usize,
+}
+
+/// The Host header, or the HTTP/2 authority.
+fn raw_host(session: &Session) -> Option<String> {
+    let req = session.req_header();
+    req.headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri.authority().map(|a| a.as_str().to_owned()))
+}
+
+fn client_ip(session: &Session) -> IpAddr {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// Writes a complete response from the edge itself.
+async fn respond(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    status: u16,
+    content_type: &str,
+    body: impl Into<Bytes>,
+    extra: &[(&'static str, String)],
+) -> Result<bool> {
+    let body = body.into();
+    let mut header = ResponseHeader::build(status, Some(4 + extra.len()))?;
+    header.insert_header("content-type", content_type)?;
+    header.insert_header("content-length", body.len().to_string())?;
+    header.insert_header("cache-control", "no-store")?;
+    header.insert_header("x-content-type-options", "nosniff")?;
+    for (name, value) in extra {
+        header.append_header(*name, value.as_str())?;
+    }
+    session.set_keepalive(None);
+    session
+        .write_response_header(Box::new(header), body.is_empty())
+        .await?;
+    if !body.is_empty() {
+        session.write_response_body(Some(body), true).await?;
+    }
+    ctx.local_status = Some(status);
+    Ok(true)
+}
+
+async fn respond_html(
+    session: &mut Session,
+    ctx: &mut RequestCtx,
+    status: u16,
+    html: String,
+) -> Result<bool> {
+    respond(session, ctx, status, "text/html; charset=utf-8", html, &[]).await
+}
+
+impl EdgeProxy {
+    /// Plain HTTP: ACME HTTP-01, health, or 308 to the same URL on HTTPS.
+    async fn plain_http(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let path = session.req_header().uri.path().to_owned();
+        if path == "/healthz" {
+            return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
+        }
+        let host = raw_host(session).and_then(|h| HostName::from_host_header(&h).ok());
+        let Some(host) = host else {
+            return respond_html(session, ctx, 400, pages::bad_request()).await;
+        };
+        ctx.host = Some(host.clone());
+        if let Some(token) = path.strip_prefix(ACME_PREFIX) {
+            let found = acme_challenges::http01(&self.state.db, token, &host, UnixMillis::now())
+                .await
+                .map_err(|e| Error::because(ErrorType::InternalError, "ACME challenge lookup", e))?;
+            return match found {
+                Some(key_authorization) => {
+                    respond(session, ctx, 200, "text/plain", key_authorization, &[]).await
+                }
+                None => respond(session, ctx, 404, "text/plain", "no such challenge\n", &[]).await,
+            };
+        }
+        let path_and_query = session
+            .req_header()
+            .uri
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_owned();
+        let location = format!(
+            "{}{}",
+            porta_core::config::Config::https_origin(&host, self.state.config.public_https_port),
+            path_and_query
+        );
+        respond(session, ctx, 308, "text/plain", "", &[("location", location)]).await
+    }
+
+    async fn exchange(&self, session: &mut Session, ctx: &mut RequestCtx, host: &HostName) -> Result<bool> {
+        if session.req_header().method != http::Method::POST {
+            return respond(
+                session,
+                ctx,
+                405,
+                "application/json",
+                r#"{"error":"method_not_allowed"}"#,
+                &[("allow", "POST".into())],
+            )
+            .await;
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = session.read_request_body().await? {
+            if body.len() + chunk.len() > MAX_EXCHANGE_BODY {
+                return respond(
+                    session,
+                    ctx,
+                    413,
+                    "application/json",
+                    r#"{"error":"body_too_large"}"#,
+                    &[],
+                )
+                .await;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let user_agent = session
+            .req_header()
+            .headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let request = ExchangeRequest {
+            host: Some(host.as_str()),
+            client_ip: client_ip(session),
+            user_agent: user_agent.as_deref(),
+            body: &body,
+        };
+        let metrics = EdgeMetrics::global();
+        match exchange::exchange(&self.state, &request).await {
+            Ok(done) => {
+                metrics.ott_exchanges.with_label_values(&["success"]).inc();
+                let json = serde_json::json!({ "redirectTo": done.redirect_to }).to_string();
+                respond(
+                    session,
+                    ctx,
+                    200,
+                    "application/json",
+                    json,
+                    &[("set-cookie", done.set_cookie)],
+                )
+                .await
+            }
+            Err(e) => {
+                metrics.ott_exchanges.with_label_values(&[e.code()]).inc();
+                let json = serde_json::json!({ "error": e.code() }).to_string();
+                let extra: &[(&'static str, String)] = if e == exchange::ExchangeError::RateLimited {
+                    &[("retry-after", String::from("60"))]
+                } else {
+                    &[]
+                };
+                respond(session, ctx, e.status(), "application/json", json, extra).await
+            }
+        }
+    }
+
+    async fn handoff_page(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        tenant: porta_core::ids::TenantId,
+    ) -> Result<bool> {
+        let tenant = tenants::get(&self.state.db, tenant)
+            .await
+            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e))?;
+        let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
+        let signin = exchange::canonical_signin_url(&self.state.config, &canonical);
+        let csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        respond(
+            session,
+            ctx,
+            200,
+            "text/html; charset=utf-8",
+            pages::handoff_page(&signin),
+            &[
+                ("content-security-policy", csp.to_owned()),
+                ("referrer-policy", "no-referrer".to_owned()),
+            ],
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for EdgeProxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            host_kind: "none",
+            ..RequestCtx::default()
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let ssl = session.digest().and_then(|d| d.ssl_digest.clone());
+        let Some(ssl) = ssl else {
+            return self.plain_http(session, ctx).await;
+        };
+        let host = raw_host(session).and_then(|h| HostName::from_host_header(&h).ok());
+        let path = session.req_header().uri.path().to_owned();
+        if path == EXCHANGE_PATH && host.is_none() {
+            // The exchange reports a missing host in its own terms.
+            let json = r#"{"error":"host_missing"}"#;
+            EdgeMetrics::global()
+                .ott_exchanges
+                .with_label_values(&["host_missing"])
+                .inc();
+            return respond(session, ctx, 400, "application/json", json, &[]).await;
+        }
+        let Some(host) = host else {
+            return respond_html(session, ctx, 400, pages::bad_request()).await;
+        };
+        // No domain fronting: the request must be for the name the TLS
+        // connection was opened (and its certificate chosen) for.
+        let sni = ssl.extension.get::<ServerNameTag>().map(|t| t.0.as_str());
+        if sni != Some(host.as_str()) {
+            return respond_html(session, ctx, 421, pages::misdirected()).await;
+        }
+        ctx.host = Some(host.clone());
+        if path == "/healthz" {
+            return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
+        }
+        if path == EXCHANGE_PATH {
+            return self.exchange(session, ctx, &host).await;
+        }
+        let route = self
+            .state
+            .router
+            .route(&host)
+            .await
+            .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
+        let Some(route) = route else {
+            ctx.host_kind = "unknown";
+            return respond_html(session, ctx, 404, pages::not_found()).await;
+        };
+        ctx.host_kind = route.kind.label();
+        if route.kind == HostKind::Custom {
+            if path == HANDOFF_PATH {
+                return self.handoff_page(session, ctx, route.tenant).await;
+            }
+            if path == HANDOFF_JS_PATH {
+                return respond(
+                    session,
+                    ctx,
+                    200,
+                    "text/javascript; charset=utf-8",
+                    pages::HANDOFF_JS,
+                    &[],
+                )
+                .await;
+            }
+        }
+        ctx.upstream_start = self.next_upstream.fetch_add(1, Ordering::Relaxed);
+        Ok(false)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        let upstreams = &self.state.config.edge.upstreams;
+        let addr = upstreams[(ctx.upstream_start + ctx.tries) % upstreams.len()];
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        peer.options.connection_timeout = Some(Duration::from_secs(2));
+        peer.options.total_connection_timeout = Some(Duration::from_secs(3));
+        peer.options.read_timeout = Some(Duration::from_secs(60));
+        Ok(Box::new(peer))
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        // Try each other upstream once before giving up.
+        ctx.tries += 1;
+        if ctx.tries < self.state.config.edge.upstreams.len() {
+            e.set_retry(true);
+        }
+        e
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let client_set: Vec<String> = upstream_request
+            .headers
+            .keys()
+            .map(|name| name.as_str().to_ascii_lowercase())
+            .filter(|name| is_forwarding_header(name))
+            .collect();
+        for name in client_set {
+            upstream_request.remove_header(name.as_str());
+        }
+        if let Some(host) = &ctx.host {
+            upstream_request.insert_header("x-forwarded-host", host.as_str())?;
+        }
+        upstream_request.insert_header("x-forwarded-proto", "https")?;
+        upstream_request.insert_header("x-forwarded-for", client_ip(session).to_string())?;
+        Ok(())
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        let code = match e.etype() {
+            ErrorType::HTTPStatus(code) => *code,
+            _ => match e.esource() {
+                ErrorSource::Upstream => 502,
+                ErrorSource::Downstream => match e.etype() {
+                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    _ => 400,
+                },
+                ErrorSource::Internal | ErrorSource::Unset => 500,
+            },
+        };
+        if code == 502 || code == 503 || code == 504 {
+            let _ = respond_html(session, ctx, 502, pages::bad_gateway()).await;
+            return FailToProxy {
+                error_code: 502,
+                can_reuse_downstream: false,
+            };
+        }
+        if code > 0 {
+            let _ = session.respond_error(code).await;
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session
+            .response_written()
+            .map(|r| r.status.as_u16())
+            .or(ctx.local_status)
+            .unwrap_or(0);
+        EdgeMetrics::global()
+            .requests
+            .with_label_values(&[ctx.host_kind, &status.to_string()])
+            .inc();
+    }
+}

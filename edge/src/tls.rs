@@ -1,0 +1,150 @@
+//! TLS pieces around Pingora's rustls listener.
+//!
+//! - [`ClientHelloLoader`] runs after accept and before the handshake: it
+//!   reads the ClientHello, and if its server name is not in the certificate
+//!   cache, awaits the database load, so a certificate stored by another
+//!   process is served on its very first connection. An unknown or missing
+//!   name ends the connection without a handshake.
+//! - [`ServerNameRecorder`] attaches the negotiated SNI name to the
+//!   connection so that each request can be checked against it (421 when
+//!   the Host differs).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::listeners::{PreTlsProcess, TlsAccept};
+use pingora::protocols::l4::stream::Stream as L4Stream;
+use pingora::protocols::tls::TlsRef;
+use pingora::{Error, ErrorType, Result};
+use porta_certs::resolver::{CertResolver, LoadOutcome};
+use porta_core::host::HostName;
+use tokio::io::AsyncReadExt;
+
+use crate::metrics::EdgeMetrics;
+
+/// The SNI name of a TLS connection, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerNameTag(pub String);
+
+/// Records the SNI name in the connection's digest after the handshake.
+pub struct ServerNameRecorder;
+
+#[async_trait]
+impl TlsAccept for ServerNameRecorder {
+    async fn handshake_complete_callback(&self, tls: &TlsRef) -> Option<Arc<dyn Any + Send + Sync>> {
+        let name = tls.server_name()?.to_ascii_lowercase();
+        Some(Arc::new(ServerNameTag(name)))
+    }
+}
+
+/// ClientHellos larger than this are refused (real ones are a few hundred
+/// bytes; post-quantum key shares make them ~2 KB).
+const MAX_CLIENT_HELLO: usize = 16 * 1024;
+const CLIENT_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct ClientHelloLoader {
+    pub resolver: Arc<CertResolver>,
+}
+
+enum Hello {
+    ServerName(String),
+    NoServerName,
+    Malformed,
+}
+
+/// Reads until rustls has a whole ClientHello; returns what it said and the
+/// bytes read (to be put back for the real handshake).
+async fn read_client_hello(stream: &mut L4Stream) -> std::io::Result<(Hello, Vec<u8>)> {
+    let mut acceptor = rustls::server::Acceptor::default();
+    let mut seen = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok((Hello::Malformed, seen));
+        }
+        seen.extend_from_slice(&chunk[..n]);
+        let mut reader: &[u8] = &chunk[..n];
+        while !reader.is_empty() {
+            match acceptor.read_tls(&mut reader) {
+                Ok(0) | Err(_) => return Ok((Hello::Malformed, seen)),
+                Ok(_) => {}
+            }
+        }
+        match acceptor.accept() {
+            Ok(Some(accepted)) => {
+                let hello = accepted.client_hello();
+                let outcome = match hello.server_name() {
+                    Some(name) => Hello::ServerName(name.to_ascii_lowercase()),
+                    None => Hello::NoServerName,
+                };
+                return Ok((outcome, seen));
+            }
+            Ok(None) if seen.len() < MAX_CLIENT_HELLO => continue,
+            _ => return Ok((Hello::Malformed, seen)),
+        }
+    }
+}
+
+fn refuse(reason: &'static str) -> Box<Error> {
+    Error::explain(ErrorType::HandshakeError, reason)
+}
+
+#[async_trait]
+impl PreTlsProcess for ClientHelloLoader {
+    async fn process(&self, stream: &mut L4Stream) -> Result<()> {
+        let metrics = EdgeMetrics::global();
+        let read = tokio::time::timeout(CLIENT_HELLO_TIMEOUT, read_client_hello(stream)).await;
+        let (hello, bytes) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(_)) => {
+                metrics.client_hellos.with_label_values(&["malformed"]).inc();
+                return Err(refuse("connection failed before the ClientHello"));
+            }
+            Err(_) => {
+                metrics.client_hellos.with_label_values(&["timeout"]).inc();
+                return Err(refuse("no ClientHello in time"));
+            }
+        };
+        stream.rewind(&bytes);
+        let name = match hello {
+            Hello::ServerName(name) => name,
+            Hello::NoServerName => {
+                metrics.client_hellos.with_label_values(&["no_sni"]).inc();
+                return Err(refuse("ClientHello without a server name"));
+            }
+            Hello::Malformed => {
+                metrics.client_hellos.with_label_values(&["malformed"]).inc();
+                return Err(refuse("malformed ClientHello"));
+            }
+        };
+        if HostName::parse(&name).is_err() {
+            metrics.client_hellos.with_label_values(&["sni_unknown"]).inc();
+            return Err(refuse("server name is not a host name"));
+        }
+        match self.resolver.ensure_loaded(&name).await {
+            LoadOutcome::Hit => {
+                metrics.cert_cache.with_label_values(&["hit"]).inc();
+                metrics.client_hellos.with_label_values(&["sni_known"]).inc();
+                Ok(())
+            }
+            LoadOutcome::Loaded => {
+                metrics.cert_cache.with_label_values(&["miss_loaded"]).inc();
+                metrics.client_hellos.with_label_values(&["sni_known"]).inc();
+                Ok(())
+            }
+            LoadOutcome::Unknown => {
+                metrics.cert_cache.with_label_values(&["miss_unknown"]).inc();
+                metrics.client_hellos.with_label_values(&["sni_unknown"]).inc();
+                Err(refuse("no certificate for this server name"))
+            }
+            LoadOutcome::Error => {
+                metrics.cert_cache.with_label_values(&["error"]).inc();
+                metrics.client_hellos.with_label_values(&["lookup_error"]).inc();
+                Err(refuse("certificate lookup failed"))
+            }
+        }
+    }
+}
