@@ -149,7 +149,9 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
             .to_string(),
         users: demo_users,
     };
-    write_private(&demo_json_path(config), &serde_json::to_vec_pretty(&demo)?)?;
+    let path = demo_json_path(config);
+    porta_core::private_file::replace(&path, &serde_json::to_vec_pretty(&demo)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(tenant = TENANT_SLUG, "seeded the demo tenant");
     Ok(Some(demo))
 }
@@ -163,22 +165,6 @@ async fn read_existing(db: &Db, config: &Config) -> Option<Demo> {
         .ok()
         .flatten()
         .map(|_| demo)
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)?;
-    Ok(())
 }
 
 pub fn print(demo: &Demo, config: &Config) {

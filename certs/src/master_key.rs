@@ -8,7 +8,6 @@
 //! private key unreadable (certificates are then re-issued, not recovered).
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
@@ -139,43 +138,9 @@ fn decode(text: &str) -> Option<[u8; 32]> {
 /// that `path` appears with its whole content at once: a process that loses
 /// the race reads the winner's complete key, never a half-written file.
 fn create(path: &Path) -> std::io::Result<String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let text = format!("{}\n", STANDARD.encode(bytes));
-
-    let mut suffix = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut suffix);
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(
-        ".{file_name}.{}.tmp",
-        suffix.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        match std::fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(text),
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path),
-            Err(e) => Err(e),
-        }
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
+    porta_core::private_file::create_once(path, &format!("{}\n", STANDARD.encode(bytes)))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! `<data_dir>/session-keys.toml`, created on first use with mode 0600, so
 //! a single node works out of the box and restarts keep sessions valid.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -63,31 +62,13 @@ fn load_or_create(path: &Path) -> Result<SessionKey, KeyFileError> {
 }
 
 fn create(path: &Path) -> std::io::Result<String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let text = format!(
         "# Session signing key, created by porta. Keep it secret; deleting it signs everyone out.\nid = \"local-1\"\nsecret = \"{secret}\"\n"
     );
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(text.as_bytes())?;
-            Ok(text)
-        }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path),
-        Err(e) => Err(e),
-    }
+    crate::private_file::create_once(path, &text)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod key_file;
 pub mod next_path;
 pub mod ott;
 pub mod password;
+pub mod private_file;
 pub mod rate_limit;
 pub mod secret;
 pub mod session_cookie;
