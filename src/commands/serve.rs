@@ -1,6 +1,7 @@
 //! `porta up`, `porta portal` and `porta edge`: run the servers until a
 //! signal.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,20 +84,49 @@ async fn ensure_local_certificates(
     Ok(())
 }
 
-/// Runs the edge on a thread of its own (Pingora brings its own runtimes);
-/// the returned sender stops it.
-fn start_edge(
-    config: &Config,
-    master: MasterKey,
-) -> anyhow::Result<(tokio::sync::watch::Sender<bool>, std::thread::JoinHandle<()>)> {
+/// Fails with a clear error when an edge address is taken: Pingora itself
+/// would retry for half a minute and then panic on its own thread.
+fn check_edge_addresses(config: &Config) -> anyhow::Result<()> {
+    for (what, addr) in [
+        ("edge.https_listen", config.edge.https_listen),
+        ("edge.http_listen", config.edge.http_listen),
+        ("metrics.listen", config.metrics_listen),
+    ] {
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({what})"))?;
+    }
+    Ok(())
+}
+
+/// A running edge: its stop switch and a signal that it has ended.
+struct RunningEdge {
+    stop: tokio::sync::watch::Sender<bool>,
+    ended: tokio::sync::oneshot::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RunningEdge {
+    async fn stop_thread(stop: tokio::sync::watch::Sender<bool>, thread: std::thread::JoinHandle<()>) {
+        let _ = stop.send(true);
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+}
+
+/// Runs the edge on a thread of its own (Pingora brings its own runtimes).
+fn start_edge(config: &Config, master: MasterKey) -> anyhow::Result<RunningEdge> {
+    check_edge_addresses(config)?;
     let keys = key_file::session_keys(config)?;
     let edge = porta_edge::build(Arc::new(config.clone()), keys, master)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (ended_tx, ended) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("porta-edge".into())
-        .spawn(move || edge.run(stopped))
+        .spawn(move || {
+            // Reports the end even when Pingora panics (the sender drops).
+            let _ended = ended_tx;
+            edge.run(stopped);
+        })
         .context("cannot start the edge thread")?;
-    Ok((stop, thread))
+    Ok(RunningEdge { stop, ended, thread })
 }
 
 /// Everything on one machine: migrate, seed the demo when the database is
@@ -114,7 +144,7 @@ pub async fn up(config: Config) -> anyhow::Result<()> {
     let portal = porta_portal::build(Arc::new(config.clone()), db, keys)
         .await
         .with_context(|| format!("cannot listen on {}", config.portal.listen))?;
-    let (stop_edge, edge_thread) = start_edge(&config, master)?;
+    let edge = start_edge(&config, master)?;
     println!("porta: portal listening on http://{}", portal.address());
     println!(
         "porta: edge listening on https://{} and http://{}",
@@ -128,10 +158,22 @@ pub async fn up(config: Config) -> anyhow::Result<()> {
         Some(demo) => demo::print(&demo, &config),
         None => println!("porta: the database already holds tenants; no demo data was added"),
     }
-    let served = portal.run_until_stopped(shutdown_signal()).await;
-    let _ = stop_edge.send(true);
-    let _ = tokio::task::spawn_blocking(move || edge_thread.join()).await;
+    let RunningEdge { stop, ended, thread } = edge;
+    let edge_failed = Arc::new(AtomicBool::new(false));
+    let flag = edge_failed.clone();
+    let served = portal
+        .run_until_stopped(async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                _ = ended => flag.store(true, Ordering::SeqCst),
+            }
+        })
+        .await;
+    RunningEdge::stop_thread(stop, thread).await;
     served?;
+    if edge_failed.load(Ordering::SeqCst) {
+        anyhow::bail!("the edge stopped unexpectedly (see the log above)");
+    }
     Ok(())
 }
 
@@ -151,13 +193,18 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
 pub async fn edge(config: Config) -> anyhow::Result<()> {
     open_db(&config).await?;
     let master = MasterKey::from_config(&config)?;
-    let (stop, thread) = start_edge(&config, master)?;
+    let RunningEdge { stop, ended, thread } = start_edge(&config, master)?;
     println!(
         "porta: edge listening on https://{} and http://{}",
         config.edge.https_listen, config.edge.http_listen
     );
-    shutdown_signal().await;
-    let _ = stop.send(true);
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    let failed = tokio::select! {
+        () = shutdown_signal() => false,
+        _ = ended => true,
+    };
+    RunningEdge::stop_thread(stop, thread).await;
+    if failed {
+        anyhow::bail!("the edge stopped unexpectedly (see the log above)");
+    }
     Ok(())
 }
