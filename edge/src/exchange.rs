@@ -210,3 +210,25 @@ pub fn canonical_signin_url(config: &Config, canonical_host: &HostName) -> Strin
         Config::https_origin(canonical_host, config.public_https_port)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_status_and_code() {
+        let table = [
+            (ExchangeError::RateLimited, 429, "rate_limited"),
+            (ExchangeError::OttRequired, 400, "ott_required"),
+            (ExchangeError::HostMissing, 400, "host_missing"),
+            (ExchangeError::DomainNotFound, 404, "domain_not_found"),
+            (ExchangeError::DomainInactive, 403, "domain_inactive"),
+            (ExchangeError::DnsMismatch, 409, "dns_mismatch"),
+            (ExchangeError::InvalidOrExpired, 400, "invalid_or_expired"),
+            (ExchangeError::Internal, 500, "error"),
+        ];
+        for (error, status, code) in table {
+            assert_eq!((error.status(), error.code()), (status, code));
+        }
+    }
+}

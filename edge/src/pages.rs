@@ -107,3 +107,27 @@ fn html_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handoff_page_escapes_the_signin_link_and_loads_its_script() {
+        let page = handoff_page("https://a.example/x?\"<b>&c");
+        assert!(page.contains("data-signin=\"https://a.example/x?&quot;&lt;b&gt;&amp;c\""));
+        assert!(page.contains("<script src=\"/auth/client-portal/handoff.js\"></script>"));
+        assert!(
+            !page.contains("<script>"),
+            "no inline script: the page's CSP forbids it"
+        );
+    }
+
+    #[test]
+    fn the_script_only_follows_same_site_paths() {
+        assert!(
+            HANDOFF_JS.contains(r#"body.redirectTo.charAt(0) === "/" && body.redirectTo.charAt(1) !== "/""#)
+        );
+        assert!(HANDOFF_JS.contains("history.replaceState"));
+    }
+}

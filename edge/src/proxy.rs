@@ -403,6 +403,15 @@ impl ProxyHttp for EdgeProxy {
         }
     }
 
+    /// What Pingora writes into its error logs about a request: method,
+    /// path and host, never the query string (the handoff URL carries the
+    /// one-time token there).
+    fn request_summary(&self, session: &Session, ctx: &RequestCtx) -> String {
+        let req = session.req_header();
+        let host = ctx.host.as_ref().map_or("-", HostName::as_str);
+        format!("{} {}, Host: {host}", req.method, req.uri.path())
+    }
+
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session
             .response_written()
@@ -413,5 +422,27 @@ impl ProxyHttp for EdgeProxy {
             .requests
             .with_label_values(&[ctx.host_kind, &status.to_string()])
             .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarding_and_internal_headers_are_the_edges_to_set() {
+        for name in [
+            "forwarded",
+            "x-forwarded-for",
+            "x-forwarded-host",
+            "x-forwarded-proto",
+            "x-real-ip",
+            "x-porta-tenant",
+        ] {
+            assert!(is_forwarding_header(name), "{name}");
+        }
+        for name in ["host", "cookie", "x-request-id", "forwarded-for", "user-agent"] {
+            assert!(!is_forwarding_header(name), "{name}");
+        }
     }
 }
