@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod domain_name;
 pub mod domain_status;
 pub mod email;
 pub mod host;

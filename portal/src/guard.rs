@@ -141,3 +141,48 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
             .ok_or_else(|| AppError::Internal("SignedIn used outside the guard".to_owned()))
     }
 }
+
+/// For `/api/msp/*`: a staff session or a JSON 401/403, never a redirect.
+pub async fn require_staff_api(
+    State(state): State<AppState>,
+    site: Site,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::StatusCode;
+    let json_error = |status: StatusCode, code: &str, message: &str| {
+        (
+            status,
+            axum::Json(serde_json::json!({ "error": code, "message": message })),
+        )
+            .into_response()
+    };
+    if site.is_custom_domain() {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "the MSP API is on the canonical host",
+        );
+    }
+    let signed_in = match session::current(&state, &site, request.headers()).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return e.into_response(),
+    };
+    match signed_in {
+        None => json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in as MSP staff first",
+        ),
+        Some(s) if s.profile.user_type != UserType::Internal => json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only MSP staff may use this API",
+        ),
+        Some(s) => {
+            request.extensions_mut().insert::<SignedIn>(s);
+            request.extensions_mut().insert::<Site>(site);
+            next.run(request).await
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! address; [`App::run_until_stopped`] serves until the shutdown future
 //! resolves. Tests start the same `App` on port 0.
 
+mod domain_settings;
 mod error;
 mod guard;
 mod handoff;

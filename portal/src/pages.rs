@@ -71,3 +71,17 @@ pub fn format_time(millis: i64) -> Option<String> {
     ))
     .ok()
 }
+
+#[derive(Template)]
+#[template(path = "msp_domain.html")]
+pub struct MspDomainPage<'a> {
+    pub tenant_name: &'a str,
+    pub user_name: &'a str,
+    pub can_update: bool,
+    pub domain: Option<&'a crate::domain_settings::DomainView>,
+    pub observed: Option<String>,
+    pub last_checked: Option<String>,
+    pub refresh: bool,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}

@@ -27,6 +27,14 @@ pub struct SignedIn {
     pub session: Session,
     pub profile: UserProfile,
     pub roles: Vec<String>,
+    /// `resource:action` permissions through all the user's roles.
+    pub permissions: Vec<String>,
+}
+
+impl SignedIn {
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
 }
 
 /// All `Cookie` headers joined (HTTP/2 may send several).
@@ -76,10 +84,12 @@ pub async fn current(
     }
     sessions::touch(&state.db, tenant, session.id, now).await?;
     let roles = roles::role_names(&state.db, tenant, profile.id).await?;
+    let permissions = roles::permissions(&state.db, tenant, profile.id).await?;
     Ok(Some(SignedIn {
         session,
         profile,
         roles,
+        permissions,
     }))
 }
 

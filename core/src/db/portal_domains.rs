@@ -54,9 +54,15 @@ pub struct NewPortalDomain<'a> {
 pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Result<PortalDomain, DbError> {
     let id = PortalDomainId::generate();
     let activated_at = (new.status == DomainStatus::Active).then_some(now.0);
+    // Pending domains are due for their first check at once.
+    let pending = matches!(
+        new.status,
+        DomainStatus::PendingDns | DomainStatus::PendingCertificate
+    );
+    let next_retry_at = pending.then_some(now.0);
     let sql = format!(
         "INSERT INTO portal_domains ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 0, NULL, NULL, $9, $10, $10) RETURNING {COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 0, $11, NULL, $9, $10, $10) RETURNING {COLUMNS}"
     );
     on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(id)
@@ -69,6 +75,7 @@ pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Resu
         .bind(new.trust_dns)
         .bind(activated_at)
         .bind(now.0)
+        .bind(next_retry_at)
         .fetch_one(pool)
         .await)
     .map_err(DbError::conflict_as("portal domain"))
@@ -136,4 +143,96 @@ pub async fn set_status(
 pub async fn list_all(db: &Db) -> Result<Vec<PortalDomain>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM portal_domains ORDER BY domain");
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?)
+}
+
+/// Removes the tenant's domain; returns whether it existed.
+pub async fn remove(db: &Db, tenant: TenantId, id: PortalDomainId) -> Result<bool, DbError> {
+    let sql = "DELETE FROM portal_domains WHERE tenant_id = $1 AND id = $2";
+    let affected = on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(affected > 0)
+}
+
+/// Asks the lifecycle worker to look at the domain at `at` (now, for a
+/// staff "retry"), resetting a `failed` domain to the step it failed in.
+pub async fn schedule_check(
+    db: &Db,
+    tenant: TenantId,
+    id: PortalDomainId,
+    at: UnixMillis,
+    now: UnixMillis,
+) -> Result<(), DbError> {
+    let sql = "UPDATE portal_domains SET next_retry_at = $3, updated_at = $4, \
+               status = CASE WHEN status = 'failed' THEN 'pending_dns' ELSE status END \
+               WHERE tenant_id = $1 AND id = $2 AND status <> 'disabled'";
+    let affected = on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(at.0)
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    if affected == 0 {
+        return Err(DbError::NotFound("portal domain"));
+    }
+    Ok(())
+}
+
+/// What one check of a domain found, written together so staff see a
+/// consistent picture.
+#[derive(Debug, Clone)]
+pub struct CheckResult<'a> {
+    pub status: DomainStatus,
+    pub message: &'a str,
+    /// JSON list of what DNS answered, when DNS was asked.
+    pub observed: Option<&'a str>,
+    pub attempts: i32,
+    pub next_retry_at: Option<UnixMillis>,
+}
+
+pub async fn record_check(
+    db: &Db,
+    tenant: TenantId,
+    id: PortalDomainId,
+    result: &CheckResult<'_>,
+    now: UnixMillis,
+) -> Result<(), DbError> {
+    let sql = "UPDATE portal_domains SET status = $3, status_message = $4, \
+               observed_cname = COALESCE($5, observed_cname), attempts = $6, next_retry_at = $7, \
+               last_checked_at = $8, updated_at = $8, \
+               activated_at = CASE WHEN $3 = 'active' THEN COALESCE(activated_at, $8) ELSE activated_at END \
+               WHERE tenant_id = $1 AND id = $2";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(result.status)
+        .bind(result.message)
+        .bind(result.observed)
+        .bind(result.attempts)
+        .bind(result.next_retry_at.map(|t| t.0))
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Domains whose next check is due: pending ones (DNS or certificate) whose
+/// `next_retry_at` has come, oldest first.
+pub async fn due(db: &Db, now: UnixMillis, limit: i64) -> Result<Vec<PortalDomain>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM portal_domains \
+         WHERE status IN ('pending_dns', 'pending_certificate') AND next_retry_at IS NOT NULL \
+         AND next_retry_at <= $1 ORDER BY next_retry_at LIMIT $2"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(now.0)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
 }

@@ -189,7 +189,7 @@ pub async fn msp_signin(
 
 /// Refuses form posts from other sites (login CSRF, forced sign-out):
 /// browsers send `Origin` on POST, and `Sec-Fetch-Site` where supported.
-fn check_same_origin(headers: &HeaderMap, site: &Site) -> Result<(), AppError> {
+pub(crate) fn check_same_origin(headers: &HeaderMap, site: &Site) -> Result<(), AppError> {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if fetch_site == Some("cross-site") {
         return Err(AppError::Forbidden("cross-site form post"));

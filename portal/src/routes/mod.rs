@@ -1,8 +1,9 @@
 //! The routes and the layers around them.
 
-mod auth;
+pub(crate) mod auth;
 mod client_portal;
 mod msp;
+mod msp_domain;
 mod system;
 
 use axum::http::{header, HeaderValue};
@@ -25,8 +26,23 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), guard::require_client));
     let msp = Router::new()
         .route("/msp", get(msp::home))
+        .route(
+            "/msp/settings/portal-domain",
+            get(msp_domain::show_page).post(msp_domain::submit_page),
+        )
         .route("/msp/{*rest}", get(msp::not_found))
         .route_layer(from_fn_with_state(state.clone(), guard::require_staff));
+    let msp_api = Router::new()
+        .route(
+            "/api/msp/portal-domain",
+            get(msp_domain::api_show)
+                .post(msp_domain::api_register)
+                .put(msp_domain::api_change)
+                .delete(msp_domain::api_remove),
+        )
+        .route("/api/msp/portal-domain/retry", post(msp_domain::api_retry))
+        .route("/api/msp/portal-domain/disable", post(msp_domain::api_disable))
+        .route_layer(from_fn_with_state(state.clone(), guard::require_staff_api));
 
     Router::new()
         .route("/", get(system::root))
@@ -43,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/signout", post(auth::signout))
         .merge(client_portal)
         .merge(msp)
+        .merge(msp_api)
         .fallback(|| async { AppError::NotFound })
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
