@@ -10,11 +10,16 @@
 //!   `ResolvesServerCert`, filled before the handshake by the edge's pre-TLS
 //!   hook and expiring on a configurable TTL;
 //! - [`local_ca`]: the internal CA for development and private deployments;
-//! - [`dns`]: CNAME-alignment checks of custom domains over hickory-resolver.
+//! - [`dns`]: CNAME-alignment checks of custom domains over hickory-resolver;
+//! - [`acme`]: the ACME client (accounts, orders, challenges, leases);
+//! - [`lifecycle`]: the worker that moves custom domains from registration
+//!   to an active, renewed certificate.
 //!
 //! This crate depends on `porta-core` only.
 
+pub mod acme;
 pub mod dns;
+pub mod lifecycle;
 pub mod local_ca;
 pub mod master_key;
 pub mod resolver;

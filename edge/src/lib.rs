@@ -13,6 +13,7 @@
 
 pub mod exchange;
 pub mod host_router;
+pub mod lifecycle_service;
 pub mod metrics;
 pub mod pages;
 pub mod proxy;
@@ -28,7 +29,10 @@ use pingora::listeners::ALPN;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
+use porta_certs::acme::{AcmeSettings, ChallengeKind};
 use porta_certs::dns::CnameVerifier;
+use porta_certs::lifecycle::{DomainWorker, LifecycleSettings};
+use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
 use porta_certs::resolver::{CertResolver, ResolverSettings};
 use porta_core::config::Config;
@@ -37,6 +41,7 @@ use porta_core::rate_limit::IpRateLimiter;
 use porta_core::session_token::SessionKeys;
 
 use crate::host_router::HostRouter;
+use crate::lifecycle_service::LifecycleService;
 use crate::metrics::MetricsApp;
 use crate::proxy::EdgeProxy;
 use crate::state::EdgeState;
@@ -57,13 +62,62 @@ pub struct EdgeServer {
     server: Server,
 }
 
+/// The custom-domain lifecycle worker of this node.
+fn lifecycle_worker(
+    config: &Config,
+    db: Db,
+    master: MasterKey,
+    local_ca: Option<LocalCa>,
+) -> Result<DomainWorker, EdgeError> {
+    let dns = CnameVerifier::new(&config.dns_nameservers).map_err(|e| EdgeError::Dns(e.to_string()))?;
+    let acme = config.acme.as_ref().map(|a| {
+        let mut settings = AcmeSettings::new(a.directory_url.clone());
+        settings.contact = a.contact.clone();
+        settings.root_ca_pem = a.root_ca.clone();
+        settings.eab = a.eab.clone();
+        settings.challenge_order = a
+            .challenge_order
+            .iter()
+            .map(|c| {
+                if c == "tls-alpn-01" {
+                    ChallengeKind::TlsAlpn01
+                } else {
+                    ChallengeKind::Http01
+                }
+            })
+            .collect();
+        settings
+    });
+    Ok(DomainWorker::new(
+        db,
+        master,
+        dns,
+        local_ca,
+        acme,
+        LifecycleSettings {
+            first_retry: config.domains.first_retry,
+            max_retry: config.domains.max_retry,
+            give_up_after: config.domains.give_up_after,
+            weekly_order_budget: config.acme.as_ref().map_or(40, |a| a.weekly_order_budget),
+            lease_ttl: std::time::Duration::from_secs(600),
+        },
+    ))
+}
+
 /// Builds the edge: its own (lazily connecting) database pool, certificate
-/// cache, listeners and metrics service. Nothing is bound until [`EdgeServer::run`].
-pub fn build(config: Arc<Config>, keys: SessionKeys, master: MasterKey) -> Result<EdgeServer, EdgeError> {
+/// cache, listeners, the lifecycle worker and the metrics service. Nothing
+/// is bound until [`EdgeServer::run`]. `local_ca` issues certificates for
+/// domains whose issuer is `internal`.
+pub fn build(
+    config: Arc<Config>,
+    keys: SessionKeys,
+    master: MasterKey,
+    local_ca: Option<LocalCa>,
+) -> Result<EdgeServer, EdgeError> {
     let db = Db::connect_lazy(&config.database_url(), config.database.max_connections)?;
     let resolver = Arc::new(CertResolver::new(
         db.clone(),
-        master,
+        master.clone(),
         ResolverSettings {
             positive_ttl: config.edge.cert_cache_ttl,
             negative_ttl: config.edge.negative_cache_ttl,
@@ -71,6 +125,9 @@ pub fn build(config: Arc<Config>, keys: SessionKeys, master: MasterKey) -> Resul
         },
     ));
     let dns = CnameVerifier::new(&config.dns_nameservers).map_err(|e| EdgeError::Dns(e.to_string()))?;
+    let worker = Arc::new(lifecycle_worker(&config, db.clone(), master.clone(), local_ca)?);
+    let db_for_hello = db.clone();
+    let lifecycle_db = db.clone();
     let state = Arc::new(EdgeState {
         router: HostRouter::new(
             db.clone(),
@@ -112,8 +169,21 @@ pub fn build(config: Arc<Config>, keys: SessionKeys, master: MasterKey) -> Resul
     proxy.add_tls_with_settings(&config.edge.https_listen.to_string(), None, tls);
     proxy
         .endpoints()
-        .set_pre_tls_callback(Arc::new(ClientHelloLoader { resolver }));
+        .set_pre_tls_callback(Arc::new(ClientHelloLoader {
+            resolver: resolver.clone(),
+            db: db_for_hello,
+        }));
     server.add_service(proxy);
+
+    server.add_service(pingora::services::background::background_service(
+        "porta-domain-lifecycle",
+        LifecycleService {
+            worker,
+            resolver,
+            db: lifecycle_db,
+            interval: config.domains.check_interval,
+        },
+    ));
 
     let mut metrics = Service::new("porta-metrics".to_owned(), MetricsApp);
     metrics.add_tcp(&config.metrics_listen.to_string());

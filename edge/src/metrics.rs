@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
-use prometheus::{Encoder, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// Every metric the edge records.
 pub struct EdgeMetrics {
@@ -20,14 +20,27 @@ pub struct EdgeMetrics {
     /// `outcome`: success | ott_required | host_missing | domain_not_found |
     /// domain_inactive | dns_mismatch | invalid_or_expired | rate_limited | error.
     pub ott_exchanges: IntCounterVec,
+    /// `outcome`: issued | rate_limited | unreachable | challenge_failed |
+    /// rejected | budget_exhausted | error.
+    pub certificate_orders: IntCounterVec,
+    /// Custom domains by `status`.
+    pub domains: IntGaugeVec,
+    /// Days until each current certificate expires, by `domain`.
+    pub certificate_expiry_days: GaugeVec,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("each metric is registered once");
+    metric
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("metric definitions are valid");
-    registry
-        .register(Box::new(counter.clone()))
-        .expect("each metric is registered once");
-    counter
+    register(
+        registry,
+        IntCounterVec::new(Opts::new(name, help), labels).expect("metric definitions are valid"),
+    )
 }
 
 impl EdgeMetrics {
@@ -57,6 +70,31 @@ impl EdgeMetrics {
                 "porta_edge_ott_exchanges_total",
                 "One-time-token exchanges by outcome",
                 &["outcome"],
+            ),
+            certificate_orders: counter(
+                &registry,
+                "porta_certificate_orders_total",
+                "Certificate orders (ACME or local CA) by outcome",
+                &["outcome"],
+            ),
+            domains: register(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new("porta_domains", "Custom domains by status"),
+                    &["status"],
+                )
+                .expect("metric definitions are valid"),
+            ),
+            certificate_expiry_days: register(
+                &registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "porta_certificate_expiry_days",
+                        "Days until the current certificate of a domain expires",
+                    ),
+                    &["domain"],
+                )
+                .expect("metric definitions are valid"),
             ),
             registry,
         }

@@ -5,6 +5,9 @@
 //!   cache, awaits the database load, so a certificate stored by another
 //!   process is served on its very first connection. An unknown or missing
 //!   name ends the connection without a handshake.
+//!   A ClientHello offering ALPN `acme-tls/1` is an ACME CA validating a
+//!   TLS-ALPN-01 challenge: it is answered here with the challenge
+//!   certificate and then closed.
 //! - [`ServerNameRecorder`] attaches the negotiated SNI name to the
 //!   connection so that each request can be checked against it (421 when
 //!   the Host differs).
@@ -18,7 +21,10 @@ use pingora::listeners::{PreTlsProcess, TlsAccept};
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::tls::TlsRef;
 use pingora::{Error, ErrorType, Result};
+use porta_certs::acme::{tls_alpn01_key_authorization, tls_alpn01_server_config};
 use porta_certs::resolver::{CertResolver, LoadOutcome};
+use porta_core::clock::UnixMillis;
+use porta_core::db::Db;
 use porta_core::host::HostName;
 use tokio::io::AsyncReadExt;
 
@@ -46,10 +52,13 @@ const CLIENT_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct ClientHelloLoader {
     pub resolver: Arc<CertResolver>,
+    pub db: Db,
 }
 
 enum Hello {
     ServerName(String),
+    /// A TLS-ALPN-01 validation from an ACME CA (ALPN `acme-tls/1`).
+    AcmeChallenge(String),
     NoServerName,
     Malformed,
 }
@@ -76,7 +85,11 @@ async fn read_client_hello(stream: &mut L4Stream) -> std::io::Result<(Hello, Vec
         match acceptor.accept() {
             Ok(Some(accepted)) => {
                 let hello = accepted.client_hello();
+                let acme = hello
+                    .alpn()
+                    .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
                 let outcome = match hello.server_name() {
+                    Some(name) if acme => Hello::AcmeChallenge(name.to_ascii_lowercase()),
                     Some(name) => Hello::ServerName(name.to_ascii_lowercase()),
                     None => Hello::NoServerName,
                 };
@@ -85,6 +98,39 @@ async fn read_client_hello(stream: &mut L4Stream) -> std::io::Result<(Hello, Vec
             Ok(None) if seen.len() < MAX_CLIENT_HELLO => continue,
             _ => return Ok((Hello::Malformed, seen)),
         }
+    }
+}
+
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// Completes a TLS-ALPN-01 handshake with the challenge certificate for
+/// `name` (from the database, so any node answers whichever placed the
+/// order). Without a pending challenge the handshake just fails.
+async fn answer_tls_alpn01(db: &Db, stream: &mut L4Stream, name: &str) {
+    let Ok(host) = HostName::parse(name) else { return };
+    let key_authorization = match tls_alpn01_key_authorization(db, &host, UnixMillis::now()).await {
+        Ok(Some(key_authorization)) => key_authorization,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "TLS-ALPN-01 challenge lookup failed");
+            return;
+        }
+    };
+    let config = match tls_alpn01_server_config(&host, &key_authorization) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::warn!(error = %e, "TLS-ALPN-01 certificate failed");
+            return;
+        }
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    match tokio::time::timeout(CLIENT_HELLO_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(mut tls)) => {
+            use tokio::io::AsyncWriteExt;
+            let _ = tls.shutdown().await;
+            tracing::info!(domain = %host, "answered a TLS-ALPN-01 challenge");
+        }
+        _ => tracing::info!(domain = %host, "TLS-ALPN-01 handshake did not complete"),
     }
 }
 
@@ -111,6 +157,11 @@ impl PreTlsProcess for ClientHelloLoader {
         stream.rewind(&bytes);
         let name = match hello {
             Hello::ServerName(name) => name,
+            Hello::AcmeChallenge(name) => {
+                answer_tls_alpn01(&self.db, stream, &name).await;
+                // The connection was for the CA only: Pingora must not go on.
+                return Err(refuse("TLS-ALPN-01 challenge answered"));
+            }
             Hello::NoServerName => {
                 metrics.client_hellos.with_label_values(&["no_sni"]).inc();
                 return Err(refuse("ClientHello without a server name"));

@@ -187,7 +187,12 @@ pub async fn register(
             status: DomainStatus::PendingDns,
             status_message: "Waiting for the CNAME record to point at the portal",
             expected_cname: &canonical,
-            issuer: "acme",
+            // Without an ACME CA (development), the local CA issues.
+            issuer: if state.config.acme.is_some() {
+                "acme"
+            } else {
+                "internal"
+            },
             trust_dns: false,
         },
         UnixMillis::now(),

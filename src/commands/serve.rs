@@ -112,10 +112,10 @@ impl RunningEdge {
 }
 
 /// Runs the edge on a thread of its own (Pingora brings its own runtimes).
-fn start_edge(config: &Config, master: MasterKey) -> anyhow::Result<RunningEdge> {
+fn start_edge(config: &Config, master: MasterKey, local_ca: Option<LocalCa>) -> anyhow::Result<RunningEdge> {
     check_edge_addresses(config)?;
     let keys = key_file::session_keys(config)?;
-    let edge = porta_edge::build(Arc::new(config.clone()), keys, master)?;
+    let edge = porta_edge::build(Arc::new(config.clone()), keys, master, local_ca)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ended_tx, ended) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
@@ -144,16 +144,14 @@ pub async fn up(config: Config) -> anyhow::Result<()> {
     let portal = porta_portal::build(Arc::new(config.clone()), db, keys)
         .await
         .with_context(|| format!("cannot listen on {}", config.portal.listen))?;
-    let edge = start_edge(&config, master)?;
+    let ca_root = ca.dir().join("root.pem");
+    let edge = start_edge(&config, master, Some(ca))?;
     println!("porta: portal listening on http://{}", portal.address());
     println!(
         "porta: edge listening on https://{} and http://{}",
         config.edge.https_listen, config.edge.http_listen
     );
-    println!(
-        "porta: local CA certificate: {}",
-        ca.dir().join("root.pem").display()
-    );
+    println!("porta: local CA certificate: {}", ca_root.display());
     match demo {
         Some(demo) => demo::print(&demo, &config),
         None => println!("porta: the database already holds tenants; no demo data was added"),
@@ -193,7 +191,14 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
 pub async fn edge(config: Config) -> anyhow::Result<()> {
     open_db(&config).await?;
     let master = MasterKey::from_config(&config)?;
-    let RunningEdge { stop, ended, thread } = start_edge(&config, master)?;
+    // A local CA only if this data directory has one (created by `porta up`).
+    let ca_dir = config.data_dir.join("local-ca");
+    let local_ca = if ca_dir.join("root.pem").exists() {
+        Some(LocalCa::load_or_create(&ca_dir)?)
+    } else {
+        None
+    };
+    let RunningEdge { stop, ended, thread } = start_edge(&config, master, local_ca)?;
     println!(
         "porta: edge listening on https://{} and http://{}",
         config.edge.https_listen, config.edge.http_listen

@@ -7,6 +7,7 @@
 //! a PostgreSQL test.
 
 pub mod dns;
+pub mod pebble;
 
 use std::path::PathBuf;
 

@@ -93,6 +93,41 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         EnvKind::Integer,
     ),
     var("PORTA_MASTER_KEY", "security.master_key", EnvKind::Text),
+    var("PORTA_ACME_DIRECTORY", "acme.directory_url", EnvKind::Text),
+    var("PORTA_ACME_CONTACT", "acme.contact", EnvKind::Text),
+    var("PORTA_ACME_ROOT_CA", "acme.root_ca", EnvKind::Text),
+    var("PORTA_ACME_EAB_KEY_ID", "acme.eab_key_id", EnvKind::Text),
+    var("PORTA_ACME_EAB_HMAC_KEY", "acme.eab_hmac_key", EnvKind::Text),
+    var(
+        "PORTA_ACME_CHALLENGE_ORDER",
+        "acme.challenge_order",
+        EnvKind::List,
+    ),
+    var(
+        "PORTA_ACME_WEEKLY_ORDER_BUDGET",
+        "acme.weekly_order_budget",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_DOMAINS_CHECK_INTERVAL_SECONDS",
+        "domains.check_interval_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_DOMAINS_FIRST_RETRY_SECONDS",
+        "domains.first_retry_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_DOMAINS_MAX_RETRY_SECONDS",
+        "domains.max_retry_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_DOMAINS_GIVE_UP_HOURS",
+        "domains.give_up_hours",
+        EnvKind::Integer,
+    ),
     var(
         "PORTAL_DOMAIN_DNS_CHECK",
         "portal_domain.dns_check",

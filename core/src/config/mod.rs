@@ -49,6 +49,36 @@ pub struct Config {
     pub metrics_listen: SocketAddr,
     /// Nameservers for CNAME checks; empty means the system resolver.
     pub dns_nameservers: Vec<SocketAddr>,
+    /// Certificates over ACME; `None` when no directory is configured.
+    pub acme: Option<AcmeConfig>,
+    pub domains: DomainsConfig,
+}
+
+/// The ACME CA custom-domain certificates come from.
+#[derive(Debug, Clone)]
+pub struct AcmeConfig {
+    pub directory_url: String,
+    pub contact: Option<String>,
+    /// PEM roots to trust for the CA's own HTTPS (a private or test CA).
+    pub root_ca: Option<PathBuf>,
+    /// External account binding: key id and HMAC key.
+    pub eab: Option<(String, Secret)>,
+    /// `http-01` / `tls-alpn-01`, in order of preference.
+    pub challenge_order: Vec<String>,
+    /// Orders per registered domain (e.g. example.com) per 7 days.
+    pub weekly_order_budget: u32,
+}
+
+/// The custom-domain lifecycle worker.
+#[derive(Debug, Clone)]
+pub struct DomainsConfig {
+    /// How often the worker looks for due domains.
+    pub check_interval: Duration,
+    /// First re-check of a pending domain, doubling up to `max_retry`.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// A domain whose CNAME is still missing after this long is `failed`.
+    pub give_up_after: Duration,
 }
 
 #[derive(Debug, Clone)]

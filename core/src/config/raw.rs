@@ -72,6 +72,8 @@ pub struct RawConfig {
     pub portal_domain: RawPortalDomain,
     pub metrics: RawMetrics,
     pub dns: RawDns,
+    pub acme: RawAcme,
+    pub domains: RawDomains,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,4 +174,25 @@ pub fn parse(table: toml::Table, issues: &mut Vec<ConfigIssue>) -> Option<RawCon
             None
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawAcme {
+    pub directory_url: Field<String>,
+    pub contact: Field<String>,
+    pub root_ca: Field<String>,
+    pub eab_key_id: Field<String>,
+    pub eab_hmac_key: Field<Secret>,
+    pub challenge_order: Field<Vec<String>>,
+    pub weekly_order_budget: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RawDomains {
+    pub check_interval_seconds: Field<u32>,
+    pub first_retry_seconds: Field<u32>,
+    pub max_retry_seconds: Field<u32>,
+    pub give_up_hours: Field<u32>,
 }

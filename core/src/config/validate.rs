@@ -10,8 +10,8 @@ use ipnet::IpNet;
 
 use super::raw::RawConfig;
 use super::{
-    Config, ConfigIssue, DatabaseConfig, DatabaseUrl, EdgeConfig, LogFormat, PortalConfig,
-    PortalDomainConfig, SessionConfig, SigninLimits,
+    AcmeConfig, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DomainsConfig, EdgeConfig, LogFormat,
+    PortalConfig, PortalDomainConfig, SessionConfig, SigninLimits,
 };
 use crate::host::HostName;
 use crate::secret::Secret;
@@ -366,6 +366,22 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         ))),
     };
 
+    let acme = acme(raw.acme, i);
+    let d = raw.domains;
+    let interval = d
+        .check_interval_seconds
+        .take("domains.check_interval_seconds", i.0);
+    let first = d.first_retry_seconds.take("domains.first_retry_seconds", i.0);
+    let max = d.max_retry_seconds.take("domains.max_retry_seconds", i.0);
+    let give_up = d.give_up_hours.take("domains.give_up_hours", i.0);
+    let secs = |v: u32| Duration::from_secs(u64::from(v));
+    let domains = DomainsConfig {
+        check_interval: secs(i.in_range("domains.check_interval_seconds", interval, 5, (1, 3600))),
+        first_retry: secs(i.in_range("domains.first_retry_seconds", first, 60, (1, 86_400))),
+        max_retry: secs(i.in_range("domains.max_retry_seconds", max, 3600, (1, 604_800))),
+        give_up_after: secs(i.in_range("domains.give_up_hours", give_up, 72, (1, 8760)) * 3600),
+    };
+
     Some(Config {
         data_dir,
         canonical_base: canonical_base?,
@@ -380,5 +396,83 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         portal_domain,
         metrics_listen,
         dns_nameservers,
+        acme,
+        domains,
+    })
+}
+
+fn acme(raw: super::raw::RawAcme, i: &mut Issues<'_>) -> Option<AcmeConfig> {
+    let directory = raw
+        .directory_url
+        .take("acme.directory_url", i.0)
+        .unwrap_or_default();
+    let contact = raw
+        .contact
+        .take("acme.contact", i.0)
+        .filter(|c| !c.trim().is_empty());
+    let root_ca = raw
+        .root_ca
+        .take("acme.root_ca", i.0)
+        .filter(|p| !p.trim().is_empty())
+        .map(PathBuf::from);
+    let eab_key_id = raw
+        .eab_key_id
+        .take("acme.eab_key_id", i.0)
+        .filter(|k| !k.trim().is_empty());
+    let eab_hmac = raw
+        .eab_hmac_key
+        .take("acme.eab_hmac_key", i.0)
+        .filter(|k| !k.expose().trim().is_empty());
+    let order = raw.challenge_order.take("acme.challenge_order", i.0);
+    let budget = raw.weekly_order_budget.take("acme.weekly_order_budget", i.0);
+    let challenge_order = order.unwrap_or_else(|| vec!["http-01".to_owned(), "tls-alpn-01".to_owned()]);
+    if challenge_order.is_empty()
+        || challenge_order
+            .iter()
+            .any(|c| c != "http-01" && c != "tls-alpn-01")
+    {
+        i.push(
+            "acme.challenge_order",
+            "must list \"http-01\" and/or \"tls-alpn-01\"",
+        );
+    }
+    if let Some(path) = &root_ca {
+        if !path.is_file() {
+            i.push(
+                "acme.root_ca",
+                format!("{} is not a readable file", path.display()),
+            );
+        }
+    }
+    let eab = match (eab_key_id, eab_hmac) {
+        (Some(kid), Some(hmac)) => Some((kid, hmac)),
+        (None, None) => None,
+        _ => {
+            i.push(
+                "acme.eab_key_id",
+                "external account binding needs both eab_key_id and eab_hmac_key",
+            );
+            None
+        }
+    };
+    let weekly_order_budget = i.in_range("acme.weekly_order_budget", budget, 40, (1, 1000));
+    let directory = directory.trim().to_owned();
+    if directory.is_empty() {
+        return None;
+    }
+    if !directory.starts_with("https://") {
+        i.push(
+            "acme.directory_url",
+            "must be an https:// URL of an ACME directory",
+        );
+        return None;
+    }
+    Some(AcmeConfig {
+        directory_url: directory,
+        contact,
+        root_ca,
+        eab,
+        challenge_order,
+        weekly_order_budget,
     })
 }

@@ -93,3 +93,16 @@ pub async fn recent(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<AuditRo
         .fetch_all(pool)
         .await)?)
 }
+
+/// How many rows of `action` about `subject` any tenant logged since
+/// `since`: for budgets that are not per tenant (ACME orders count per
+/// registered domain, whoever placed them).
+pub async fn count_since(db: &Db, action: &str, subject: &str, since: UnixMillis) -> Result<i64, DbError> {
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND subject = $2 AND created_at >= $3";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
+        .bind(action)
+        .bind(subject)
+        .bind(since.0)
+        .fetch_one(pool)
+        .await)?)
+}

@@ -1,0 +1,88 @@
+//! The custom-domain lifecycle worker as a Pingora background service: a
+//! tick every `domains.check_interval_seconds` until shutdown, its orders
+//! counted, new certificates evicted from this node's cache at once, and the
+//! gauges of domains by status and certificate expiry refreshed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use porta_certs::lifecycle::DomainWorker;
+use porta_certs::resolver::CertResolver;
+use porta_certs::store;
+use porta_core::clock::UnixMillis;
+use porta_core::db::{portal_domains, Db};
+use porta_core::domain_status::DomainStatus;
+
+use crate::metrics::EdgeMetrics;
+
+pub struct LifecycleService {
+    pub worker: Arc<DomainWorker>,
+    pub resolver: Arc<CertResolver>,
+    pub db: Db,
+    pub interval: Duration,
+}
+
+impl LifecycleService {
+    async fn tick(&self) {
+        let metrics = EdgeMetrics::global();
+        match self.worker.tick(UnixMillis::now()).await {
+            Ok(report) => {
+                for outcome in report.orders {
+                    metrics.certificate_orders.with_label_values(&[outcome]).inc();
+                }
+                for domain in report.new_certificates {
+                    self.resolver.invalidate(&domain);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "custom-domain lifecycle tick failed"),
+        }
+        if let Err(e) = self.refresh_gauges().await {
+            tracing::warn!(error = %e, "refreshing certificate gauges failed");
+        }
+    }
+
+    async fn refresh_gauges(&self) -> Result<(), porta_core::db::DbError> {
+        let metrics = EdgeMetrics::global();
+        let domains = portal_domains::list_all(&self.db).await?;
+        for status in DomainStatus::ALL {
+            let count = domains.iter().filter(|d| d.status == status).count();
+            metrics
+                .domains
+                .with_label_values(&[status.as_str()])
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        let now = UnixMillis::now();
+        metrics.certificate_expiry_days.reset();
+        for cert in store::list(&self.db)
+            .await
+            .map_err(|e| porta_core::db::DbError::Invalid(e.to_string()))?
+        {
+            if cert.replaced_at.is_some() {
+                continue;
+            }
+            let days = (cert.not_after.0 - now.0) as f64 / 86_400_000.0;
+            metrics
+                .certificate_expiry_days
+                .with_label_values(&[&cert.domain])
+                .set(days);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BackgroundService for LifecycleService {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = ticker.tick() => self.tick().await,
+            }
+        }
+    }
+}
