@@ -48,6 +48,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Custom domains of tenants (operators).
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Certificates (operators).
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Custom-domain sign-in handoff maintenance.
     #[command(subcommand, name = "portal-domain")]
     PortalDomain(PortalDomainCommand),
@@ -138,6 +144,89 @@ pub enum UserCommand {
         /// Display name (default: from the email address).
         #[arg(long)]
         name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IssuerArg {
+    Acme,
+    Internal,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Every custom domain, of every tenant.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One domain: status, reason, CNAME expected vs observed, certificate.
+    Show {
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a domain for a tenant.
+    Add {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        domain: String,
+        /// Where its certificate comes from (default: acme when an ACME CA is
+        /// configured, else internal).
+        #[arg(long, value_enum)]
+        issuer: Option<IssuerArg>,
+        /// Trust on submit: skip the DNS step (for deployments behind their
+        /// own proxy); said so in the status and the audit log.
+        #[arg(long)]
+        trust_dns: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check DNS / order again now.
+    Retry { domain: String },
+    /// Stop serving the domain.
+    Disable { domain: String },
+    /// Remove the registration.
+    Remove { domain: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Every stored certificate.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The certificate served for a domain.
+    Show {
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Order a new certificate for a domain now.
+    Renew {
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store a certificate from PEM files (a wildcard for the canonical base,
+    /// say).
+    Import {
+        /// The name it is served for (`*.portal.example.com` for a wildcard).
+        #[arg(long)]
+        domain: String,
+        /// PEM chain, leaf first.
+        #[arg(long)]
+        chain: std::path::PathBuf,
+        /// PEM private key.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// The tenant it belongs to, if any.
+        #[arg(long)]
+        tenant: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -95,6 +95,77 @@ impl DomainWorker {
         }
     }
 
+    /// The worker a node runs for `config`: its nameservers, its ACME CA (if
+    /// any) and pacing; `local_ca` issues for domains whose issuer is
+    /// `internal`.
+    pub fn from_config(
+        config: &porta_core::config::Config,
+        db: Db,
+        master: MasterKey,
+        local_ca: Option<LocalCa>,
+    ) -> Result<DomainWorker, crate::dns::DnsError> {
+        let dns = CnameVerifier::new(&config.dns_nameservers)?;
+        let acme = config.acme.as_ref().map(|a| {
+            let mut settings = AcmeSettings::new(a.directory_url.clone());
+            settings.contact = a.contact.clone();
+            settings.root_ca_pem = a.root_ca.clone();
+            settings.eab = a.eab.clone();
+            settings.challenge_order = a
+                .challenge_order
+                .iter()
+                .map(|c| {
+                    if c == "tls-alpn-01" {
+                        acme::ChallengeKind::TlsAlpn01
+                    } else {
+                        acme::ChallengeKind::Http01
+                    }
+                })
+                .collect();
+            settings
+        });
+        Ok(DomainWorker::new(
+            db,
+            master,
+            dns,
+            local_ca,
+            acme,
+            LifecycleSettings {
+                first_retry: config.domains.first_retry,
+                max_retry: config.domains.max_retry,
+                give_up_after: config.domains.give_up_after,
+                weekly_order_budget: config.acme.as_ref().map_or(40, |a| a.weekly_order_budget),
+                lease_ttl: Duration::from_secs(600),
+            },
+        ))
+    }
+
+    /// Orders a new certificate for an active domain now (operator's
+    /// `porta cert renew`), under the domain's lease. Returns `false` when
+    /// another node holds the lease.
+    pub async fn force_renewal(
+        &self,
+        domain: &PortalDomain,
+        now: UnixMillis,
+    ) -> Result<(bool, TickReport), DbError> {
+        let mut report = TickReport::default();
+        if !acme::try_lease(
+            &self.db,
+            &domain.domain,
+            &self.holder,
+            self.settings.lease_ttl,
+            now,
+        )
+        .await?
+        {
+            return Ok((false, report));
+        }
+        let result = self
+            .obtain(domain, now, &mut report, domain.status == DomainStatus::Active)
+            .await;
+        acme::release(&self.db, &domain.domain, &self.holder).await?;
+        result.map(|()| (true, report))
+    }
+
     /// The delay before attempt `attempts + 1`: doubling from `first_retry`,
     /// capped at `max_retry`, with ±20 % jitter so nodes do not align.
     pub fn backoff(&self, attempts: i32) -> Duration {

@@ -29,9 +29,8 @@ use pingora::listeners::ALPN;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
-use porta_certs::acme::{AcmeSettings, ChallengeKind};
 use porta_certs::dns::CnameVerifier;
-use porta_certs::lifecycle::{DomainWorker, LifecycleSettings};
+use porta_certs::lifecycle::DomainWorker;
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
 use porta_certs::resolver::{CertResolver, ResolverSettings};
@@ -62,48 +61,6 @@ pub struct EdgeServer {
     server: Server,
 }
 
-/// The custom-domain lifecycle worker of this node.
-fn lifecycle_worker(
-    config: &Config,
-    db: Db,
-    master: MasterKey,
-    local_ca: Option<LocalCa>,
-) -> Result<DomainWorker, EdgeError> {
-    let dns = CnameVerifier::new(&config.dns_nameservers).map_err(|e| EdgeError::Dns(e.to_string()))?;
-    let acme = config.acme.as_ref().map(|a| {
-        let mut settings = AcmeSettings::new(a.directory_url.clone());
-        settings.contact = a.contact.clone();
-        settings.root_ca_pem = a.root_ca.clone();
-        settings.eab = a.eab.clone();
-        settings.challenge_order = a
-            .challenge_order
-            .iter()
-            .map(|c| {
-                if c == "tls-alpn-01" {
-                    ChallengeKind::TlsAlpn01
-                } else {
-                    ChallengeKind::Http01
-                }
-            })
-            .collect();
-        settings
-    });
-    Ok(DomainWorker::new(
-        db,
-        master,
-        dns,
-        local_ca,
-        acme,
-        LifecycleSettings {
-            first_retry: config.domains.first_retry,
-            max_retry: config.domains.max_retry,
-            give_up_after: config.domains.give_up_after,
-            weekly_order_budget: config.acme.as_ref().map_or(40, |a| a.weekly_order_budget),
-            lease_ttl: std::time::Duration::from_secs(600),
-        },
-    ))
-}
-
 /// Builds the edge: its own (lazily connecting) database pool, certificate
 /// cache, listeners, the lifecycle worker and the metrics service. Nothing
 /// is bound until [`EdgeServer::run`]. `local_ca` issues certificates for
@@ -125,7 +82,10 @@ pub fn build(
         },
     ));
     let dns = CnameVerifier::new(&config.dns_nameservers).map_err(|e| EdgeError::Dns(e.to_string()))?;
-    let worker = Arc::new(lifecycle_worker(&config, db.clone(), master.clone(), local_ca)?);
+    let worker = Arc::new(
+        DomainWorker::from_config(&config, db.clone(), master.clone(), local_ca)
+            .map_err(|e| EdgeError::Dns(e.to_string()))?,
+    );
     let db_for_hello = db.clone();
     let lifecycle_db = db.clone();
     let state = Arc::new(EdgeState {

@@ -20,7 +20,7 @@ use crate::cli::{
 };
 
 /// Prints `value` as JSON, or `text` for people.
-fn output(as_json: bool, value: serde_json::Value, text: String) {
+pub(super) fn output(as_json: bool, value: serde_json::Value, text: String) {
     if as_json {
         println!("{value}");
     } else {
@@ -28,7 +28,7 @@ fn output(as_json: bool, value: serde_json::Value, text: String) {
     }
 }
 
-async fn tenant_by_slug(db: &Db, raw: &str) -> anyhow::Result<tenants::Tenant> {
+pub(super) async fn tenant_by_slug(db: &Db, raw: &str) -> anyhow::Result<tenants::Tenant> {
     let slug = TenantSlug::parse(raw).map_err(|e| anyhow!("--tenant {raw:?}: {e}"))?;
     tenants::find_by_slug(db, &slug)
         .await?
