@@ -166,7 +166,8 @@ impl DomainWorker {
         result.map(|()| (true, report))
     }
 
-    /// The delay before attempt `attempts + 1`: doubling from `first_retry`,
+    /// The delay after `attempts` earlier failures: `first_retry` after the
+    /// first, doubling from there,
     /// capped at `max_retry`, with ±20 % jitter so nodes do not align.
     pub fn backoff(&self, attempts: i32) -> Duration {
         let exp = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
@@ -341,7 +342,7 @@ impl DomainWorker {
                     None,
                 )
             } else {
-                let next = self.retry_at(attempts, now);
+                let next = self.retry_at(domain.attempts, now);
                 (
                     DomainStatus::PendingDns,
                     format!(
@@ -403,10 +404,10 @@ impl DomainWorker {
                 report.orders.push(failure.label);
                 let next = match failure.retry_after {
                     Some(at_least) => {
-                        let backoff = self.backoff(attempts).max(at_least);
+                        let backoff = self.backoff(domain.attempts).max(at_least);
                         now.plus_seconds(i64::try_from(backoff.as_secs()).unwrap_or(i64::MAX))
                     }
-                    None => self.retry_at(attempts, now),
+                    None => self.retry_at(domain.attempts, now),
                 };
                 let status = if renewal {
                     DomainStatus::Active
