@@ -149,9 +149,17 @@ pub struct CertResolver {
     master: MasterKey,
     settings: ResolverSettings,
     cache: Cache<String, Entry>,
+    /// The certificate each `ensure_loaded` just confirmed, kept briefly so
+    /// that an entry of `cache` expiring between the pre-TLS hook and
+    /// rustls's `resolve` (microseconds apart) cannot fail that handshake.
+    confirmed: Cache<String, Arc<CertifiedKey>>,
     inflight: Inflight,
     counters: Counters,
 }
+
+/// How long a confirmed certificate stays available to the handshake that
+/// follows its confirmation.
+const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for CertResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -182,6 +190,10 @@ impl CertResolver {
             master,
             settings,
             cache,
+            confirmed: Cache::builder()
+                .max_capacity(settings.max_entries.max(1))
+                .time_to_live(HANDSHAKE_GRACE)
+                .build(),
             inflight: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         }
@@ -201,8 +213,9 @@ impl CertResolver {
             return LoadOutcome::Unknown;
         };
         match self.cache.get(&key) {
-            Some(Entry::Found { .. }) => {
+            Some(Entry::Found { key: certified, .. }) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                self.confirmed.insert(key, certified);
                 return LoadOutcome::Hit;
             }
             Some(Entry::Missing) => {
@@ -215,7 +228,7 @@ impl CertResolver {
         }
 
         let guard = InflightGuard::join(&self.inflight, &key);
-        let (_, outcome) = guard
+        let (entry, outcome) = guard
             .cell
             .get_or_init(|| async {
                 // The load this call missed may have finished between the
@@ -231,6 +244,9 @@ impl CertResolver {
             })
             .await
             .clone();
+        if let Entry::Found { key: certified, .. } = entry {
+            self.confirmed.insert(key.clone(), certified);
+        }
         outcome
     }
 
@@ -286,14 +302,17 @@ impl CertResolver {
             for key in covered {
                 self.cache.invalidate(key.as_str());
             }
+            self.confirmed.invalidate_all();
         } else if let Some(key) = cache_key(&raw) {
             self.cache.invalidate(&key);
+            self.confirmed.invalidate(&key);
         }
     }
 
     /// Forgets everything.
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+        self.confirmed.invalidate_all();
     }
 
     pub fn stats(&self) -> ResolverStats {
@@ -323,7 +342,13 @@ impl ResolvesServerCert for CertResolver {
     /// one that was not loaded by [`CertResolver::ensure_loaded`], and a
     /// ClientHello without SNI.
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.cached(client_hello.server_name()?)
+        let key = cache_key(client_hello.server_name()?)?;
+        match self.cache.get(&key) {
+            Some(Entry::Found { key, .. }) => Some(key),
+            Some(Entry::Missing) => None,
+            // Expired since the pre-TLS hook confirmed it: serve what it confirmed.
+            None => self.confirmed.get(&key),
+        }
     }
 }
 

@@ -158,7 +158,12 @@ impl EdgeProxy {
         respond(session, ctx, 308, "text/plain", "", &[("location", location)]).await
     }
 
-    async fn exchange(&self, session: &mut Session, ctx: &mut RequestCtx, host: &HostName) -> Result<bool> {
+    async fn exchange(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        host: Option<&HostName>,
+    ) -> Result<bool> {
         if session.req_header().method != http::Method::POST {
             return respond(
                 session,
@@ -192,7 +197,7 @@ impl EdgeProxy {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let request = ExchangeRequest {
-            host: Some(host.as_str()),
+            host: host.map(HostName::as_str),
             client_ip: client_ip(session),
             user_agent: user_agent.as_deref(),
             body: &body,
@@ -215,8 +220,10 @@ impl EdgeProxy {
             Err(e) => {
                 metrics.ott_exchanges.with_label_values(&[e.code()]).inc();
                 let json = serde_json::json!({ "error": e.code() }).to_string();
+                let retry_after =
+                    porta_core::rate_limit::IpRateLimiter::retry_after(UnixMillis::now()).to_string();
                 let extra: &[(&'static str, String)] = if e == exchange::ExchangeError::RateLimited {
-                    &[("retry-after", String::from("60"))]
+                    &[("retry-after", retry_after)]
                 } else {
                     &[]
                 };
@@ -272,13 +279,8 @@ impl ProxyHttp for EdgeProxy {
         let host = raw_host(session).and_then(|h| HostName::from_host_header(&h).ok());
         let path = session.req_header().uri.path().to_owned();
         if path == EXCHANGE_PATH && host.is_none() {
-            // The exchange reports a missing host in its own terms.
-            let json = r#"{"error":"host_missing"}"#;
-            EdgeMetrics::global()
-                .ott_exchanges
-                .with_label_values(&["host_missing"])
-                .inc();
-            return respond(session, ctx, 400, "application/json", json, &[]).await;
+            // The exchange reports a missing host itself, in its order.
+            return self.exchange(session, ctx, None).await;
         }
         let Some(host) = host else {
             return respond_html(session, ctx, 400, pages::bad_request()).await;
@@ -294,7 +296,7 @@ impl ProxyHttp for EdgeProxy {
             return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
         }
         if path == EXCHANGE_PATH {
-            return self.exchange(session, ctx, &host).await;
+            return self.exchange(session, ctx, Some(&host)).await;
         }
         let route = self
             .state

@@ -210,6 +210,25 @@ impl Store {
         self.dir.path()
     }
 
+    /// The database porta uses: the URL it was given, or its default SQLite
+    /// file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir().join("porta.sqlite").display()),
+        }
+    }
+
+    /// A small pool on the store's database, for tests that change rows as
+    /// another porta process would. Porta must have created (and migrated)
+    /// the database first: call after [`Store::up`].
+    pub async fn connect_db(&self) -> porta_core::db::Db {
+        let url = self.database_url();
+        porta_core::db::Db::connect(&url, 4)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open porta's database {url}: {e}"))
+    }
+
     /// `https://<host>:<edge HTTPS port>`: how browsers reach `host`.
     pub fn https_origin(&self, host: &str) -> String {
         format!("https://{host}:{}", self.ports.edge_https)
@@ -750,5 +769,117 @@ pub fn demo_user(demo: &Value, user_type: &str) -> DemoUser {
         email: field("email"),
         password: field("password"),
         signin_url: field("signin_url"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Several nodes on one store (tests/domains.rs)
+
+impl Ports {
+    /// Fresh free ports for every listener.
+    pub fn fresh() -> Ports {
+        Ports::free()
+    }
+}
+
+impl Store {
+    /// `porta ARGS` as [`Store::command`] builds it, but with the listeners
+    /// of `ports`: another node on the same data directory (keys, local CA)
+    /// and database. `ports.portal` is also its portal upstream.
+    pub fn command_on<I, S>(&self, ports: Ports, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.command(args);
+        let Ports {
+            portal,
+            edge_http,
+            edge_https,
+            metrics,
+        } = ports;
+        let overrides = [
+            ("PORTA_PORTAL_LISTEN", format!("127.0.0.1:{portal}")),
+            ("PORTA_PORTAL_PUBLIC_PORT", portal.to_string()),
+            ("PORTA_EDGE_HTTP_LISTEN", format!("127.0.0.1:{edge_http}")),
+            ("PORTA_EDGE_HTTPS_LISTEN", format!("127.0.0.1:{edge_https}")),
+            ("PORTA_EDGE_UPSTREAMS", format!("127.0.0.1:{portal}")),
+            ("PORTA_METRICS_LISTEN", format!("127.0.0.1:{metrics}")),
+        ];
+        for (name, value) in overrides {
+            if documented_env_var(name) {
+                cmd.env(name, value);
+            }
+        }
+        cmd
+    }
+
+    /// Starts `porta edge` alone on `ports` (a second edge node of this
+    /// store, proxying to the portal on `ports.portal`) with extra
+    /// environment, and waits until it prints `porta: edge listening on`
+    /// and its plain-HTTP `/healthz` answers.
+    pub fn start_edge_node(&self, ports: Ports, env: &[(&str, &str)]) -> Porta {
+        let mut cmd = self.command_on(ports, ["edge"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Porta::spawn_edge_only(cmd, self.data_dir().to_owned(), ports)
+    }
+}
+
+impl Porta {
+    /// Spawns `porta edge` (no portal of its own) and waits until it serves.
+    fn spawn_edge_only(mut cmd: Command, data_dir: PathBuf, ports: Ports) -> Porta {
+        let log_dir = tempfile::tempdir().expect("temp log dir");
+        let stderr_path = log_dir.path().join("stderr.log");
+        let stderr = File::create(&stderr_path).expect("create stderr log");
+        cmd.process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd.spawn().expect("spawn porta edge");
+        let pipe = child.stdout.take().expect("stdout");
+        let stdout = Arc::new(Captured::default());
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let done = !matches!(reader.read_line(&mut line), Ok(n) if n > 0);
+                let mut text = sink.text.lock().unwrap();
+                text.0.push_str(&line);
+                text.1 = done;
+                sink.changed.notify_all();
+                if done {
+                    break;
+                }
+            }
+        });
+        let mut porta = Porta {
+            child,
+            stdout,
+            stderr_path,
+            _log_dir: log_dir,
+            data_dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], ports.portal)),
+            ports,
+        };
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        porta.wait_stdout_until(deadline, |out| out.contains("porta: edge listening on"));
+        let probe = SocketAddr::from(([127, 0, 0, 1], ports.edge_http));
+        loop {
+            if let Ok(Some(status)) = porta.child.try_wait() {
+                porta.fail(&format!("porta edge exited early with {status}"));
+            }
+            if healthz_ok(probe) {
+                break;
+            }
+            if Instant::now() > deadline {
+                porta.fail(&format!("/healthz on {probe} did not answer 200 in time"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        porta
     }
 }

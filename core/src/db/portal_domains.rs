@@ -222,12 +222,13 @@ pub async fn record_check(
     Ok(())
 }
 
-/// Domains whose next check is due: pending ones (DNS or certificate) whose
-/// `next_retry_at` has come, oldest first.
+/// Domains whose next check is due: pending ones (DNS or certificate) and
+/// failed ones with a retry time, whose `next_retry_at` has come, oldest
+/// first. (A domain that gave up has no retry time: staff retry it.)
 pub async fn due(db: &Db, now: UnixMillis, limit: i64) -> Result<Vec<PortalDomain>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM portal_domains \
-         WHERE status IN ('pending_dns', 'pending_certificate') AND next_retry_at IS NOT NULL \
+         WHERE status IN ('pending_dns', 'pending_certificate', 'failed') AND next_retry_at IS NOT NULL \
          AND next_retry_at <= $1 ORDER BY next_retry_at LIMIT $2"
     );
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql)

@@ -197,12 +197,17 @@ pub(crate) fn check_same_origin(headers: &HeaderMap, site: &Site) -> Result<(), 
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| url::Url::parse(o).ok())
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-    if origin_host.as_deref() != Some(site.host.as_str()) {
+    let origin = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok());
+    let expected_scheme = match site.transport {
+        porta_core::session_cookie::Transport::Https => "https",
+        porta_core::session_cookie::Transport::PlainHttp => "http",
+    };
+    let same = origin.is_some_and(|o| {
+        o.scheme() == expected_scheme
+            && o.host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(site.host.as_str()))
+    });
+    if !same {
         return Err(AppError::Forbidden("form posted from another origin"));
     }
     Ok(())

@@ -1,0 +1,1832 @@
+//! End-to-end tests of the edge: the real `porta up` (edge + portal) on
+//! SQLite and on PostgreSQL, reached the way browsers reach it, over TLS on
+//! the edge's HTTPS port with a rustls client that trusts only porta's local
+//! CA (`<data-dir>/local-ca/root.pem`), speaking HTTP/1.1 by hand so that
+//! every header (a Host that differs from the SNI name, no Host at all,
+//! spoofed forwarding headers) is the test's to choose.
+//!
+//! Rows another porta process would write (certificates, custom domains,
+//! ACME challenges) are written straight into porta's database with the
+//! workspace's own storage functions while it runs.
+//!
+//! What each test proves is in its doc comment. Every wait is bounded.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{
+    assert_dashboard, demo_user, session_from_set_cookie, DemoUser, Porta, Reply, Session, SiteClient, Store,
+    DEMO_CUSTOM_DOMAIN, DEMO_SLUG,
+};
+use porta_certs::local_ca::LocalCa;
+use porta_certs::master_key::MasterKey;
+use porta_certs::store::NewCertificate;
+use porta_core::clock::UnixMillis;
+use porta_core::db::acme_challenges::{self, ChallengeType};
+use porta_core::db::portal_domains::{self, NewPortalDomain};
+use porta_core::db::{tenants, Db};
+use porta_core::domain_status::DomainStatus;
+use porta_core::host::HostName;
+use porta_core::ids::TenantId;
+use porta_core::ott::OttToken;
+use porta_core::slug::TenantSlug;
+use porta_testkit::dns::TestZone;
+use porta_testkit::{both_backends, TestDb};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::UnixTime;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+both_backends! {
+    sni_selects_each_certificate_and_unknown_names_get_none => sni_selects_certificates;
+    replaced_certificate_is_served_after_the_cache_ttl => replaced_certificate;
+    host_must_match_sni_http_redirects_and_answers_acme => host_sni_http_and_acme;
+    client_forwarding_headers_change_nothing => forwarding_headers_are_ignored;
+    sign_in_hands_off_to_the_custom_domain_and_back => handoff_flow;
+    exchange_rate_limit_comes_before_every_other_check => exchange_rate_limited;
+    exchange_refuses_with_each_error_code_in_order => exchange_errors;
+    exchange_checks_cname_of_pending_domains_before_the_token => exchange_dns_mismatch;
+    concurrent_exchanges_of_one_token_have_one_winner => concurrent_exchanges;
+    hostile_next_values_land_on_the_dashboard => hostile_next;
+    prune_deletes_exactly_consumed_and_expired_tokens => prune_tokens;
+    unreachable_portal_gives_the_branded_502 => upstream_down;
+}
+
+/// The demo tenant's canonical host.
+const CANONICAL: &str = "acme.portal.localhost";
+/// Upper bound of any single network step.
+const WAIT: Duration = Duration::from_secs(30);
+/// Where signed-in clients land by default.
+const DASHBOARD: &str = "/client-portal/dashboard";
+/// The handoff page's Content-Security-Policy.
+const HANDOFF_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                           style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+                           frame-ancestors 'none'";
+const EXCHANGE_PATH: &str = "/api/client-portal/domain-session";
+
+// ---------------------------------------------------------------------------
+// HTTP/1.1 by hand
+
+/// Position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A chunked body, decoded; `None` while it is incomplete.
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = find(data, b"\r\n")?;
+        let size = std::str::from_utf8(&data[..line_end]).expect("ASCII chunk size");
+        let size = size.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("chunk size {size:?}"));
+        data = &data[line_end + 2..];
+        if size == 0 {
+            // No trailers (an empty line) or trailers ending with one.
+            return (data.starts_with(b"\r\n") || find(data, b"\r\n\r\n").is_some()).then_some(body);
+        }
+        if data.len() < size + 2 {
+            return None;
+        }
+        body.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// The response in `buf`, once it is complete (`eof`: the peer closed).
+fn parse_response(buf: &[u8], eof: bool) -> Option<Reply> {
+    let head_end = find(buf, b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buf[..head_end]).expect("ASCII response head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut words = status_line.splitn(3, ' ');
+    let version = words.next().unwrap_or_default();
+    assert!(version.starts_with("HTTP/1."), "not an HTTP/1 response: {head}");
+    let status: u16 = words
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .unwrap_or_else(|| panic!("bad header line {line:?}"));
+        headers.append(
+            HeaderName::from_bytes(name.trim().as_bytes()).expect("header name"),
+            HeaderValue::from_str(value.trim()).expect("header value"),
+        );
+    }
+    let rest = &buf[head_end + 4..];
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.to_str().unwrap_or_default().eq_ignore_ascii_case("chunked"));
+    let length = headers.get("content-length").map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .expect("Content-Length")
+    });
+    let body = if status == 204 || status == 304 {
+        Vec::new()
+    } else if chunked {
+        dechunk(rest)?
+    } else if let Some(length) = length {
+        if rest.len() < length {
+            return None;
+        }
+        rest[..length].to_vec()
+    } else if eof {
+        rest.to_vec()
+    } else {
+        return None;
+    };
+    Some(Reply {
+        status,
+        headers,
+        body: String::from_utf8(body).expect("UTF-8 body"),
+    })
+}
+
+/// Reads one whole response from `stream`.
+async fn read_reply<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Reply> {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut chunk).await {
+            Ok(n) => n,
+            // A peer that closes without close_notify.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return parse_response(&buf, true).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("incomplete response: {:?}", String::from_utf8_lossy(&buf)),
+                )
+            });
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(reply) = parse_response(&buf, false) {
+            return Ok(reply);
+        }
+    }
+}
+
+/// An HTTP/1.1 request; `host: None` sends no Host header.
+fn http_request(
+    method: &str,
+    target: &str,
+    host: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    if let Some(host) = host {
+        head.push_str(&format!("Host: {host}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// `application/x-www-form-urlencoded`.
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        form.append_pair(k, v);
+    }
+    form.finish()
+}
+
+// ---------------------------------------------------------------------------
+// The edge's TLS listener
+
+/// What the edge served as the leaf certificate of a handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Leaf {
+    der: Vec<u8>,
+    serial: String,
+    /// The DNS names of the subjectAltName extension, sorted.
+    sans: Vec<String>,
+}
+
+fn parse_leaf(der: &[u8]) -> Leaf {
+    let (_, cert) = X509Certificate::from_der(der).expect("X.509 leaf");
+    let mut sans: Vec<String> = cert
+        .subject_alternative_name()
+        .expect("well-formed subjectAltName")
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .map(|name| match name {
+                    GeneralName::DNSName(dns) => (*dns).to_owned(),
+                    other => panic!("unexpected subjectAltName entry {other:?}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    sans.sort();
+    Leaf {
+        der: der.to_vec(),
+        serial: cert.raw_serial_as_string(),
+        sans,
+    }
+}
+
+/// The leaf (first certificate) of a PEM chain.
+fn leaf_of_pem(chain_pem: &str) -> Leaf {
+    let der = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .next()
+        .expect("a certificate in the chain")
+        .expect("PEM certificate");
+    parse_leaf(der.as_ref())
+}
+
+fn tls_config(root: &CertificateDer<'static>) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(root.clone()).expect("local CA root certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// Accepts any server certificate (signatures are still checked): to tell
+/// "the edge sent no certificate" apart from "it sent one we distrust".
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A client config that accepts any certificate, with or without SNI.
+fn trusting_tls_config(sni: bool) -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.enable_sni = sni;
+    Arc::new(config)
+}
+
+/// A client of one porta's edge: TLS trusting only its local CA, and
+/// HTTP/1.1 by hand. Each request is one new connection.
+struct EdgeClient {
+    https_port: u16,
+    http_port: u16,
+    with_sni: Arc<ClientConfig>,
+}
+
+impl EdgeClient {
+    fn new(store: &Store) -> EdgeClient {
+        let path = store.data_dir().join("local-ca").join("root.pem");
+        let root = CertificateDer::from_pem_file(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        EdgeClient {
+            https_port: store.ports.edge_https,
+            http_port: store.ports.edge_http,
+            with_sni: tls_config(&root),
+        }
+    }
+
+    /// `host:port`, as browsers send it in `Host`.
+    fn authority(&self, host: &str) -> String {
+        format!("{host}:{}", self.https_port)
+    }
+
+    fn origin(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.https_port)
+    }
+
+    async fn connect_with(&self, config: Arc<ClientConfig>, name: &str) -> io::Result<TlsStream<TcpStream>> {
+        let handshake = async {
+            let tcp = TcpStream::connect(("127.0.0.1", self.https_port)).await?;
+            let server_name = ServerName::try_from(name.to_owned())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            TlsConnector::from(config).connect(server_name, tcp).await
+        };
+        tokio::time::timeout(WAIT, handshake)
+            .await
+            .unwrap_or_else(|_| panic!("TLS handshake for {name} did not finish within {WAIT:?}"))
+    }
+
+    /// A TLS connection with SNI `name`, verified against the local CA.
+    async fn handshake(&self, name: &str) -> io::Result<TlsStream<TcpStream>> {
+        self.connect_with(self.with_sni.clone(), name).await
+    }
+
+    /// A TLS connection with SNI `name` (or none) that accepts whatever
+    /// certificate the edge sends: it fails only when the edge sends none.
+    async fn handshake_accepting_any(&self, name: &str, sni: bool) -> io::Result<TlsStream<TcpStream>> {
+        self.connect_with(trusting_tls_config(sni), name).await
+    }
+
+    /// The leaf the edge serves for SNI `name` (the handshake must succeed).
+    async fn leaf(&self, name: &str) -> Leaf {
+        let tls = self
+            .handshake(name)
+            .await
+            .unwrap_or_else(|e| panic!("TLS handshake with SNI {name} failed: {e}"));
+        let (_, connection) = tls.get_ref();
+        let certs = connection.peer_certificates().expect("server certificates");
+        parse_leaf(certs[0].as_ref())
+    }
+
+    /// Sends `request` on a new TLS connection with SNI `sni`.
+    async fn send(&self, sni: &str, request: &[u8]) -> Reply {
+        let mut tls = self
+            .handshake(sni)
+            .await
+            .unwrap_or_else(|e| panic!("TLS handshake with SNI {sni} failed: {e}"));
+        let exchange = async {
+            tls.write_all(request).await?;
+            tls.flush().await?;
+            read_reply(&mut tls).await
+        };
+        tokio::time::timeout(WAIT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("no response from the edge within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("HTTPS request with SNI {sni}: {e}"))
+    }
+
+    /// `GET path` on `host` (SNI and Host alike) with extra headers.
+    async fn get_with(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let request = http_request("GET", path, Some(&self.authority(host)), headers, b"");
+        self.send(host, &request).await
+    }
+
+    /// `GET path` on `host`, with the session cookie when given.
+    async fn get(&self, host: &str, path: &str, session: Option<&Session>) -> Reply {
+        match session {
+            Some(s) => self.get_with(host, path, &[("Cookie", &s.cookie_header())]).await,
+            None => self.get_with(host, path, &[]).await,
+        }
+    }
+
+    /// `POST path` on `host` with a form body and extra headers.
+    async fn post_form(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        let body = form_body(form);
+        let request = http_request("POST", path, Some(&self.authority(host)), &all, body.as_bytes());
+        self.send(host, &request).await
+    }
+
+    /// `POST /api/client-portal/domain-session` on `host` with `body`.
+    async fn exchange_body(&self, host: &str, body: &str) -> Reply {
+        let request = http_request(
+            "POST",
+            EXCHANGE_PATH,
+            Some(&self.authority(host)),
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        self.send(host, &request).await
+    }
+
+    /// Exchanges `ott` on `host`.
+    async fn exchange(&self, host: &str, ott: &str) -> Reply {
+        self.exchange_body(host, &json!({ "ott": ott }).to_string()).await
+    }
+
+    /// Exchanges `ott` on `host`, asserting success with exactly the
+    /// documented cookie; returns the new session and `redirectTo`.
+    async fn exchange_ok(&self, host: &str, ott: &str) -> (Session, String) {
+        let reply = self.exchange(host, ott).await;
+        assert_eq!(reply.status, 200, "exchange on {host}: {reply:?}");
+        assert_eq!(reply.header("content-type"), "application/json");
+        assert_eq!(reply.header("cache-control"), "no-store");
+        let cookies = reply.set_cookies();
+        assert_eq!(cookies.len(), 1, "one Set-Cookie: {reply:?}");
+        // Exactly `; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400`:
+        // no Domain attribute, so the cookie stays on this host.
+        let session = session_from_set_cookie(&cookies[0]);
+        let body: Value = serde_json::from_str(&reply.body).expect("JSON body");
+        let object = body.as_object().expect("JSON object");
+        assert_eq!(object.len(), 1, "only redirectTo: {body}");
+        let redirect = body["redirectTo"].as_str().expect("redirectTo").to_owned();
+        (session, redirect)
+    }
+
+    /// Posts the client sign-in form on the canonical host (with `next`
+    /// when given and extra headers).
+    async fn sign_in_raw(&self, user: &DemoUser, next: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let mut form = vec![
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ];
+        if let Some(next) = next {
+            form.push(("next", next));
+        }
+        self.post_form(CANONICAL, "/auth/client-portal/signin", &form, headers)
+            .await
+    }
+
+    /// Signs the demo client in on the canonical host, asserting the answer:
+    /// 303 to exactly `https://<custom domain>:<port>/auth/client-portal/handoff?ott=<43 chars>&next=<next>`,
+    /// not cacheable, and one canonical session cookie with exactly the
+    /// documented attributes.
+    async fn sign_in(&self, user: &DemoUser, next: Option<&str>) -> Handoff {
+        let reply = self.sign_in_raw(user, next, &[]).await;
+        self.handoff_from(&reply)
+    }
+
+    #[track_caller]
+    fn handoff_from(&self, reply: &Reply) -> Handoff {
+        assert_eq!(reply.status, 303, "sign-in: {reply:?}");
+        assert_eq!(reply.header("cache-control"), "no-store");
+        let cookies = reply.set_cookies();
+        assert_eq!(cookies.len(), 1, "one Set-Cookie: {reply:?}");
+        let canonical = session_from_set_cookie(&cookies[0]);
+        let location = reply.location().to_owned();
+        let (ott, next) = self.handoff_target(&location);
+        Handoff {
+            canonical,
+            ott,
+            next,
+            location,
+        }
+    }
+
+    /// The token and `next` of a handoff URL, asserting its exact shape:
+    /// `https://<custom domain>:<port>/auth/client-portal/handoff?ott=<43 chars>&next=<next>`.
+    #[track_caller]
+    fn handoff_target(&self, location: &str) -> (String, String) {
+        let prefix = format!("{}/auth/client-portal/handoff?", self.origin(DEMO_CUSTOM_DOMAIN));
+        let query = location
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("expected a handoff to {prefix}..., got {location}"));
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["ott", "next"], "handoff query: {location}");
+        let ott = pairs[0].1.clone();
+        assert_eq!(ott.len(), 43, "32 bytes in base64url: {location}");
+        assert!(
+            ott.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "base64url token: {location}"
+        );
+        // The token needs no escaping, so the URL carries it verbatim.
+        assert!(query.starts_with(&format!("ott={ott}&next=")), "{location}");
+        (ott, pairs[1].1.clone())
+    }
+}
+
+/// A sign-in on the canonical host, on its way to the custom domain.
+#[derive(Debug)]
+struct Handoff {
+    /// The canonical host's session.
+    canonical: Session,
+    ott: String,
+    /// `next` of the handoff URL, decoded.
+    next: String,
+    location: String,
+}
+
+impl Handoff {
+    /// The handoff URL's path and query (on the custom domain).
+    fn path(&self) -> &str {
+        let at = self.location.find("/auth/").expect("handoff path");
+        &self.location[at..]
+    }
+}
+
+/// Asserts an exchange failed with exactly `status` and `{"error": code}`,
+/// and set no cookie.
+#[track_caller]
+fn assert_exchange_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "expected {status} {code}: {reply:?}");
+    assert_eq!(reply.header("content-type"), "application/json", "{reply:?}");
+    assert_eq!(reply.header("cache-control"), "no-store", "{reply:?}");
+    let body: Value =
+        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("JSON body ({e}): {reply:?}"));
+    assert_eq!(body, json!({ "error": code }), "{reply:?}");
+    assert!(
+        reply.set_cookies().is_empty(),
+        "a refused exchange set a cookie: {reply:?}"
+    );
+}
+
+/// Asserts one of the edge's own branded HTML pages with `status` and `title`.
+#[track_caller]
+fn assert_branded(reply: &Reply, status: u16, title: &str) {
+    assert_eq!(reply.status, status, "{reply:?}");
+    assert_eq!(
+        reply.header("content-type"),
+        "text/html; charset=utf-8",
+        "{reply:?}"
+    );
+    assert!(
+        reply.body.contains(&format!("<title>{title}</title>"))
+            && reply.body.contains(&format!("<h1>{title}</h1>")),
+        "expected the branded page {title:?}: {reply:?}"
+    );
+    assert!(
+        reply.body.contains(&format!("data-status=\"{status}\"")),
+        "{reply:?}"
+    );
+}
+
+/// The `<title>` of an HTML page.
+fn title(reply: &Reply) -> &str {
+    let start = reply.body.find("<title>").map(|i| i + "<title>".len());
+    let end = reply.body.find("</title>");
+    match (start, end) {
+        (Some(start), Some(end)) if start <= end => &reply.body[start..end],
+        _ => panic!("no <title>: {reply:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Storage written as another process would
+
+/// The demo tenant's id.
+async fn tenant_id(db: &Db, slug: &str) -> TenantId {
+    let slug = TenantSlug::parse(slug).expect("slug");
+    tenants::find_by_slug(db, &slug)
+        .await
+        .expect("tenant lookup")
+        .unwrap_or_else(|| panic!("no tenant {slug:?}"))
+        .id
+}
+
+/// Creates a second tenant through the CLI; returns its id.
+async fn create_tenant(store: &Store, db: &Db, slug: &str, name: &str) -> TenantId {
+    let out = store
+        .run(
+            &["tenant", "create", "--slug", slug, "--name", name, "--json"],
+            None,
+        )
+        .await;
+    let created = out.json();
+    assert_eq!(created["slug"], slug, "{created:?}");
+    tenant_id(db, slug).await
+}
+
+/// Registers `domain` for `tenant` with `status`, as staff or an operator
+/// would, after storing a certificate for it (whose leaf is returned).
+///
+/// Porta's lifecycle worker must not move the domain while a test looks at
+/// it: the certificate comes first (an active domain without one would get
+/// one from the worker), and a pending domain is registered disabled and
+/// then moved to its status, which leaves it without a retry time, so the
+/// worker never finds it due (it would otherwise check DNS and issue at
+/// once).
+async fn add_domain(store: &Store, db: &Db, tenant: TenantId, domain: &str, status: DomainStatus) -> Leaf {
+    let leaf = store_certificate(store, db, Some(tenant), domain).await;
+    let name = HostName::parse(domain).expect("domain");
+    let expected = HostName::parse(CANONICAL).expect("canonical host");
+    let pending = matches!(
+        status,
+        DomainStatus::PendingDns | DomainStatus::PendingCertificate
+    );
+    let created = portal_domains::create(
+        db,
+        &NewPortalDomain {
+            tenant,
+            domain: &name,
+            status: if pending { DomainStatus::Disabled } else { status },
+            status_message: "registered by the edge tests",
+            expected_cname: &expected,
+            issuer: "internal",
+            trust_dns: false,
+        },
+        UnixMillis::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("register {domain}: {e}"));
+    if pending {
+        portal_domains::set_status(
+            db,
+            tenant,
+            created.id,
+            status,
+            "set by the edge tests",
+            UnixMillis::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("move {domain} to {status}: {e}"));
+    }
+    let stored = portal_domains::find_by_name(db, &name)
+        .await
+        .expect("find the domain")
+        .expect("the domain");
+    assert_eq!(stored.status, status);
+    assert_eq!(
+        stored.next_retry_at, None,
+        "{domain} would be due for the lifecycle worker"
+    );
+    leaf
+}
+
+/// Issues a certificate for `domain` from porta's local CA and stores it
+/// with porta's master key (replacing the domain's current one); returns
+/// its leaf.
+async fn store_certificate(store: &Store, db: &Db, tenant: Option<TenantId>, domain: &str) -> Leaf {
+    let ca = LocalCa::load_or_create(&store.data_dir().join("local-ca")).expect("porta's local CA");
+    let master = MasterKey::load_or_create(&store.data_dir().join("master.key")).expect("porta's master key");
+    let issued = ca
+        .issue(&[domain.to_owned()], Duration::from_secs(30 * 24 * 3600))
+        .expect("issue a certificate");
+    porta_certs::store::insert(
+        db,
+        &master,
+        &NewCertificate {
+            tenant,
+            domain,
+            issuer: "internal",
+            chain_pem: &issued.chain_pem,
+            key_pem: &issued.key_pem,
+        },
+        UnixMillis::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("store a certificate for {domain}: {e}"));
+    leaf_of_pem(&issued.chain_pem)
+}
+
+/// Rows in `portal_domain_otts`.
+async fn ott_rows(db: &Db) -> i64 {
+    let sql = "SELECT COUNT(*) FROM portal_domain_otts";
+    let count = match db {
+        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    };
+    count.expect("count one-time tokens")
+}
+
+/// Whether the token `ott` is stored unconsumed (`None`: not stored).
+async fn ott_unconsumed(db: &Db, ott: &str) -> Option<bool> {
+    let hash = OttToken::parse(ott).expect("token").hash().0.to_vec();
+    let row: Result<Option<Option<i64>>, sqlx::Error> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT consumed_at FROM portal_domain_otts WHERE token_hash = ?1")
+                .bind(hash)
+                .fetch_optional(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT consumed_at FROM portal_domain_otts WHERE token_hash = $1")
+                .bind(hash)
+                .fetch_optional(pool)
+                .await
+        }
+    };
+    row.expect("read a one-time token")
+        .map(|consumed| consumed.is_none())
+}
+
+/// Moves the expiry of token `ott` into the past, as time would.
+async fn expire_ott(db: &Db, ott: &str) {
+    let hash = OttToken::parse(ott).expect("token").hash().0.to_vec();
+    let past = UnixMillis::now().0 - 1_000;
+    let updated = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query("UPDATE portal_domain_otts SET expires_at = ?1 WHERE token_hash = ?2")
+                .bind(past)
+                .bind(hash)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        }
+        Db::Postgres(pool) => {
+            sqlx::query("UPDATE portal_domain_otts SET expires_at = $1 WHERE token_hash = $2")
+                .bind(past)
+                .bind(hash)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        }
+    };
+    assert_eq!(updated.expect("expire a token"), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Other helpers
+
+/// The demo client user (Jane Doe).
+fn jane(store: &Store) -> DemoUser {
+    demo_user(&store.demo_json(), "client")
+}
+
+/// Per-IP limits count in fixed wall-clock minutes: when less than `needed`
+/// is left of this one, waits for the next, so that a test's requests all
+/// fall into one window.
+async fn within_one_minute(needed: Duration) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+    let into = Duration::from_millis(u64::try_from(now.as_millis() % 60_000).expect("ms"));
+    let left = Duration::from_secs(60) - into;
+    if left < needed {
+        tokio::time::sleep(left + Duration::from_millis(200)).await;
+    }
+}
+
+/// The edge's metrics (Prometheus text).
+async fn metrics(porta: &Porta) -> String {
+    let reply = porta.plain(porta.ports.metrics).get("/metrics", None).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.body
+}
+
+/// The value of the sample `series` (`name{labels}`) in Prometheus text.
+fn sample(text: &str, series: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        Some(value.trim().parse().expect("integer counter"))
+    })
+}
+
+// ---------------------------------------------------------------------------
+// 1. SNI
+
+/// The edge picks the certificate by SNI from the database: the canonical
+/// wildcard for `acme.portal.localhost`, the custom domain's own leaf for
+/// `portal.acme-it.localhost` (each chaining to the local CA and with
+/// exactly its SAN list), and a certificate another process stores after
+/// start-up on its very first connection, for a second tenant's domain that
+/// is then also routed. An unknown name and a ClientHello without SNI get
+/// no certificate at all (the handshake fails, and the edge keeps serving);
+/// the metrics count both.
+async fn sni_selects_certificates(db: TestDb) {
+    let store = Store::new(&db);
+    let porta = store.up();
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+
+    let wildcard = edge.leaf(CANONICAL).await;
+    assert_eq!(wildcard.sans, ["*.portal.localhost", "portal.localhost"]);
+    let custom = edge.leaf(DEMO_CUSTOM_DOMAIN).await;
+    assert_eq!(custom.sans, [DEMO_CUSTOM_DOMAIN]);
+    assert_ne!(wildcard.der, custom.der);
+    // Any other tenant host shares the wildcard.
+    assert_eq!(edge.leaf("someone.portal.localhost").await, wildcard);
+
+    // A second tenant, its domain and certificate written while porta runs.
+    let beta = create_tenant(&store, &db, "beta", "Beta IT Services").await;
+    let stored = add_domain(
+        &store,
+        &db,
+        beta,
+        "portal.beta-it.localhost",
+        DomainStatus::Active,
+    )
+    .await;
+    let served = edge.leaf("portal.beta-it.localhost").await;
+    assert_eq!(served, stored, "the stored certificate on the first connection");
+    assert_eq!(served.sans, ["portal.beta-it.localhost"]);
+    // ... and the domain is routed to its tenant: sign-in happens on beta's
+    // canonical host.
+    let reply = edge
+        .get("portal.beta-it.localhost", "/auth/client-portal/signin", None)
+        .await;
+    reply.assert_see_other(&format!(
+        "{}/auth/client-portal/signin",
+        edge.origin("beta.portal.localhost")
+    ));
+
+    // No certificate at all, not merely one this client would distrust:
+    // these clients accept any (and do get one for a known name).
+    let trusting = edge.handshake_accepting_any(CANONICAL, true).await;
+    assert!(
+        trusting.is_ok(),
+        "the accept-any client fails on its own: {trusting:?}"
+    );
+    let unknown = edge.handshake_accepting_any("nobody.example", true).await;
+    assert!(unknown.is_err(), "a certificate was served for nobody.example");
+    let anonymous = edge.handshake_accepting_any(CANONICAL, false).await;
+    assert!(anonymous.is_err(), "a certificate was served without SNI");
+    // The edge still serves after refusing them.
+    assert_eq!(edge.leaf(CANONICAL).await, wildcard);
+    let health = edge.get(CANONICAL, "/healthz", None).await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+
+    let text = metrics(&porta).await;
+    let hellos = "porta_edge_tls_client_hellos_total";
+    assert_eq!(
+        sample(&text, &format!("{hellos}{{result=\"sni_unknown\"}}")),
+        Some(1),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("{hellos}{{result=\"no_sni\"}}")),
+        Some(1),
+        "{text}"
+    );
+    // Every successful handshake above: five leaves, two requests, the
+    // accept-any client.
+    assert_eq!(
+        sample(&text, &format!("{hellos}{{result=\"sni_known\"}}")),
+        Some(8),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Replacement
+
+/// With a one-second certificate cache, a certificate replaced in the
+/// database (by another process, no invalidation) is served once the TTL has
+/// passed, and the old one never again.
+async fn replaced_certificate(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.start("up", &[("PORTA_EDGE_CERT_CACHE_TTL_SECONDS", "1")]);
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+    let acme = tenant_id(&db, DEMO_SLUG).await;
+
+    let old = edge.leaf(DEMO_CUSTOM_DOMAIN).await;
+    // Cached now; a second connection within the TTL sees the same.
+    assert_eq!(edge.leaf(DEMO_CUSTOM_DOMAIN).await, old);
+    let new = store_certificate(&store, &db, Some(acme), DEMO_CUSTOM_DOMAIN).await;
+    assert_ne!(new.serial, old.serial);
+    // Just over the documented bound.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for attempt in 0..10 {
+        let served = edge.leaf(DEMO_CUSTOM_DOMAIN).await;
+        assert_eq!(
+            served.serial, new.serial,
+            "connection {attempt}: serial {} served after the replacement (old {}, new {})",
+            served.serial, old.serial, new.serial
+        );
+        assert_eq!(served, new);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Host = SNI, plain HTTP, ACME HTTP-01
+
+/// No domain fronting: a request whose Host is not the connection's SNI name
+/// gets the branded 421 (also between two hosts the wildcard covers), while
+/// a matching Host (any case, with the port) is served; an unknown host on a
+/// covered name gets the branded 404. The plain-HTTP listener answers
+/// `/healthz`, ACME HTTP-01 tokens from the database (exact key
+/// authorization; 404 for an unknown or expired token or another host) and
+/// sends everything else with a 308 to the same URL on HTTPS.
+async fn host_sni_http_and_acme(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.up();
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+
+    let fronted = [
+        (DEMO_CUSTOM_DOMAIN, CANONICAL),
+        (CANONICAL, DEMO_CUSTOM_DOMAIN),
+        // The wildcard's certificate covers both names, the tenants differ.
+        (CANONICAL, "beta.portal.localhost"),
+    ];
+    for (sni, host) in fronted {
+        for path in ["/auth/client-portal/signin", EXCHANGE_PATH, "/healthz"] {
+            let request = http_request("GET", path, Some(&edge.authority(host)), &[], b"");
+            let reply = edge.send(sni, &request).await;
+            assert_branded(&reply, 421, "Misdirected request");
+        }
+    }
+    // Host names compare without case; the port is not part of the name.
+    let signin = edge
+        .get_with(&CANONICAL.to_uppercase(), "/auth/client-portal/signin", &[])
+        .await;
+    assert_eq!(signin.status, 200, "{signin:?}");
+    assert_eq!(title(&signin), "Sign in to the client portal · Acme IT Services");
+    let request = http_request("GET", "/auth/client-portal/signin", Some(CANONICAL), &[], b"");
+    assert_eq!(edge.send(CANONICAL, &request).await.status, 200);
+
+    // A name the wildcard covers but no tenant has.
+    let unknown = edge.get("nobody.portal.localhost", "/", None).await;
+    assert_branded(&unknown, 404, "Portal not found");
+
+    // `/healthz` on both listeners.
+    let https = edge.get(CANONICAL, "/healthz", None).await;
+    assert_eq!((https.status, https.body.as_str()), (200, "ok\n"), "{https:?}");
+    let http_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.http_port));
+    let plain = SiteClient::new("127.0.0.1", http_addr)
+        .get("/healthz", None)
+        .await;
+    assert_eq!((plain.status, plain.body.as_str()), (200, "ok\n"), "{plain:?}");
+
+    // Everything else on plain HTTP: 308 to the same path and query on HTTPS.
+    let custom_http = SiteClient::new(DEMO_CUSTOM_DOMAIN, http_addr);
+    let target = "/client-portal/tickets?x=1&y=%2F";
+    let redirect = custom_http.get(target, None).await;
+    assert_eq!(redirect.status, 308, "{redirect:?}");
+    assert_eq!(
+        redirect.location(),
+        format!("{}{target}", edge.origin(DEMO_CUSTOM_DOMAIN))
+    );
+    let posted = custom_http.post_form("/auth/signout", &[], None).await;
+    assert_eq!(posted.status, 308, "{posted:?}");
+    assert_eq!(
+        posted.location(),
+        format!("{}/auth/signout", edge.origin(DEMO_CUSTOM_DOMAIN))
+    );
+    let root = SiteClient::new(CANONICAL, http_addr).get("/", None).await;
+    assert_eq!(root.status, 308, "{root:?}");
+    assert_eq!(root.location(), format!("{}/", edge.origin(CANONICAL)));
+
+    // ACME HTTP-01, answered from the database.
+    let now = UnixMillis::now();
+    let domain = HostName::parse(DEMO_CUSTOM_DOMAIN).expect("host");
+    let token = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";
+    let key_authorization = format!("{token}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI");
+    acme_challenges::put(
+        &db,
+        token,
+        &domain,
+        ChallengeType::Http01,
+        &key_authorization,
+        now,
+        now.plus_seconds(600),
+    )
+    .await
+    .expect("store a challenge");
+    let expired = "expired-token-0123456789";
+    acme_challenges::put(
+        &db,
+        expired,
+        &domain,
+        ChallengeType::Http01,
+        "expired.key-authorization",
+        now.plus_seconds(-600),
+        now.plus_seconds(-1),
+    )
+    .await
+    .expect("store an expired challenge");
+    let answer = custom_http
+        .get(&format!("/.well-known/acme-challenge/{token}"), None)
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body, key_authorization);
+    assert!(
+        answer.header("content-type").starts_with("text/plain"),
+        "{answer:?}"
+    );
+    for (client, path) in [
+        (
+            &custom_http,
+            "/.well-known/acme-challenge/unknown-token".to_owned(),
+        ),
+        (&custom_http, format!("/.well-known/acme-challenge/{expired}")),
+        (
+            &SiteClient::new(CANONICAL, http_addr),
+            format!("/.well-known/acme-challenge/{token}"),
+        ),
+    ] {
+        let reply = client.get(&path, None).await;
+        assert_eq!(reply.status, 404, "{path} on {}: {reply:?}", client.origin);
+        assert!(!reply.body.contains(&key_authorization));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 4. Spoofed forwarding headers
+
+/// Forwarding and internal headers sent by a client are the edge's to set:
+/// `X-Forwarded-Host` naming another real tenant, `X-Forwarded-Proto: http`,
+/// `Forwarded`, `X-Real-IP`, `X-Porta-*` change neither the tenant (acme's
+/// page, acme's handoff), nor the scheme (the `__Secure-` cookie with
+/// `Secure`), nor the client address (a per-IP sign-in limit is not escaped
+/// by a new `X-Forwarded-For` per attempt).
+async fn forwarding_headers_are_ignored(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.start("up", &[("PORTA_SIGNIN_MAX_ATTEMPTS_PER_IP_PER_MINUTE", "4")]);
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+    let jane = jane(&store);
+    create_tenant(&store, &db, "beta", "Beta IT Services").await;
+
+    let beta_host = "beta.portal.localhost";
+    let beta_page = edge.get(beta_host, "/auth/client-portal/signin", None).await;
+    assert_eq!(
+        title(&beta_page),
+        "Sign in to the client portal · Beta IT Services"
+    );
+
+    let spoofed = [
+        ("X-Forwarded-Host", beta_host),
+        ("X-Forwarded-Proto", "http"),
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-Port", "80"),
+        (
+            "Forwarded",
+            "for=203.0.113.7;host=beta.portal.localhost;proto=http",
+        ),
+        ("X-Real-IP", "203.0.113.7"),
+        ("X-Porta-Tenant", "beta"),
+    ];
+    let page = edge
+        .get_with(CANONICAL, "/auth/client-portal/signin", &spoofed)
+        .await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(title(&page), "Sign in to the client portal · Acme IT Services");
+    assert!(!page.body.contains("Beta IT Services"), "{page:?}");
+
+    within_one_minute(Duration::from_secs(40)).await;
+    // Attempt 1 of 4 from this address: acme's handoff, the Secure cookie.
+    let signed_in = edge.sign_in_raw(&jane, None, &spoofed).await;
+    let handoff = edge.handoff_from(&signed_in);
+    assert_eq!(handoff.next, DASHBOARD);
+    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    assert_eq!(redirect, DASHBOARD);
+    let dashboard = edge
+        .get_with(
+            DEMO_CUSTOM_DOMAIN,
+            DASHBOARD,
+            &[
+                ("Cookie", &session.cookie_header()),
+                ("X-Forwarded-Host", beta_host),
+            ],
+        )
+        .await;
+    assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
+
+    // Attempts 2-4 fail, each claiming another client address...
+    let wrong = DemoUser {
+        email: jane.email.clone(),
+        password: "not-the-password".to_owned(),
+        signin_url: jane.signin_url.clone(),
+    };
+    for i in 2..=4 {
+        let ip = format!("198.51.100.{i}");
+        let headers = [
+            ("X-Forwarded-For", ip.as_str()),
+            ("X-Real-IP", ip.as_str()),
+            ("Forwarded", "for=198.51.100.99"),
+        ];
+        let refused = edge.sign_in_raw(&wrong, None, &headers).await;
+        refused.assert_see_other(
+            "/auth/client-portal/signin?error=CredentialsSignin&next=%2Fclient-portal%2Fdashboard",
+        );
+    }
+    // ... but they all came from 127.0.0.1: the fifth is over the limit.
+    let headers = [("X-Forwarded-For", "198.51.100.5"), ("X-Real-IP", "198.51.100.5")];
+    let limited = edge.sign_in_raw(&jane, None, &headers).await;
+    assert_eq!(limited.status, 429, "{limited:?}");
+    assert!(limited.set_cookies().is_empty(), "{limited:?}");
+    assert!(limited.body.contains("Too many sign-in attempts"), "{limited:?}");
+}
+
+// ---------------------------------------------------------------------------
+// 5. The handoff, end to end, and 11. its metrics
+
+/// Sign-in on the canonical host answers with the exact handoff URL and the
+/// canonical cookie; the custom domain serves the handoff page (strict CSP,
+/// no referrer, its script same-origin) and exchanges the token for its own
+/// host-only `__Secure-` cookie, with which the dashboard greets Jane. Each
+/// host refuses the other's cookie. A page asked for on the custom domain
+/// without a session survives the round trip through the canonical sign-in
+/// as `next`. Sign-out on the custom domain (same-origin only) revokes that
+/// session and its canonical parent, not another sign-in's. The metrics
+/// count the successful exchanges.
+async fn handoff_flow(db: TestDb) {
+    let store = Store::new(&db);
+    let porta = store.up();
+    let edge = EdgeClient::new(&store);
+    let jane = jane(&store);
+    let canonical_origin = edge.origin(CANONICAL);
+    let custom_origin = edge.origin(DEMO_CUSTOM_DOMAIN);
+    let canonical_signin = format!("{canonical_origin}/auth/client-portal/signin");
+
+    let page = edge.get(CANONICAL, "/auth/client-portal/signin", None).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(title(&page), "Sign in to the client portal · Acme IT Services");
+
+    let handoff = edge.sign_in(&jane, None).await;
+    assert_eq!(
+        handoff.location,
+        format!(
+            "{custom_origin}/auth/client-portal/handoff?ott={}&next=%2Fclient-portal%2Fdashboard",
+            handoff.ott
+        )
+    );
+
+    // The handoff page and its script, served by the edge itself.
+    let page = edge.get(DEMO_CUSTOM_DOMAIN, handoff.path(), None).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(page.header("content-security-policy"), HANDOFF_CSP);
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(
+        page.body
+            .contains("<script src=\"/auth/client-portal/handoff.js\"></script>"),
+        "{page:?}"
+    );
+    assert_eq!(
+        page.body.matches("<script").count(),
+        1,
+        "no inline script: {page:?}"
+    );
+    assert!(
+        page.body.contains(&format!("data-signin=\"{canonical_signin}\"")),
+        "{page:?}"
+    );
+    assert!(!page.body.contains(&handoff.ott), "the page repeats the token");
+    assert!(page.set_cookies().is_empty());
+    let script = edge
+        .get(DEMO_CUSTOM_DOMAIN, "/auth/client-portal/handoff.js", None)
+        .await;
+    assert_eq!(script.status, 200, "{script:?}");
+    assert_eq!(script.header("content-type"), "text/javascript; charset=utf-8");
+    assert!(script.body.contains(EXCHANGE_PATH), "{script:?}");
+    assert!(script.body.contains("history.replaceState"), "{script:?}");
+    // The handoff belongs to custom domains only.
+    let on_canonical = edge.get(CANONICAL, handoff.path(), None).await;
+    assert_eq!(on_canonical.status, 404, "{on_canonical:?}");
+
+    let (custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    assert_eq!(redirect, DASHBOARD);
+    assert_ne!(custom.token, handoff.canonical.token);
+    let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom)).await;
+    assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
+    let dashboard = edge.get(CANONICAL, DASHBOARD, Some(&handoff.canonical)).await;
+    assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
+
+    // Each host's cookie is refused on the other.
+    let to_signin = format!("{canonical_signin}?next=%2Fclient-portal%2Fdashboard");
+    edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&handoff.canonical))
+        .await
+        .assert_see_other(&to_signin);
+    edge.get(CANONICAL, DASHBOARD, Some(&custom))
+        .await
+        .assert_see_other("/auth/client-portal/signin?next=%2Fclient-portal%2Fdashboard");
+
+    // `next` survives the round trip.
+    let wanted = "/client-portal/tickets?x=1";
+    let first = edge.get(DEMO_CUSTOM_DOMAIN, wanted, None).await;
+    let signin_with_next = format!("{canonical_signin}?next=%2Fclient-portal%2Ftickets%3Fx%3D1");
+    first.assert_see_other(&signin_with_next);
+    let form = edge
+        .get(
+            CANONICAL,
+            "/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets%3Fx%3D1",
+            None,
+        )
+        .await;
+    assert_eq!(form.status, 200, "{form:?}");
+    assert!(
+        form.body
+            .contains("<input type=\"hidden\" name=\"next\" value=\"/client-portal/tickets?x=1\">"),
+        "{form:?}"
+    );
+    let second = edge.sign_in(&jane, Some(wanted)).await;
+    assert_eq!(second.next, wanted);
+    assert_eq!(
+        second.location,
+        format!(
+            "{custom_origin}/auth/client-portal/handoff?ott={}&next=%2Fclient-portal%2Ftickets%3Fx%3D1",
+            second.ott
+        )
+    );
+    let (second_custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &second.ott).await;
+    assert_eq!(redirect, wanted);
+    // Signed in there: a page that does not exist yet is a 404, not a
+    // redirect to sign-in.
+    let tickets = edge.get(DEMO_CUSTOM_DOMAIN, wanted, Some(&second_custom)).await;
+    assert_eq!(tickets.status, 404, "{tickets:?}");
+
+    // Sign-out from another origin is refused and revokes nothing.
+    let custom_cookie = custom.cookie_header();
+    let forged = edge
+        .post_form(
+            DEMO_CUSTOM_DOMAIN,
+            "/auth/signout",
+            &[],
+            &[("Cookie", &custom_cookie), ("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert!(forged.set_cookies().is_empty(), "{forged:?}");
+    let still = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom)).await;
+    assert_dashboard(&still, "Jane Doe", "Globex Corporation", "Acme IT Services");
+
+    let signout = edge
+        .post_form(
+            DEMO_CUSTOM_DOMAIN,
+            "/auth/signout",
+            &[],
+            &[("Cookie", &custom_cookie), ("Origin", &custom_origin)],
+        )
+        .await;
+    signout.assert_see_other(&canonical_signin);
+    let cleared = signout.set_cookies();
+    assert_eq!(cleared.len(), 1, "{signout:?}");
+    assert!(
+        cleared[0].starts_with("__Secure-authjs.session-token=;"),
+        "{cleared:?}"
+    );
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=0"] {
+        assert!(
+            cleared[0].split("; ").any(|a| a == attribute),
+            "{attribute} missing: {cleared:?}"
+        );
+    }
+    // Both sessions of that sign-in are gone ...
+    edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom))
+        .await
+        .assert_see_other(&to_signin);
+    edge.get(CANONICAL, DASHBOARD, Some(&handoff.canonical))
+        .await
+        .assert_see_other("/auth/client-portal/signin?next=%2Fclient-portal%2Fdashboard");
+    // ... the other sign-in's are not.
+    let other = edge
+        .get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&second_custom))
+        .await;
+    assert_dashboard(&other, "Jane Doe", "Globex Corporation", "Acme IT Services");
+    let other = edge.get(CANONICAL, DASHBOARD, Some(&second.canonical)).await;
+    assert_dashboard(&other, "Jane Doe", "Globex Corporation", "Acme IT Services");
+
+    let text = metrics(&porta).await;
+    let exchanges = "porta_edge_ott_exchanges_total";
+    assert_eq!(
+        sample(&text, &format!("{exchanges}{{outcome=\"success\"}}")),
+        Some(2),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with(exchanges) && !l.contains("outcome=\"success\""))
+            .all(|l| l.ends_with(" 0")),
+        "only successful exchanges happened: {text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 6. Exchange errors
+
+/// The per-IP exchange limit is checked first: once it is spent, even a
+/// valid token is answered 429 `rate_limited` with Retry-After, and the
+/// token is not consumed by the refusal.
+async fn exchange_rate_limited(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.start("up", &[("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "3")]);
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+    let handoff = edge.sign_in(&jane(&store), None).await;
+
+    within_one_minute(Duration::from_secs(30)).await;
+    for _ in 0..3 {
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, "{}").await;
+        assert_exchange_error(&reply, 400, "ott_required");
+    }
+    for body in ["{}".to_owned(), json!({ "ott": handoff.ott }).to_string()] {
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, &body).await;
+        assert_exchange_error(&reply, 429, "rate_limited");
+        let retry_after: u64 = reply
+            .header("retry-after")
+            .parse()
+            .unwrap_or_else(|_| panic!("Retry-After in seconds: {reply:?}"));
+        assert!((1..=60).contains(&retry_after), "{reply:?}");
+    }
+    // Limited before the token was looked at: still unconsumed.
+    assert_eq!(ott_unconsumed(&db, &handoff.ott).await, Some(true));
+}
+
+/// Every other refusal, each with its exact status and JSON body:
+/// `ott_required` (no, empty or unreadable token), `host_missing` (no Host,
+/// or an IP address), `domain_not_found` (a canonical or unknown host, even
+/// with a valid token), `domain_inactive` (every non-active status with the
+/// DNS check off, even for a bogus token: the domain is checked first),
+/// `invalid_or_expired` (bogus, malformed, reused, expired, another domain's
+/// or another tenant's token); `405` for anything but POST. A token refused
+/// on another domain, on a canonical host or while its domain is disabled is
+/// not spent: it still works on its own domain afterwards, once. A domain
+/// disabled in the database stops being routed within the host cache TTL.
+async fn exchange_errors(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.start(
+        "up",
+        &[
+            ("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000"),
+            ("PORTA_EDGE_HOST_CACHE_TTL_SECONDS", "1"),
+        ],
+    );
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+    let jane = jane(&store);
+    let acme = tenant_id(&db, DEMO_SLUG).await;
+
+    // Only POST exchanges.
+    let get = edge.get(DEMO_CUSTOM_DOMAIN, EXCHANGE_PATH, None).await;
+    assert_eq!(get.status, 405, "{get:?}");
+    assert_eq!(get.header("allow"), "POST");
+    assert_eq!(
+        serde_json::from_str::<Value>(&get.body).expect("JSON"),
+        json!({ "error": "method_not_allowed" })
+    );
+
+    // ott_required
+    for body in [
+        "{}",
+        r#"{"ott":""}"#,
+        r#"{"ott":null}"#,
+        r#"{"token":"abc"}"#,
+        "ott=abc",
+        "",
+    ] {
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, body).await;
+        assert_exchange_error(&reply, 400, "ott_required");
+    }
+
+    // host_missing: no Host at all, or one that is not a host name. (A
+    // real token, so that only the host can be what is missing: the edge
+    // answers a Host-less exchange before its rate limit and token checks,
+    // unlike the documented order.)
+    let handoff = edge.sign_in(&jane, None).await;
+    let body = json!({ "ott": handoff.ott }).to_string();
+    let headers = [("Content-Type", "application/json")];
+    for host in [
+        None,
+        Some(format!("127.0.0.1:{}", edge.https_port)),
+        Some("[::1]".to_owned()),
+    ] {
+        let request = http_request("POST", EXCHANGE_PATH, host.as_deref(), &headers, body.as_bytes());
+        let reply = edge.send(DEMO_CUSTOM_DOMAIN, &request).await;
+        assert_exchange_error(&reply, 400, "host_missing");
+    }
+
+    // domain_not_found: hosts that are not registered custom domains.
+    for host in [CANONICAL, "nobody.portal.localhost"] {
+        let reply = edge.exchange(host, &handoff.ott).await;
+        assert_exchange_error(&reply, 404, "domain_not_found");
+    }
+
+    // domain_inactive: registered but not active; the token is not even
+    // looked at (a bogus one gets the same answer).
+    for (domain, status) in [
+        ("pending-dns.acme-it.localhost", DomainStatus::PendingDns),
+        ("pending-cert.acme-it.localhost", DomainStatus::PendingCertificate),
+        ("failed.acme-it.localhost", DomainStatus::Failed),
+        ("disabled.acme-it.localhost", DomainStatus::Disabled),
+    ] {
+        add_domain(&store, &db, acme, domain, status).await;
+        for ott in [handoff.ott.as_str(), "bogus"] {
+            let reply = edge.exchange(domain, ott).await;
+            assert_exchange_error(&reply, 403, "domain_inactive");
+        }
+    }
+
+    // invalid_or_expired
+    let bogus = "A".repeat(43);
+    for ott in [bogus.as_str(), "not a token", "x", &"B".repeat(500)] {
+        let reply = edge.exchange(DEMO_CUSTOM_DOMAIN, ott).await;
+        assert_exchange_error(&reply, 400, "invalid_or_expired");
+    }
+    // Another active domain of the same tenant.
+    let extra = "extra.acme-it.localhost";
+    add_domain(&store, &db, acme, extra, DomainStatus::Active).await;
+    assert_exchange_error(
+        &edge.exchange(extra, &handoff.ott).await,
+        400,
+        "invalid_or_expired",
+    );
+    // Another tenant's active domain.
+    let beta = create_tenant(&store, &db, "beta", "Beta IT Services").await;
+    let beta_domain = "portal.beta-it.localhost";
+    add_domain(&store, &db, beta, beta_domain, DomainStatus::Active).await;
+    assert_exchange_error(
+        &edge.exchange(beta_domain, &handoff.ott).await,
+        400,
+        "invalid_or_expired",
+    );
+    // None of those refusals spent the token: it works on its own domain,
+    // once.
+    assert_eq!(ott_unconsumed(&db, &handoff.ott).await, Some(true));
+    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    assert_eq!(redirect, DASHBOARD);
+    let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&session)).await;
+    assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
+    let reused = edge.exchange(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    assert_exchange_error(&reused, 400, "invalid_or_expired");
+
+    // Expired.
+    let late = edge.sign_in(&jane, None).await;
+    expire_ott(&db, &late.ott).await;
+    assert_exchange_error(
+        &edge.exchange(DEMO_CUSTOM_DOMAIN, &late.ott).await,
+        400,
+        "invalid_or_expired",
+    );
+
+    // The domain disabled after the token was issued: domain_inactive, and
+    // the token survives until the domain is active again.
+    let held = edge.sign_in(&jane, None).await;
+    let demo_domain = portal_domains::find_by_name(&db, &HostName::parse(DEMO_CUSTOM_DOMAIN).expect("host"))
+        .await
+        .expect("find the demo domain")
+        .expect("the demo domain");
+    portal_domains::set_status(
+        &db,
+        acme,
+        demo_domain.id,
+        DomainStatus::Disabled,
+        "disabled by the test",
+        UnixMillis::now(),
+    )
+    .await
+    .expect("disable the demo domain");
+    assert_exchange_error(
+        &edge.exchange(DEMO_CUSTOM_DOMAIN, &held.ott).await,
+        403,
+        "domain_inactive",
+    );
+    // Within the host cache TTL (1 s here) the edge stops routing it.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let unrouted = edge.get(DEMO_CUSTOM_DOMAIN, held.path(), None).await;
+    assert_branded(&unrouted, 404, "Portal not found");
+    portal_domains::set_status(
+        &db,
+        acme,
+        demo_domain.id,
+        DomainStatus::Active,
+        "active again",
+        UnixMillis::now(),
+    )
+    .await
+    .expect("enable the demo domain");
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &held.ott).await;
+    assert_eq!(redirect, DASHBOARD);
+}
+
+/// With `PORTAL_DOMAIN_DNS_CHECK` on, a pending domain's CNAME is checked
+/// (against the test zone on 127.0.0.1) before the token: pointing
+/// elsewhere, or nowhere, is 409 `dns_mismatch` even for a bogus token; once
+/// the CNAME reaches the tenant's canonical host, the same request passes
+/// DNS and fails only on the token (400 `invalid_or_expired`). A disabled
+/// domain stays `domain_inactive` whatever its DNS says, and an active one
+/// is never checked.
+async fn exchange_dns_mismatch(db: TestDb) {
+    let zone = TestZone::start("acme-it.test").await;
+    let pending = "portal.acme-it.test";
+    let disabled = "old.acme-it.test";
+    zone.set_cname(pending, "elsewhere.acme-it.test.").await;
+    zone.set_cname(disabled, &format!("{CANONICAL}.")).await;
+
+    let store = Store::new(&db);
+    let nameservers = zone.addr().to_string();
+    let _porta = store.start(
+        "up",
+        &[
+            ("PORTAL_DOMAIN_DNS_CHECK", "true"),
+            ("PORTA_DNS_NAMESERVERS", &nameservers),
+            ("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000"),
+        ],
+    );
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+    let acme = tenant_id(&db, DEMO_SLUG).await;
+    add_domain(&store, &db, acme, pending, DomainStatus::PendingDns).await;
+    add_domain(&store, &db, acme, disabled, DomainStatus::Disabled).await;
+    let bogus = "C".repeat(43);
+
+    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    zone.set_a(pending, std::net::Ipv4Addr::new(127, 0, 0, 1)).await;
+    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    zone.remove(pending).await;
+    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    assert_exchange_error(&edge.exchange(disabled, &bogus).await, 403, "domain_inactive");
+
+    zone.set_cname(pending, &format!("{CANONICAL}.")).await;
+    assert_exchange_error(&edge.exchange(pending, &bogus).await, 400, "invalid_or_expired");
+
+    // The active demo domain is not checked (the zone knows nothing of it).
+    let handoff = edge.sign_in(&jane(&store), None).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    assert_eq!(redirect, DASHBOARD);
+}
+
+// ---------------------------------------------------------------------------
+// 7. Concurrency
+
+/// Fifty exchanges of one token on fifty TLS connections, released together:
+/// exactly one wins, the others get `invalid_or_expired`.
+async fn concurrent_exchanges(db: TestDb) {
+    const RACERS: usize = 50;
+    let store = Store::new(&db);
+    let _porta = store.start("up", &[("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000")]);
+    let edge = Arc::new(EdgeClient::new(&store));
+    let handoff = edge.sign_in(&jane(&store), None).await;
+    let request = Arc::new(http_request(
+        "POST",
+        EXCHANGE_PATH,
+        Some(&edge.authority(DEMO_CUSTOM_DOMAIN)),
+        &[("Content-Type", "application/json")],
+        json!({ "ott": handoff.ott }).to_string().as_bytes(),
+    ));
+    // Every connection is open (handshake done) before any request is sent.
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut racers = Vec::new();
+    for _ in 0..RACERS {
+        let (edge, request, barrier) = (edge.clone(), request.clone(), barrier.clone());
+        racers.push(tokio::spawn(async move {
+            let mut tls = edge.handshake(DEMO_CUSTOM_DOMAIN).await.expect("TLS handshake");
+            barrier.wait().await;
+            tls.write_all(&request).await.expect("send");
+            tls.flush().await.expect("flush");
+            read_reply(&mut tls).await.expect("response")
+        }));
+    }
+    let mut replies = Vec::new();
+    for racer in racers {
+        let reply = tokio::time::timeout(WAIT * 2, racer)
+            .await
+            .expect("every exchange answers in time")
+            .expect("racer task");
+        replies.push(reply);
+    }
+    let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
+    for reply in &replies {
+        *by_status.entry(reply.status).or_default() += 1;
+    }
+    assert_eq!(by_status, BTreeMap::from([(200, 1), (400, RACERS - 1)]));
+    for reply in &replies {
+        if reply.status == 200 {
+            let cookies = reply.set_cookies();
+            assert_eq!(cookies.len(), 1, "{reply:?}");
+            let session = session_from_set_cookie(&cookies[0]);
+            assert_eq!(
+                serde_json::from_str::<Value>(&reply.body).expect("JSON"),
+                json!({ "redirectTo": DASHBOARD })
+            );
+            let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&session)).await;
+            assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
+        } else {
+            assert_exchange_error(reply, 400, "invalid_or_expired");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 8. Hostile `next`
+
+/// Redirect targets that try to leave the site, the client portal, or the
+/// parser: none survives sign-in, the handoff URL or the exchange, and none
+/// is rendered into the sign-in form or kept by the custom domain's
+/// redirect to the canonical sign-in; each lands on the dashboard.
+async fn hostile_next(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.start(
+        "up",
+        &[
+            ("PORTA_SIGNIN_MAX_ATTEMPTS_PER_IP_PER_MINUTE", "100000"),
+            ("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "100000"),
+        ],
+    );
+    let edge = EdgeClient::new(&store);
+    let jane = jane(&store);
+    let same_origin_absolute = format!("{}/client-portal/dashboard", edge.origin(CANONICAL));
+    let hostile: Vec<&str> = vec![
+        "//evil.com",
+        "//evil.com/client-portal/dashboard",
+        "///evil.com",
+        "/\\evil.com",
+        "/\\/evil.com",
+        "\\\\evil.com",
+        "\\/evil.com",
+        "%2f%2fevil.com",
+        "/%2f/evil.com",
+        "/%2F%2Fevil.com",
+        "/client-portal/%2e%2e/msp",
+        "/client-portal/%2E%2E%2Fmsp",
+        "/client-portal/..%2fmsp",
+        "/client-portal/%252f%252fevil.com",
+        "/client-portal/%5c%5cevil.com",
+        "https://evil.com/",
+        "http://evil.com/client-portal/dashboard",
+        "https:evil.com",
+        "https:/evil.com",
+        " //evil.com",
+        "/client-portal/../msp",
+        "/client-portal/./../msp",
+        "/client-portal//evil",
+        "/client-portal//evil.com",
+        "/client-portal/dashboard\r\nSet-Cookie: pwned=1",
+        "/client-portal/%0d%0aSet-Cookie:%20pwned=1",
+        "/client-portal/\tdashboard",
+        "/client-portal/\0",
+        "/client-portal/%00",
+        "/client-portal/ dashboard",
+        "/client-portal/dashboard#@evil.com",
+        "/client-portal/\u{202e}moc.live",
+        "javascript:alert(document.cookie)",
+        "JaVaScRiPt:alert(1)//client-portal/",
+        "data:text/html,<script>alert(1)</script>",
+        "/msp",
+        "/msp/../client-portal/dashboard",
+        "/auth/signout",
+        "/client-portalevil",
+        "/client-portal@evil.com",
+        same_origin_absolute.as_str(),
+    ];
+    assert!(hostile.len() >= 30);
+    for next in hostile {
+        // The custom domain does not pass it on to the canonical sign-in.
+        let on_custom = edge
+            .get(
+                DEMO_CUSTOM_DOMAIN,
+                &format!("/auth/client-portal/signin?{}", form_body(&[("next", next)])),
+                None,
+            )
+            .await;
+        on_custom.assert_see_other(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL)));
+        // The sign-in form does not carry it.
+        let form = edge
+            .get(
+                CANONICAL,
+                &format!("/auth/client-portal/signin?{}", form_body(&[("next", next)])),
+                None,
+            )
+            .await;
+        assert_eq!(form.status, 200, "next {next:?}: {form:?}");
+        assert!(
+            !form.body.contains("name=\"next\""),
+            "next {next:?} rendered: {form:?}"
+        );
+        // Sign-in, handoff and exchange all land on the dashboard.
+        let handoff = edge.handoff_from(&edge.sign_in_raw(&jane, Some(next), &[]).await);
+        assert_eq!(handoff.next, DASHBOARD, "next {next:?}: {}", handoff.location);
+        let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+        assert_eq!(redirect, DASHBOARD, "next {next:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 9. Prune
+
+/// `porta portal-domain sessions prune` counts (`--dry-run`) and then
+/// deletes exactly the tokens consumed or expired before the window: two
+/// exchanged and one expired go, a fresh unconsumed one stays and still
+/// works; a ten-minute window spares them all.
+async fn prune_tokens(db: TestDb) {
+    let store = Store::new(&db);
+    let _porta = store.up();
+    let db = store.connect_db().await;
+    let edge = EdgeClient::new(&store);
+    let jane = jane(&store);
+
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(edge.sign_in(&jane, None).await.ott);
+    }
+    for ott in &tokens[..2] {
+        edge.exchange_ok(DEMO_CUSTOM_DOMAIN, ott).await;
+    }
+    expire_ott(&db, &tokens[2]).await;
+    let fresh = &tokens[3];
+    assert_eq!(ott_rows(&db).await, 4);
+
+    assert_eq!(
+        prune(&store, &["--dry-run"]).await,
+        json!({ "dry_run": true, "tenant": null, "minutes": 10, "count": 0 })
+    );
+    assert_eq!(
+        prune(&store, &["--dry-run", "--minutes", "0"]).await,
+        json!({ "dry_run": true, "tenant": null, "minutes": 0, "count": 3 })
+    );
+    assert_eq!(
+        prune(&store, &["--dry-run", "--minutes", "0", "--tenant", "acme"]).await,
+        json!({ "dry_run": true, "tenant": "acme", "minutes": 0, "count": 3 })
+    );
+    assert_eq!(ott_rows(&db).await, 4, "a dry run deletes nothing");
+
+    assert_eq!(
+        prune(&store, &["--minutes", "0"]).await,
+        json!({ "dry_run": false, "tenant": null, "minutes": 0, "count": 3 })
+    );
+    assert_eq!(ott_rows(&db).await, 1);
+    assert_eq!(
+        ott_unconsumed(&db, fresh).await,
+        Some(true),
+        "the fresh token survives"
+    );
+    for ott in &tokens[..3] {
+        assert_eq!(ott_unconsumed(&db, ott).await, None, "pruned");
+    }
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, fresh).await;
+    assert_eq!(redirect, DASHBOARD);
+    assert_eq!(
+        prune(&store, &["--minutes", "0"]).await,
+        json!({ "dry_run": false, "tenant": null, "minutes": 0, "count": 1 })
+    );
+    assert_eq!(ott_rows(&db).await, 0);
+}
+
+/// `porta portal-domain sessions prune --json ARGS`, its one JSON object.
+async fn prune(store: &Store, args: &[&str]) -> Value {
+    let mut all = vec!["portal-domain", "sessions", "prune", "--json"];
+    all.extend_from_slice(args);
+    Value::Object(store.run(&all, None).await.json())
+}
+
+// ---------------------------------------------------------------------------
+// 10. Upstream down
+
+/// With no portal upstream answering, proxied requests get the edge's
+/// branded 502 promptly, while what the edge answers itself (health, the
+/// handoff page, the token exchange) keeps working.
+async fn upstream_down(db: TestDb) {
+    let store = Store::new(&db);
+    let closed = common::free_port();
+    let upstream = format!("127.0.0.1:{closed}");
+    let porta = store.start("up", &[("PORTA_EDGE_UPSTREAMS", &upstream)]);
+    let edge = EdgeClient::new(&store);
+
+    for (host, path) in [
+        (CANONICAL, "/auth/client-portal/signin"),
+        (DEMO_CUSTOM_DOMAIN, DASHBOARD),
+        (CANONICAL, "/"),
+    ] {
+        let started = Instant::now();
+        let reply = tokio::time::timeout(Duration::from_secs(20), edge.get(host, path, None))
+            .await
+            .unwrap_or_else(|_| panic!("no answer for {host}{path} with the upstream down"));
+        assert_branded(&reply, 502, "The portal is temporarily unavailable");
+        assert!(reply.set_cookies().is_empty());
+        eprintln!("502 for {host}{path} after {:?}", started.elapsed());
+    }
+    let health = edge.get(CANONICAL, "/healthz", None).await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+
+    // Sign in at the portal directly (it runs; only the edge cannot reach
+    // it): the handoff itself is the edge's and still works.
+    let jane = jane(&store);
+    let signed_in = porta
+        .site(DEMO_SLUG)
+        .sign_in_client(&jane.email, &jane.password)
+        .await;
+    let (ott, next) = edge.handoff_target(&signed_in.location);
+    assert_eq!(next, DASHBOARD);
+    let path = &signed_in.location[edge.origin(DEMO_CUSTOM_DOMAIN).len()..];
+    let page = edge.get(DEMO_CUSTOM_DOMAIN, path, None).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &ott).await;
+    assert_eq!(redirect, DASHBOARD);
+}
