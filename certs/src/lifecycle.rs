@@ -63,7 +63,8 @@ pub struct DomainWorker {
     dns: CnameVerifier,
     local_ca: Option<LocalCa>,
     acme: Option<AcmeSettings>,
-    acme_client: tokio::sync::OnceCell<AcmeClient>,
+    /// Connected on first use; dropped when the CA forgot the account.
+    acme_client: tokio::sync::Mutex<Option<Arc<AcmeClient>>>,
     settings: LifecycleSettings,
     /// Names this process in leases.
     holder: String,
@@ -89,7 +90,7 @@ impl DomainWorker {
             dns,
             local_ca,
             acme,
-            acme_client: tokio::sync::OnceCell::new(),
+            acme_client: tokio::sync::Mutex::new(None),
             settings,
             holder,
         }
@@ -185,17 +186,60 @@ impl DomainWorker {
         let mut report = TickReport::default();
         for domain in portal_domains::due(&self.db, now, 50).await? {
             self.with_lease(&domain, now, |this| {
-                this.advance(domain.clone(), now, &mut report)
+                this.advance_if_still_due(domain.clone(), now, &mut report)
             })
             .await?;
         }
+        // Certificates stored during this tick have the CA's not-before
+        // (whole seconds, possibly after the tick began): judge renewals by
+        // the time now, or a fresh certificate looks not yet valid.
+        let now = now.max(UnixMillis::now());
         for domain in portal_domains::list_all(&self.db).await? {
             if domain.status == DomainStatus::Active && self.needs_certificate(&domain, now).await? {
-                self.with_lease(&domain, now, |this| this.renew(domain.clone(), now, &mut report))
-                    .await?;
+                self.with_lease(&domain, now, |this| {
+                    this.renew_if_still_needed(domain.clone(), now, &mut report)
+                })
+                .await?;
             }
         }
         Ok(report)
+    }
+
+    /// The domain as stored now: another node may have moved it on between
+    /// our read and our lease.
+    async fn reread(&self, domain: &PortalDomain) -> Result<Option<PortalDomain>, DbError> {
+        portal_domains::find_by_name(&self.db, &domain.domain).await
+    }
+
+    async fn advance_if_still_due(
+        &self,
+        seen: PortalDomain,
+        now: UnixMillis,
+        report: &mut TickReport,
+    ) -> Result<(), DbError> {
+        let Some(domain) = self.reread(&seen).await? else {
+            return Ok(());
+        };
+        let still_due = domain.status == seen.status && domain.next_retry_at.is_some_and(|at| at <= now.0);
+        if still_due {
+            self.advance(domain, now, report).await?;
+        }
+        Ok(())
+    }
+
+    async fn renew_if_still_needed(
+        &self,
+        seen: PortalDomain,
+        now: UnixMillis,
+        report: &mut TickReport,
+    ) -> Result<(), DbError> {
+        let Some(domain) = self.reread(&seen).await? else {
+            return Ok(());
+        };
+        if domain.status == DomainStatus::Active && self.needs_certificate(&domain, now).await? {
+            self.renew(domain, now, report).await?;
+        }
+        Ok(())
     }
 
     async fn with_lease<'a, F, Fut>(
@@ -486,12 +530,27 @@ impl DomainWorker {
                 retry_after: Some(Duration::from_secs(24 * 3600)),
             });
         }
-        let client = self
-            .acme_client
-            .get_or_try_init(|| AcmeClient::connect(&self.db, &self.master, settings.clone()))
-            .await
-            .map_err(OrderFailure::from)?;
+        let client = {
+            let mut slot = self.acme_client.lock().await;
+            match slot.as_ref() {
+                Some(client) => client.clone(),
+                None => {
+                    let client = Arc::new(
+                        AcmeClient::connect(&self.db, &self.master, settings.clone())
+                            .await
+                            .map_err(OrderFailure::from)?,
+                    );
+                    *slot = Some(client.clone());
+                    client
+                }
+            }
+        };
         let result = client.issue(&domain.domain, Some(domain.tenant_id), now).await;
+        if let Err(e) = &result {
+            if e.to_string().contains("accountDoesNotExist") {
+                self.forget_account(&settings.directory_url).await;
+            }
+        }
         let outcome = if result.is_ok() { "success" } else { "failure" };
         let event = AuditEvent {
             tenant: Some(domain.tenant_id),
@@ -507,6 +566,28 @@ impl DomainWorker {
             .await
             .map_err(|e| OrderFailure::new("error", e.to_string()))?;
         result.map(|info| info.serial).map_err(OrderFailure::from)
+    }
+}
+
+impl DomainWorker {
+    /// The CA no longer knows the stored account (a reset test CA, or an
+    /// account deactivated elsewhere): drop it so the next order creates a
+    /// new one instead of failing forever.
+    async fn forget_account(&self, directory_url: &str) {
+        tracing::warn!(
+            directory = directory_url,
+            "the ACME CA no longer knows our account; a new one will be created"
+        );
+        *self.acme_client.lock().await = None;
+        let sql = "DELETE FROM acme_accounts WHERE directory_url = $1";
+        let deleted = porta_core::on_pool!(&self.db, |pool| sqlx::query(sql)
+            .bind(directory_url)
+            .execute(pool)
+            .await
+            .map(|_| ()));
+        if let Err(e) = deleted {
+            tracing::warn!(error = %e, "could not remove the forgotten ACME account");
+        }
     }
 }
 

@@ -195,6 +195,7 @@ pub struct CheckResult<'a> {
     pub next_retry_at: Option<UnixMillis>,
 }
 
+/// Writes a worker's finding, unless staff disabled the domain meanwhile.
 pub async fn record_check(
     db: &Db,
     tenant: TenantId,
@@ -206,7 +207,7 @@ pub async fn record_check(
                observed_cname = COALESCE($5, observed_cname), attempts = $6, next_retry_at = $7, \
                last_checked_at = $8, updated_at = $8, \
                activated_at = CASE WHEN $3 = 'active' THEN COALESCE(activated_at, $8) ELSE activated_at END \
-               WHERE tenant_id = $1 AND id = $2";
+               WHERE tenant_id = $1 AND id = $2 AND status <> 'disabled'";
     on_pool!(db, |pool| sqlx::query(sql)
         .bind(tenant)
         .bind(id)
