@@ -371,7 +371,9 @@ pub struct Porta {
 }
 
 impl Porta {
-    fn spawn(mut cmd: Command, data_dir: PathBuf, ports: Ports, with_edge: bool) -> Porta {
+    /// Starts `cmd` in its own process group with stdout captured and
+    /// stderr in a file; does not wait for it.
+    fn launch(mut cmd: Command, data_dir: PathBuf, ports: Ports) -> Porta {
         let log_dir = tempfile::tempdir().expect("temp log dir");
         let stderr_path = log_dir.path().join("stderr.log");
         let stderr = File::create(&stderr_path).expect("create stderr log");
@@ -398,7 +400,7 @@ impl Porta {
                 }
             }
         });
-        let mut porta = Porta {
+        Porta {
             child,
             stdout,
             stderr_path,
@@ -406,7 +408,11 @@ impl Porta {
             data_dir,
             addr: SocketAddr::from(([127, 0, 0, 1], ports.portal)),
             ports,
-        };
+        }
+    }
+
+    fn spawn(cmd: Command, data_dir: PathBuf, ports: Ports, with_edge: bool) -> Porta {
+        let mut porta = Porta::launch(cmd, data_dir, ports);
         porta.wait_until_serving(with_edge);
         porta
     }
@@ -829,42 +835,8 @@ impl Store {
 
 impl Porta {
     /// Spawns `porta edge` (no portal of its own) and waits until it serves.
-    fn spawn_edge_only(mut cmd: Command, data_dir: PathBuf, ports: Ports) -> Porta {
-        let log_dir = tempfile::tempdir().expect("temp log dir");
-        let stderr_path = log_dir.path().join("stderr.log");
-        let stderr = File::create(&stderr_path).expect("create stderr log");
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        let mut child = cmd.spawn().expect("spawn porta edge");
-        let pipe = child.stdout.take().expect("stdout");
-        let stdout = Arc::new(Captured::default());
-        let sink = stdout.clone();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(pipe);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                let done = !matches!(reader.read_line(&mut line), Ok(n) if n > 0);
-                let mut text = sink.text.lock().unwrap();
-                text.0.push_str(&line);
-                text.1 = done;
-                sink.changed.notify_all();
-                if done {
-                    break;
-                }
-            }
-        });
-        let mut porta = Porta {
-            child,
-            stdout,
-            stderr_path,
-            _log_dir: log_dir,
-            data_dir,
-            addr: SocketAddr::from(([127, 0, 0, 1], ports.portal)),
-            ports,
-        };
+    fn spawn_edge_only(cmd: Command, data_dir: PathBuf, ports: Ports) -> Porta {
+        let mut porta = Porta::launch(cmd, data_dir, ports);
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         porta.wait_stdout_until(deadline, |out| out.contains("porta: edge listening on"));
         let probe = SocketAddr::from(([127, 0, 0, 1], ports.edge_http));
