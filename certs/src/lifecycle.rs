@@ -149,22 +149,11 @@ impl DomainWorker {
         now: UnixMillis,
     ) -> Result<(bool, TickReport), DbError> {
         let mut report = TickReport::default();
-        if !acme::try_lease(
-            &self.db,
-            &domain.domain,
-            &self.holder,
-            self.settings.lease_ttl,
-            now,
-        )
-        .await?
-        {
-            return Ok((false, report));
-        }
-        let result = self
-            .obtain(domain, now, &mut report, domain.status == DomainStatus::Active)
-            .await;
-        acme::release(&self.db, &domain.domain, &self.holder).await?;
-        result.map(|()| (true, report))
+        let renewal = domain.status == DomainStatus::Active;
+        let ran = self
+            .with_lease(domain, now, |this| this.obtain(domain, now, &mut report, renewal))
+            .await?;
+        Ok((ran, report))
     }
 
     /// The delay after `attempts` earlier failures: `first_retry` after the
@@ -242,12 +231,14 @@ impl DomainWorker {
         Ok(())
     }
 
+    /// Runs `work` while holding the domain's lease; `Ok(false)` when
+    /// another node holds it (and `work` did not run).
     async fn with_lease<'a, F, Fut>(
         &'a self,
         domain: &PortalDomain,
         now: UnixMillis,
         work: F,
-    ) -> Result<(), DbError>
+    ) -> Result<bool, DbError>
     where
         F: FnOnce(&'a Self) -> Fut,
         Fut: std::future::Future<Output = Result<(), DbError>> + 'a,
@@ -261,11 +252,11 @@ impl DomainWorker {
         )
         .await?
         {
-            return Ok(());
+            return Ok(false);
         }
         let result = work(self).await;
         acme::release(&self.db, &domain.domain, &self.holder).await?;
-        result
+        result.map(|()| true)
     }
 
     /// Whether an active domain has no usable certificate or is within the
