@@ -888,6 +888,12 @@ async fn sni_selects_certificates(db: TestDb) {
         Some(8),
         "{text}"
     );
+    // Each of those completed its handshake; the refused ones never started.
+    assert_eq!(
+        sample(&text, "porta_edge_tls_handshakes_completed_total"),
+        Some(8),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
-use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, GaugeVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// Every metric the edge records.
 pub struct EdgeMetrics {
@@ -15,6 +15,10 @@ pub struct EdgeMetrics {
     pub requests: IntCounterVec,
     /// `result`: sni_known | sni_unknown | no_sni | malformed | timeout | lookup_error.
     pub client_hellos: IntCounterVec,
+    /// TLS handshakes that completed (each `sni_known` ClientHello that
+    /// does not end here failed in the handshake itself: protocol or cipher
+    /// mismatch, client abort).
+    pub handshakes_completed: IntCounter,
     /// `result`: hit | miss_loaded | miss_unknown | error.
     pub cert_cache: IntCounterVec,
     /// `outcome`: success | ott_required | host_missing | domain_not_found |
@@ -58,6 +62,14 @@ impl EdgeMetrics {
                 "porta_edge_tls_client_hellos_total",
                 "TLS ClientHellos seen before the handshake, by outcome (unknown SNI fails the handshake)",
                 &["result"],
+            ),
+            handshakes_completed: register(
+                &registry,
+                IntCounter::new(
+                    "porta_edge_tls_handshakes_completed_total",
+                    "TLS handshakes that completed",
+                )
+                .expect("metric definitions are valid"),
             ),
             cert_cache: counter(
                 &registry,

@@ -40,6 +40,7 @@ pub struct ServerNameRecorder;
 #[async_trait]
 impl TlsAccept for ServerNameRecorder {
     async fn handshake_complete_callback(&self, tls: &TlsRef) -> Option<Arc<dyn Any + Send + Sync>> {
+        EdgeMetrics::global().handshakes_completed.inc();
         let name = tls.server_name()?.to_ascii_lowercase();
         Some(Arc::new(ServerNameTag(name)))
     }
