@@ -77,6 +77,34 @@ fn documented_env_var(name: &str) -> bool {
         .any(|word| word == name)
 }
 
+/// Every listener of `cmd` on the ports of `ports` (the development config
+/// has fixed ports, which tests running side by side would fight over), and
+/// the edge in front of that portal. Only variables that
+/// config/porta.example.toml documents are set: porta rejects unknown
+/// `PORTA_*` variables, and a core test keeps that file and porta's list in
+/// step.
+fn set_ports(cmd: &mut Command, ports: Ports) {
+    let Ports {
+        portal,
+        edge_http,
+        edge_https,
+        metrics,
+    } = ports;
+    let overrides = [
+        ("PORTA_PORTAL_LISTEN", format!("127.0.0.1:{portal}")),
+        ("PORTA_PORTAL_PUBLIC_PORT", portal.to_string()),
+        ("PORTA_EDGE_HTTP_LISTEN", format!("127.0.0.1:{edge_http}")),
+        ("PORTA_EDGE_HTTPS_LISTEN", format!("127.0.0.1:{edge_https}")),
+        ("PORTA_EDGE_UPSTREAMS", format!("127.0.0.1:{portal}")),
+        ("PORTA_METRICS_LISTEN", format!("127.0.0.1:{metrics}")),
+    ];
+    for (name, value) in overrides {
+        if documented_env_var(name) {
+            cmd.env(name, value);
+        }
+    }
+}
+
 /// Removes every variable porta reads from the environment of `cmd`.
 fn scrub_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
@@ -249,31 +277,7 @@ impl Store {
         if let Some(url) = &self.database_url {
             cmd.env("PORTA_DATABASE_URL", url);
         }
-        // Every listener on a free port of its own (the development config
-        // has fixed ports, which tests running side by side would fight
-        // over), and the edge in front of this portal. Only variables that
-        // config/porta.example.toml documents are set: porta rejects unknown
-        // `PORTA_*` variables, and a core test keeps that file and porta's
-        // list in step.
-        let Ports {
-            portal,
-            edge_http,
-            edge_https,
-            metrics,
-        } = self.ports;
-        let overrides = [
-            ("PORTA_PORTAL_LISTEN", format!("127.0.0.1:{portal}")),
-            ("PORTA_PORTAL_PUBLIC_PORT", portal.to_string()),
-            ("PORTA_EDGE_HTTP_LISTEN", format!("127.0.0.1:{edge_http}")),
-            ("PORTA_EDGE_HTTPS_LISTEN", format!("127.0.0.1:{edge_https}")),
-            ("PORTA_EDGE_UPSTREAMS", format!("127.0.0.1:{portal}")),
-            ("PORTA_METRICS_LISTEN", format!("127.0.0.1:{metrics}")),
-        ];
-        for (name, value) in overrides {
-            if documented_env_var(name) {
-                cmd.env(name, value);
-            }
-        }
+        set_ports(&mut cmd, self.ports);
         cmd
     }
 
@@ -798,25 +802,7 @@ impl Store {
         S: AsRef<std::ffi::OsStr>,
     {
         let mut cmd = self.command(args);
-        let Ports {
-            portal,
-            edge_http,
-            edge_https,
-            metrics,
-        } = ports;
-        let overrides = [
-            ("PORTA_PORTAL_LISTEN", format!("127.0.0.1:{portal}")),
-            ("PORTA_PORTAL_PUBLIC_PORT", portal.to_string()),
-            ("PORTA_EDGE_HTTP_LISTEN", format!("127.0.0.1:{edge_http}")),
-            ("PORTA_EDGE_HTTPS_LISTEN", format!("127.0.0.1:{edge_https}")),
-            ("PORTA_EDGE_UPSTREAMS", format!("127.0.0.1:{portal}")),
-            ("PORTA_METRICS_LISTEN", format!("127.0.0.1:{metrics}")),
-        ];
-        for (name, value) in overrides {
-            if documented_env_var(name) {
-                cmd.env(name, value);
-            }
-        }
+        set_ports(&mut cmd, ports);
         cmd
     }
 
