@@ -22,7 +22,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{demo_user, free_port, run_command, Outcome, Porta, Ports, Store, SESSION_COOKIE};
+use common::{
+    demo_user, free_port, metric_sample, run_command, Outcome, Porta, Ports, Store, SESSION_COOKIE,
+};
 use porta_certs::store::CertificateInfo;
 use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditRow};
@@ -496,25 +498,10 @@ async fn assert_routed_to_tenant(port: u16, host: &str, config: Arc<ClientConfig
 // ---------------------------------------------------------------------------
 // Metrics and storage
 
-/// A node's Prometheus text.
-async fn metrics(porta: &Porta) -> String {
-    let reply = porta.plain(porta.ports.metrics).get("/metrics", None).await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    reply.body
-}
-
-/// The value of the sample `series` (`name{labels}`), if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
-        Some(value.trim().parse().expect("a number"))
-    })
-}
-
 /// `porta_certificate_orders_total{outcome="issued"}` of a node (0 if none).
 async fn issued_orders(porta: &Porta) -> f64 {
-    sample(
-        &metrics(porta).await,
+    metric_sample(
+        &porta.metrics().await,
         r#"porta_certificate_orders_total{outcome="issued"}"#,
     )
     .unwrap_or(0.0)
@@ -787,11 +774,11 @@ async fn story(db: TestDb, validation: Validation) {
     // Metrics: one issued order, the domain counted active, its expiry.
     let p = &porta;
     eventually("the metrics", SHORT, move || async move {
-        let text = metrics(p).await;
-        let issued = sample(&text, r#"porta_certificate_orders_total{outcome="issued"}"#);
-        let active = sample(&text, r#"porta_domains{status="active"}"#);
-        let pending = sample(&text, r#"porta_domains{status="pending_dns"}"#);
-        let expiry = sample(
+        let text = p.metrics().await;
+        let issued = metric_sample::<f64>(&text, r#"porta_certificate_orders_total{outcome="issued"}"#);
+        let active = metric_sample::<f64>(&text, r#"porta_domains{status="active"}"#);
+        let pending = metric_sample::<f64>(&text, r#"porta_domains{status="pending_dns"}"#);
+        let expiry = metric_sample::<f64>(
             &text,
             &format!(r#"porta_certificate_expiry_days{{domain="{DOMAIN}"}}"#),
         );
@@ -1411,15 +1398,15 @@ async fn two_edges(db: TestDb) {
     let staff = world.staff(&a).await;
     let trust = world.pebble_trust().await;
     let plain_200 = r#"porta_edge_requests_total{host_kind="none",status="200"}"#;
-    let b_plain_before = sample(&metrics(&b).await, plain_200).unwrap_or(0.0);
-    let a_plain_before = sample(&metrics(&a).await, plain_200).unwrap_or(0.0);
+    let b_plain_before = metric_sample(&b.metrics().await, plain_200).unwrap_or(0.0);
+    let a_plain_before = metric_sample(&a.metrics().await, plain_200).unwrap_or(0.0);
 
     // Node A's order, validated through node B.
     let leaf_a = activate(&world, &staff, trust.clone()).await;
     assert_eq!(issued_orders(&a).await, 1.0, "node A placed the order");
     assert_eq!(issued_orders(&b).await, 0.0, "node B placed none");
-    let b_plain_after = sample(&metrics(&b).await, plain_200).unwrap_or(0.0);
-    let a_plain_after = sample(&metrics(&a).await, plain_200).unwrap_or(0.0);
+    let b_plain_after = metric_sample(&b.metrics().await, plain_200).unwrap_or(0.0);
+    let a_plain_after = metric_sample(&a.metrics().await, plain_200).unwrap_or(0.0);
     assert!(
         b_plain_after > b_plain_before,
         "node B answered the HTTP-01 challenge ({b_plain_before} -> {b_plain_after})"

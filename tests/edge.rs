@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{
-    assert_dashboard, demo_user, session_from_set_cookie, DemoUser, Porta, Reply, Session, SiteClient, Store,
-    DEMO_CUSTOM_DOMAIN, DEMO_SLUG,
+    assert_dashboard, demo_user, metric_sample, session_from_set_cookie, DemoUser, Reply, Session,
+    SiteClient, Store, DEMO_CUSTOM_DOMAIN, DEMO_SLUG,
 };
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
@@ -790,21 +790,6 @@ async fn within_one_minute(needed: Duration) {
     }
 }
 
-/// The edge's metrics (Prometheus text).
-async fn metrics(porta: &Porta) -> String {
-    let reply = porta.plain(porta.ports.metrics).get("/metrics", None).await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    reply.body
-}
-
-/// The value of the sample `series` (`name{labels}`) in Prometheus text.
-fn sample(text: &str, series: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
-        Some(value.trim().parse().expect("integer counter"))
-    })
-}
-
 // ---------------------------------------------------------------------------
 // 1. SNI
 
@@ -869,28 +854,28 @@ async fn sni_selects_certificates(db: TestDb) {
     let health = edge.get(CANONICAL, "/healthz", None).await;
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
 
-    let text = metrics(&porta).await;
+    let text = porta.metrics().await;
     let hellos = "porta_edge_tls_client_hellos_total";
     assert_eq!(
-        sample(&text, &format!("{hellos}{{result=\"sni_unknown\"}}")),
+        metric_sample(&text, &format!("{hellos}{{result=\"sni_unknown\"}}")),
         Some(1),
         "{text}"
     );
     assert_eq!(
-        sample(&text, &format!("{hellos}{{result=\"no_sni\"}}")),
+        metric_sample(&text, &format!("{hellos}{{result=\"no_sni\"}}")),
         Some(1),
         "{text}"
     );
     // Every successful handshake above: five leaves, two requests, the
     // accept-any client.
     assert_eq!(
-        sample(&text, &format!("{hellos}{{result=\"sni_known\"}}")),
+        metric_sample(&text, &format!("{hellos}{{result=\"sni_known\"}}")),
         Some(8),
         "{text}"
     );
     // Each of those completed its handshake; the refused ones never started.
     assert_eq!(
-        sample(&text, "porta_edge_tls_handshakes_completed_total"),
+        metric_sample(&text, "porta_edge_tls_handshakes_completed_total"),
         Some(8),
         "{text}"
     );
@@ -1310,10 +1295,10 @@ async fn handoff_flow(db: TestDb) {
     let other = edge.get(CANONICAL, DASHBOARD, Some(&second.canonical)).await;
     assert_dashboard(&other, "Jane Doe", "Globex Corporation", "Acme IT Services");
 
-    let text = metrics(&porta).await;
+    let text = porta.metrics().await;
     let exchanges = "porta_edge_ott_exchanges_total";
     assert_eq!(
-        sample(&text, &format!("{exchanges}{{outcome=\"success\"}}")),
+        metric_sample(&text, &format!("{exchanges}{{outcome=\"success\"}}")),
         Some(2),
         "{text}"
     );

@@ -841,3 +841,26 @@ impl Porta {
         porta
     }
 }
+
+impl Porta {
+    /// The node's Prometheus text (`GET /metrics` on its metrics listener).
+    pub async fn metrics(&self) -> String {
+        let reply = self.plain(self.ports.metrics).get("/metrics", None).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body
+    }
+}
+
+/// The value of the sample `series` (`name{labels}`) in Prometheus text,
+/// parsed as `T` (a counter as `u64`, a gauge as `f64`).
+pub fn metric_sample<T: std::str::FromStr>(text: &str, series: &str) -> Option<T> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        Some(
+            value
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{series}: {value:?} is not a number")),
+        )
+    })
+}
