@@ -188,12 +188,19 @@ pub struct Ports {
 }
 
 impl Ports {
-    fn free() -> Ports {
+    /// Fresh free ports for every listener, all different: the four
+    /// listeners are held until all are picked, so the OS cannot hand the
+    /// same port out twice (it did: portal and edge on one port).
+    pub fn fresh() -> Ports {
+        let held: Vec<TcpListener> = (0..4)
+            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+            .collect();
+        let port = |i: usize| held[i].local_addr().expect("local addr").port();
         Ports {
-            portal: free_port(),
-            edge_http: free_port(),
-            edge_https: free_port(),
-            metrics: free_port(),
+            portal: port(0),
+            edge_http: port(1),
+            edge_https: port(2),
+            metrics: port(3),
         }
     }
 }
@@ -220,7 +227,7 @@ impl Store {
             backend: db.backend,
             dir: tempfile::tempdir().expect("temp data dir"),
             database_url,
-            ports: Ports::free(),
+            ports: Ports::fresh(),
         }
     }
 
@@ -230,7 +237,7 @@ impl Store {
             backend: Backend::Sqlite,
             dir: tempfile::tempdir().expect("temp data dir"),
             database_url: None,
-            ports: Ports::free(),
+            ports: Ports::fresh(),
         }
     }
 
@@ -784,13 +791,6 @@ pub fn demo_user(demo: &Value, user_type: &str) -> DemoUser {
 
 // ---------------------------------------------------------------------------
 // Several nodes on one store (tests/domains.rs)
-
-impl Ports {
-    /// Fresh free ports for every listener.
-    pub fn fresh() -> Ports {
-        Ports::free()
-    }
-}
 
 impl Store {
     /// `porta ARGS` as [`Store::command`] builds it, but with the listeners
