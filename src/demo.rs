@@ -88,12 +88,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
     )
     .await?;
     let people = [
-        (
-            "jane.doe@globex.example",
-            "Jane Doe",
-            UserType::Client,
-            "Client Admin",
-        ),
+        ("jane.doe@globex.example", "Jane Doe", UserType::Client, "Admin"),
         (
             "alex.admin@acme-it.example",
             "Alex Admin",
@@ -117,7 +112,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
             },
         )
         .await?;
-        let role = roles::find_by_name(db, tenant.id, role_name)
+        let role = roles::find_by_name(db, tenant.id, user_type, role_name)
             .await?
             .context("default role missing")?;
         roles::assign(db, tenant.id, id, &role, user_type).await?;

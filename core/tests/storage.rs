@@ -11,6 +11,7 @@ use porta_core::ids::PortalDomainId;
 use porta_core::ids::{TenantId, UserId};
 use porta_core::next_path::NextPath;
 use porta_core::ott::{OttToken, SessionSnapshot};
+use porta_core::permission::perm;
 use porta_core::slug::TenantSlug;
 use porta_core::user_type::UserType;
 use porta_testkit::{both_backends, TestDb};
@@ -57,9 +58,13 @@ async fn tenant_slugs_are_unique(t: TestDb) {
     assert_eq!(tenants::get(db, acme.id).await.unwrap(), acme);
     assert_eq!(tenants::count(db).await.unwrap(), 1);
     // The failed insert left no half-made tenant (its roles rolled back too).
-    let role_names: Vec<&str> = roles::DEFAULT_ROLES.iter().map(|r| r.0).collect();
-    for name in role_names {
-        assert!(roles::find_by_name(db, acme.id, name).await.unwrap().is_some());
+    for template in roles::DEFAULT_ROLES {
+        assert!(
+            roles::find_by_name(db, acme.id, template.user_type, template.name)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }
 
@@ -149,7 +154,7 @@ async fn lookups_never_cross_tenants(t: TestDb) {
     .await;
     assert!(cross.is_err(), "user linked to another tenant's client");
     // Nor can another tenant's role be granted.
-    let beta_role = roles::find_by_name(db, beta.id, "Client User")
+    let beta_role = roles::find_by_name(db, beta.id, UserType::Client, "User")
         .await
         .unwrap()
         .unwrap();
@@ -175,25 +180,27 @@ async fn client_users_need_a_client_and_roles_match_types(t: TestDb) {
     .await;
     assert!(matches!(no_client, Err(DbError::Invalid(_))));
     let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
-    let admin = roles::find_by_name(db, acme.id, "admin").await.unwrap().unwrap();
-    assert!(matches!(
-        roles::assign(db, acme.id, jane, &admin, UserType::Client).await,
-        Err(DbError::Invalid(_))
-    ));
-    let client_admin = roles::find_by_name(db, acme.id, "Client Admin")
+    let staff_admin = roles::find_by_name(db, acme.id, UserType::Internal, "admin")
         .await
         .unwrap()
         .unwrap();
-    roles::assign(db, acme.id, jane, &client_admin, UserType::Client)
+    assert!(matches!(
+        roles::assign(db, acme.id, jane, &staff_admin, UserType::Client).await,
+        Err(DbError::Invalid(_))
+    ));
+    let finance = roles::find_by_name(db, acme.id, UserType::Client, "Finance")
+        .await
+        .unwrap()
+        .unwrap();
+    roles::assign(db, acme.id, jane, &finance, UserType::Client)
         .await
         .unwrap();
-    assert_eq!(
-        roles::role_names(db, acme.id, jane).await.unwrap(),
-        ["Client Admin"]
-    );
-    let perms = roles::permissions(db, acme.id, jane).await.unwrap();
-    assert!(perms.contains(&"billing:read".to_owned()));
-    assert!(!perms.contains(&"settings:update".to_owned()));
+    let grants = roles::grants(db, acme.id, jane).await.unwrap();
+    assert_eq!(grants.roles, ["Finance"]);
+    assert!(grants.permissions.contains(perm::BILLING_READ));
+    assert!(grants.permissions.contains(perm::SETTINGS_READ));
+    assert!(!grants.permissions.contains(perm::SETTINGS_UPDATE));
+    assert!(!grants.permissions.contains(perm::TICKET_DELETE));
 }
 
 async fn sessions_live_until_revoked_expired_or_user_disabled(t: TestDb) {
@@ -319,7 +326,7 @@ fn snapshot() -> SessionSnapshot {
         email: "jane@globex.example".into(),
         display_name: "Jane".into(),
         client_id: None,
-        roles: vec!["Client User".into()],
+        roles: vec!["User".into()],
         canonical_session_id: None,
     }
 }

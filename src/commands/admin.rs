@@ -149,7 +149,7 @@ pub async fn user(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
         ),
     };
     let role_name = role.unwrap_or_else(|| roles::default_role_name(user_type).to_owned());
-    let role = roles::find_by_name(db, tenant.id, &role_name)
+    let role = roles::find_by_name(db, tenant.id, user_type, &role_name)
         .await?
         .ok_or_else(|| anyhow!("tenant {} has no role named {role_name:?}", tenant.slug))?;
     if role.user_type != user_type {

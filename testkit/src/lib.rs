@@ -39,14 +39,21 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A fresh database with every migration applied.
     pub async fn new(backend: Backend) -> TestDb {
+        let t = Self::unmigrated(backend).await;
+        t.db.migrate().await.expect("migrate");
+        t
+    }
+
+    /// A fresh, empty database (for tests of the migrations themselves).
+    pub async fn unmigrated(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path: PathBuf = dir.path().join("db.sqlite");
                 let url = format!("sqlite://{}", path.display());
                 let db = Db::connect(&url, 8).await.expect("open sqlite");
-                db.migrate().await.expect("migrate sqlite");
                 TestDb {
                     db,
                     url,
@@ -68,7 +75,6 @@ impl TestDb {
                 conn.close().await.ok();
                 let url = replace_database(&admin, &name);
                 let db = Db::connect(&url, 8).await.expect("open postgres");
-                db.migrate().await.expect("migrate postgres");
                 TestDb {
                     db,
                     url,

@@ -14,6 +14,7 @@ pub mod clients;
 pub mod otts;
 pub mod portal_domains;
 pub mod roles;
+pub mod routes;
 pub mod sessions;
 pub mod tenants;
 mod types;
@@ -164,6 +165,14 @@ impl Db {
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// The migrations of this backend (tests replay them partially).
+    pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Db::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Db::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so that
