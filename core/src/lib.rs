@@ -10,7 +10,9 @@
 //!   query on tenant data takes a [`ids::TenantId`];
 //! - sessions ([`session_token`]: signed JWT claims with rotating keys,
 //!   [`session_cookie`]: the cookie that carries them) and passwords
-//!   ([`password`]).
+//!   ([`password`]);
+//! - permissions ([`permission`]), the request context the edge hands the
+//!   portal ([`request_context`]) and the paths both serve ([`paths`]).
 //!
 //! It depends on no other Porta crate.
 
@@ -21,13 +23,17 @@ pub mod domain_name;
 pub mod domain_status;
 pub mod email;
 pub mod host;
+pub mod host_cache;
 pub mod ids;
 pub mod key_file;
 pub mod next_path;
 pub mod ott;
 pub mod password;
+pub mod paths;
+pub mod permission;
 pub mod private_file;
 pub mod rate_limit;
+pub mod request_context;
 pub mod secret;
 pub mod session_cookie;
 pub mod session_issue;

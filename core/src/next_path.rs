@@ -19,6 +19,14 @@ impl PortalArea {
         }
     }
 
+    /// The sign-in page of this area.
+    pub fn signin_path(self) -> &'static str {
+        match self {
+            PortalArea::ClientPortal => crate::paths::CLIENT_SIGNIN,
+            PortalArea::Msp => crate::paths::MSP_SIGNIN,
+        }
+    }
+
     /// Where a user of this area lands when no (valid) `next` was given.
     pub fn landing(self) -> &'static str {
         match self {

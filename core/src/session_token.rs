@@ -80,6 +80,48 @@ pub struct SessionKeys {
     keys: Vec<SessionKey>,
 }
 
+/// 32 bytes derived from a session key for one purpose.
+#[derive(Clone)]
+pub struct DerivedKey([u8; 32]);
+
+impl DerivedKey {
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// Derived keys with their session key's id, the signing one first (see
+/// [`SessionKeys::derive`]).
+#[derive(Clone)]
+pub struct DerivedKeys {
+    keys: Vec<(String, DerivedKey)>,
+}
+
+impl std::fmt::Debug for DerivedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("DerivedKeys").field("ids", &ids).finish()
+    }
+}
+
+impl DerivedKeys {
+    /// The signing key and its id.
+    pub fn signing(&self) -> (&str, &DerivedKey) {
+        let (id, key) = &self.keys[0];
+        (id, key)
+    }
+
+    /// Every key, the signing one first.
+    pub fn all(&self) -> impl Iterator<Item = &DerivedKey> {
+        self.keys.iter().map(|(_, key)| key)
+    }
+
+    /// The key with id `id`, if it is one of ours.
+    pub fn get(&self, id: &str) -> Option<&DerivedKey> {
+        self.keys.iter().find(|(k, _)| k == id).map(|(_, key)| key)
+    }
+}
+
 /// Why a token was not accepted. All of these mean "no session" to callers;
 /// the variants exist for logs and tests.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -110,6 +152,27 @@ impl SessionKeys {
 
     pub fn signing_key_id(&self) -> &str {
         &self.keys[0].id
+    }
+
+    /// Keys for another purpose (`purpose` names it, e.g.
+    /// `request-context`), derived from each session key as
+    /// HMAC-SHA256(secret, "porta/" + purpose): they rotate with the session
+    /// keys, the first signs, all verify, and none of them can forge a
+    /// session token or a key of another purpose.
+    pub fn derive(&self, purpose: &str) -> DerivedKeys {
+        use hmac::{Hmac, Mac};
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| {
+                let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(k.secret.expose().as_bytes())
+                    .expect("HMAC takes keys of any length");
+                mac.update(b"porta/");
+                mac.update(purpose.as_bytes());
+                (k.id.clone(), DerivedKey(mac.finalize().into_bytes().into()))
+            })
+            .collect();
+        DerivedKeys { keys }
     }
 
     /// Signs `claims` with the first key.

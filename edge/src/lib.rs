@@ -3,7 +3,8 @@
 //! It owns TLS termination for every tenant host (certificates chosen per
 //! SNI from the database through a cache, see [`tls`]), the plain-HTTP
 //! listener (ACME HTTP-01, redirect to HTTPS), host -> tenant routing
-//! ([`host_router`]), the one-time-token handoff ([`exchange`], the page in
+//! (`porta_core::host_cache`, passed to the portal as a signed request
+//! context), the one-time-token handoff ([`exchange`], the page in
 //! [`pages`]), proxying to the portal upstreams ([`proxy`]) and the metrics
 //! listener ([`metrics`]).
 //!
@@ -12,7 +13,6 @@
 //! runtimes, so callers run it on a thread of its own.
 
 pub mod exchange;
-pub mod host_router;
 pub mod lifecycle_service;
 pub mod metrics;
 pub mod pages;
@@ -36,10 +36,11 @@ use porta_certs::master_key::MasterKey;
 use porta_certs::resolver::{CertResolver, ResolverSettings};
 use porta_core::config::Config;
 use porta_core::db::Db;
+use porta_core::host_cache::HostCache;
 use porta_core::rate_limit::IpRateLimiter;
+use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
-use crate::host_router::HostRouter;
 use crate::lifecycle_service::LifecycleService;
 use crate::metrics::MetricsApp;
 use crate::proxy::EdgeProxy;
@@ -89,11 +90,12 @@ pub fn build(
     let db_for_hello = db.clone();
     let lifecycle_db = db.clone();
     let state = Arc::new(EdgeState {
-        router: HostRouter::new(
+        hosts: HostCache::new(
             db.clone(),
             config.canonical_base.clone(),
             config.edge.host_cache_ttl,
         ),
+        context: ContextSigner::new(&keys),
         exchange_limiter: IpRateLimiter::per_minute(config.edge.ott_exchanges_per_ip_per_minute),
         config: config.clone(),
         db,

@@ -23,20 +23,22 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 use porta_core::clock::UnixMillis;
-use porta_core::db::{acme_challenges, tenants};
+use porta_core::db::acme_challenges;
 use porta_core::host::HostName;
 
+use porta_core::paths;
+use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
+
 use crate::exchange::{self, ExchangeRequest};
-use crate::host_router::HostKind;
 use crate::metrics::EdgeMetrics;
 use crate::pages;
 use crate::state::EdgeState;
 use crate::tls::ServerNameTag;
 
-const EXCHANGE_PATH: &str = "/api/client-portal/domain-session";
-const HANDOFF_PATH: &str = "/auth/client-portal/handoff";
-const HANDOFF_JS_PATH: &str = "/auth/client-portal/handoff.js";
-const ACME_PREFIX: &str = "/.well-known/acme-challenge/";
+const EXCHANGE_PATH: &str = paths::EXCHANGE;
+const HANDOFF_PATH: &str = paths::HANDOFF;
+const HANDOFF_JS_PATH: &str = paths::HANDOFF_JS;
+const ACME_PREFIX: &str = paths::ACME_CHALLENGE_PREFIX;
 const MAX_EXCHANGE_BODY: usize = 8 * 1024;
 
 /// Headers a client may not set: forwarding facts are the edge's to state.
@@ -57,6 +59,8 @@ pub struct EdgeProxy {
 #[derive(Debug, Default)]
 pub struct RequestCtx {
     host: Option<HostName>,
+    /// Where the host leads (tenant, custom domain), for the portal.
+    route: Option<Route>,
     /// `canonical`, `custom`, `unknown` or `none` (metrics label).
     host_kind: &'static str,
     /// Status of a response the edge wrote itself.
@@ -238,9 +242,12 @@ impl EdgeProxy {
         ctx: &mut RequestCtx,
         tenant: porta_core::ids::TenantId,
     ) -> Result<bool> {
-        let tenant = tenants::get(&self.state.db, tenant)
+        let tenant = self
+            .state
+            .hosts
+            .tenant(tenant)
             .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e))?;
+            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e.to_string()))?;
         let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
         let signin = exchange::canonical_signin_url(&self.state.config, &canonical);
         let csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
@@ -300,7 +307,7 @@ impl ProxyHttp for EdgeProxy {
         }
         let route = self
             .state
-            .router
+            .hosts
             .route(&host)
             .await
             .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
@@ -308,7 +315,8 @@ impl ProxyHttp for EdgeProxy {
             ctx.host_kind = "unknown";
             return respond_html(session, ctx, 404, pages::not_found()).await;
         };
-        ctx.host_kind = route.kind.label();
+        ctx.host_kind = route.kind.as_str();
+        ctx.route = Some(route);
         if route.kind == HostKind::Custom {
             if path == HANDOFF_PATH {
                 return self.handoff_page(session, ctx, route.tenant).await;
@@ -373,7 +381,19 @@ impl ProxyHttp for EdgeProxy {
             upstream_request.insert_header("x-forwarded-host", host.as_str())?;
         }
         upstream_request.insert_header("x-forwarded-proto", "https")?;
-        upstream_request.insert_header("x-forwarded-for", client_ip(session).to_string())?;
+        let ip = client_ip(session);
+        upstream_request.insert_header("x-forwarded-for", ip.to_string())?;
+        // What the edge resolved, signed, so the portal need not look the
+        // host up again (and cannot be told otherwise by a client).
+        if let (Some(host), Some(route)) = (&ctx.host, ctx.route) {
+            let context = RequestContext {
+                host: host.clone(),
+                route,
+                client_ip: ip,
+            };
+            let value = self.state.context.sign(&context, UnixMillis::now());
+            upstream_request.insert_header(CONTEXT_HEADER, value)?;
+        }
         Ok(())
     }
 
@@ -440,6 +460,7 @@ mod tests {
             "x-forwarded-proto",
             "x-real-ip",
             "x-porta-tenant",
+            "x-porta-context",
         ] {
             assert!(is_forwarding_header(name), "{name}");
         }

@@ -266,7 +266,14 @@ impl Config {
     /// `http(s)://<host>[:port]` as browsers reach the portal: through the
     /// edge on HTTPS, or straight to the portal on plain HTTP (development).
     pub fn public_origin(&self, host: &HostName) -> String {
-        match self.portal.public_transport {
+        self.origin(host, self.portal.public_transport)
+    }
+
+    /// `http(s)://<host>[:port]` for a browser that reached `host` over
+    /// `transport`: the public HTTPS port, or the portal's public port on
+    /// plain HTTP.
+    pub fn origin(&self, host: &HostName, transport: Transport) -> String {
+        match transport {
             Transport::Https => Self::https_origin(host, self.public_https_port),
             Transport::PlainHttp => {
                 let port = self.portal.public_port.unwrap_or(self.portal.listen.port());

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::users::UserProfile;
 use super::{Db, DbError};
 use crate::clock::UnixMillis;
 use crate::ids::{SessionId, TenantId, UserId};
@@ -102,6 +103,83 @@ pub async fn find_live(
         .await)?)
 }
 
+/// A live session with its user, as one query reads them.
+#[derive(FromRow)]
+struct LiveRow {
+    id: SessionId,
+    tenant_id: TenantId,
+    user_id: UserId,
+    host: String,
+    created_at: i64,
+    expires_at: i64,
+    last_seen_at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    login_method: String,
+    parent_session_id: Option<SessionId>,
+    user_type: crate::user_type::UserType,
+    email: crate::email::EmailAddress,
+    display_name: String,
+    client_id: Option<crate::ids::ClientId>,
+    client_name: Option<String>,
+    last_signin_at: Option<i64>,
+}
+
+/// Like [`find_live`], with the session's user (and their client company's
+/// name) in the same query: what every signed-in request needs.
+pub async fn find_live_with_user(
+    db: &Db,
+    tenant: TenantId,
+    id: SessionId,
+    now: UnixMillis,
+) -> Result<Option<(Session, UserProfile)>, DbError> {
+    let sql = "SELECT s.id, s.tenant_id, s.user_id, s.host, s.created_at, s.expires_at, s.last_seen_at, \
+               s.ip, s.user_agent, s.login_method, s.parent_session_id, \
+               u.user_type, u.email, u.display_name, u.client_id, c.name AS client_name, u.last_signin_at \
+               FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+               LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
+               WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+               AND u.disabled = FALSE";
+    let row: Option<LiveRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(now.0)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(row.map(|r| {
+        let profile = UserProfile {
+            id: r.user_id,
+            tenant_id: r.tenant_id,
+            user_type: r.user_type,
+            email: r.email,
+            display_name: r.display_name,
+            client_id: r.client_id,
+            client_name: r.client_name,
+            disabled: false,
+            last_signin_at: r.last_signin_at,
+        };
+        let session = Session {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            user_id: r.user_id,
+            host: r.host,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_seen_at: r.last_seen_at,
+            revoked_at: None,
+            revoked_reason: None,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            login_method: r.login_method,
+            parent_session_id: r.parent_session_id,
+        };
+        (session, profile)
+    }))
+}
+
+/// How stale `last_seen_at` may get before a request writes it again.
+pub const TOUCH_INTERVAL_MILLIS: i64 = 60_000;
+
 /// Updates `last_seen_at`, at most once a minute per session so that page
 /// views do not each cost a write.
 pub async fn touch(db: &Db, tenant: TenantId, id: SessionId, now: UnixMillis) -> Result<(), DbError> {
@@ -111,7 +189,7 @@ pub async fn touch(db: &Db, tenant: TenantId, id: SessionId, now: UnixMillis) ->
         .bind(tenant)
         .bind(id)
         .bind(now.0)
-        .bind(now.0 - 60_000)
+        .bind(now.0 - TOUCH_INTERVAL_MILLIS)
         .execute(pool)
         .await
         .map(|_| ()))?;

@@ -1,0 +1,73 @@
+//! A cache of host -> route answers and of tenant rows, as the edge and
+//! the portal both keep one: a signed-in page or a proxied request then
+//! costs no query to find its tenant. Answers, negative ones included, live
+//! for the configured TTL (`edge.host_cache_ttl_seconds`); a disabled domain
+//! or a renamed tenant is seen by this process within that bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+
+use crate::db::tenants::{self, Tenant};
+use crate::db::{routes, Db, DbError};
+use crate::host::HostName;
+use crate::ids::TenantId;
+use crate::request_context::Route;
+
+/// The most hosts (and tenants) kept.
+const MAX_ENTRIES: u64 = 100_000;
+
+#[derive(Clone)]
+pub struct HostCache {
+    db: Db,
+    canonical_base: HostName,
+    routes: Cache<HostName, Option<Route>>,
+    tenants: Cache<TenantId, Arc<Tenant>>,
+}
+
+impl std::fmt::Debug for HostCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostCache")
+            .field("routes", &self.routes.entry_count())
+            .field("tenants", &self.tenants.entry_count())
+            .finish()
+    }
+}
+
+impl HostCache {
+    pub fn new(db: Db, canonical_base: HostName, ttl: Duration) -> Self {
+        Self {
+            db,
+            canonical_base,
+            routes: Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl)
+                .build(),
+            tenants: Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// The route for `host`, or `None` for an unknown host.
+    pub async fn route(&self, host: &HostName) -> Result<Option<Route>, Arc<DbError>> {
+        self.routes
+            .try_get_with_by_ref(host, routes::resolve(&self.db, &self.canonical_base, host))
+            .await
+    }
+
+    /// The tenant `id` (which a route or a verified context named).
+    pub async fn tenant(&self, id: TenantId) -> Result<Arc<Tenant>, Arc<DbError>> {
+        self.tenants
+            .try_get_with(id, async { tenants::get(&self.db, id).await.map(Arc::new) })
+            .await
+    }
+
+    /// Forgets everything (after a change this process made itself).
+    pub fn invalidate_all(&self) {
+        self.routes.invalidate_all();
+        self.tenants.invalidate_all();
+    }
+}
