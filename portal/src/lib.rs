@@ -1,24 +1,30 @@
 //! Porta's portal core: the axum application behind the edge.
 //!
-//! It owns sign-in (client users on `/auth/client-portal/signin`, MSP staff
-//! on `/auth/msp/signin`), server-side sessions and their cookie, the
-//! middleware that guards `/client-portal/*` and `/msp/*`, and the pages.
-//! Every request is first tied to a tenant by its host ([`site`]); an
-//! unknown host gets 404, never another tenant's page.
+//! Where things are:
+//! - [`app`]: every feature router merged, and the layers around them;
+//! - [`request`]: what each request is for (its [`request::Site`], from the
+//!   edge's signed context or the host), who is signed in, CSRF;
+//! - [`error`]: the one place errors become responses (JSON under `/api/`,
+//!   the layout's error page elsewhere);
+//! - [`page`]: the page context every page embeds, menus, message codes;
+//! - one folder per feature, with its handlers, page types and guard:
+//!   [`auth`] (sign-in, sign-out, handoff), [`client`] (`/client-portal/*`),
+//!   [`msp`] (`/msp/*` and `/api/msp/*`); their templates sit in the
+//!   matching folders under `templates/`.
 //!
 //! [`build`] binds the listener and returns an [`App`] with the bound
 //! address; [`App::run_until_stopped`] serves until the shutdown future
 //! resolves. Tests start the same `App` on port 0.
 
-mod domain_settings;
-mod error;
-mod guard;
-mod handoff;
-mod pages;
-mod routes;
-mod session;
-mod site;
+mod app;
+mod auth;
+mod client;
+pub mod error;
+mod msp;
+mod page;
+pub mod request;
 mod state;
+mod system;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,15 +45,24 @@ pub struct App {
     router: axum::Router,
 }
 
-/// Binds `config.portal.listen` and builds the router.
+/// Binds `config.portal.listen` and builds the router. Links built for
+/// plain HTTP use the bound port when the configuration asked for port 0
+/// and named no public port.
 pub async fn build(config: Arc<Config>, db: Db, keys: SessionKeys) -> std::io::Result<App> {
     let listener = TcpListener::bind(config.portal.listen).await?;
     let address = listener.local_addr()?;
+    let config = if config.portal.listen.port() == 0 && config.portal.public_port.is_none() {
+        let mut bound = (*config).clone();
+        bound.portal.public_port = Some(address.port());
+        Arc::new(bound)
+    } else {
+        config
+    };
     let state = AppState::new(config, db, keys);
     Ok(App {
         listener,
         address,
-        router: routes::router(state),
+        router: app::app(state),
     })
 }
 

@@ -4,22 +4,38 @@ use std::sync::Arc;
 
 use porta_core::config::Config;
 use porta_core::db::Db;
+use porta_core::host_cache::HostCache;
+use porta_core::rate_limit::IpRateLimiter;
+use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
-use porta_core::rate_limit::IpRateLimiter;
+use crate::request::csrf::CsrfKeys;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: Arc<SessionKeys>,
+    /// Host -> tenant answers and tenant rows, cached.
+    pub hosts: HostCache,
+    /// Verifies the request context the edge sends.
+    pub context: Arc<ContextSigner>,
+    pub csrf: Arc<CsrfKeys>,
     pub signin_limiter: Arc<IpRateLimiter>,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, db: Db, keys: SessionKeys) -> Self {
         let limiter = IpRateLimiter::per_minute(config.signin.max_attempts_per_ip_per_minute);
+        let hosts = HostCache::new(
+            db.clone(),
+            config.canonical_base.clone(),
+            config.edge.host_cache_ttl,
+        );
         Self {
+            context: Arc::new(ContextSigner::new(&keys)),
+            csrf: Arc::new(CsrfKeys::new(&keys)),
+            hosts,
             config,
             db,
             keys: Arc::new(keys),

@@ -23,7 +23,7 @@ async fn staff_cookie(app: &TestApp, host: &str, email: &str) -> String {
 }
 
 async fn make_admin(app: &TestApp, f: &Fixture, user: UserId) {
-    let admin = roles::find_by_name(&app.db, f.tenant, "Admin")
+    let admin = roles::find_by_name(&app.db, f.tenant, UserType::Internal, "Admin")
         .await
         .unwrap()
         .unwrap();
@@ -40,7 +40,11 @@ async fn api(
     cookie: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = app.http.request(method, app.url(path)).header(HOST, host);
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .header(HOST, host)
+        .header("origin", app.origin(host));
     if let Some(cookie) = cookie {
         req = req.header("cookie", cookie);
     }
@@ -343,23 +347,27 @@ async fn bad_and_taken_names_are_refused_with_their_reason(t: TestDb) {
 async fn the_page_registers_and_shows_the_record(t: TestDb) {
     let app = TestApp::start(t).await;
     let (acme, admin, _, _) = setup(&app).await;
-    let mut headers = HeaderMap::new();
-    headers.insert("cookie", HeaderValue::from_str(&admin).unwrap());
+    const PAGE: &str = "/msp/settings/portal-domain";
     let response = app
-        .post_form(
+        .submit(
             &acme.host,
-            "/msp/settings/portal-domain",
+            PAGE,
             &[("action", "register"), ("domain", "portal.acme-it.example")],
-            headers.clone(),
+            &admin,
+            PAGE,
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response).as_deref(),
-        Some("/msp/settings/portal-domain?notice=portal.acme-it.example+registered.+Create+the+CNAME+record+below.")
+        Some("/msp/settings/portal-domain?notice=domain_registered")
     );
     let html = app
-        .get(&acme.host, "/msp/settings/portal-domain", Some(&admin))
+        .get(
+            &acme.host,
+            "/msp/settings/portal-domain?notice=domain_registered",
+            Some(&admin),
+        )
         .await
         .text()
         .await
@@ -368,35 +376,143 @@ async fn the_page_registers_and_shows_the_record(t: TestDb) {
         html.contains(r#"<dd id="domain-status">pending_dns</dd>"#),
         "{html}"
     );
+    assert!(html.contains("Domain registered. Create the CNAME record shown below."));
     assert!(html.contains("<code>portal.acme-it.example. CNAME acme.portal.localhost.</code>"));
     assert!(
         html.contains(r#"<meta http-equiv="refresh" content="10">"#),
         "pending pages refresh themselves"
     );
+    // A refusal is shown on the page itself, with the reason and what was typed.
     let response = app
-        .post_form(
+        .submit(
             &acme.host,
-            "/msp/settings/portal-domain",
-            &[("action", "register"), ("domain", "*.x.example")],
-            headers.clone(),
+            PAGE,
+            &[("action", "change"), ("domain", "*.x.example")],
+            &admin,
+            PAGE,
         )
         .await;
-    let target = location(&response).unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
     assert!(
-        target.starts_with("/msp/settings/portal-domain?error=wildcard+domains"),
-        "{target}"
+        html.contains("wildcard domains cannot be registered; enter one name such as portal.example.com"),
+        "{html}"
     );
-    let mut cross = headers.clone();
+    assert!(html.contains(r#"value="*.x.example""#));
+    // A cross-site post changes nothing.
+    let token = app.page_csrf(&acme.host, PAGE, &admin).await;
+    let mut cross = HeaderMap::new();
+    cross.insert("cookie", HeaderValue::from_str(&admin).unwrap());
     cross.insert("origin", HeaderValue::from_static("https://evil.example"));
     let response = app
         .post_form(
             &acme.host,
-            "/msp/settings/portal-domain",
-            &[("action", "remove")],
+            PAGE,
+            &[("action", "remove"), ("csrf_token", &token)],
             cross,
         )
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Nor does a same-origin post without the page's token.
+    let mut same = HeaderMap::new();
+    same.insert("cookie", HeaderValue::from_str(&admin).unwrap());
+    same.insert("origin", HeaderValue::from_str(&app.origin(&acme.host)).unwrap());
+    let response = app
+        .post_form(&acme.host, PAGE, &[("action", "remove")], same)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, body) = api(&app, reqwest::Method::GET, &acme.host, API, Some(&admin), None).await;
+    assert_eq!(
+        body["domain"]["name"], "portal.acme-it.example",
+        "still registered"
+    );
+}
+
+/// Messages come from codes; a crafted link shows no text of its own.
+async fn crafted_notices_show_nothing(t: TestDb) {
+    let app = TestApp::start(t).await;
+    let (acme, admin, _, _) = setup(&app).await;
+    for crafted in [
+        "Your+domain+was+hijacked%2C+call+%2B1-555-0100",
+        "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "domain_registered%00",
+    ] {
+        for key in ["notice", "error"] {
+            let html = app
+                .get(
+                    &acme.host,
+                    &format!("/msp/settings/portal-domain?{key}={crafted}"),
+                    Some(&admin),
+                )
+                .await
+                .text()
+                .await
+                .unwrap();
+            assert!(!html.contains("hijacked") && !html.contains("555-0100"), "{html}");
+            assert!(!html.contains("<script>alert"), "{html}");
+            assert!(!html.contains(r#"id="flash""#), "no message at all for {crafted}");
+        }
+    }
+}
+
+/// The staff API refuses cross-site calls and non-JSON bodies, whatever
+/// the cookie.
+async fn the_api_refuses_cross_site_calls(t: TestDb) {
+    let app = TestApp::start(t).await;
+    let (acme, admin, _, _) = setup(&app).await;
+    let (status, _) = api(
+        &app,
+        reqwest::Method::POST,
+        &acme.host,
+        API,
+        Some(&admin),
+        Some(json!({ "domain": "portal.acme-it.example" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (method, path) in [
+        (reqwest::Method::POST, format!("{API}/disable")),
+        (reqwest::Method::DELETE, API.to_owned()),
+        (reqwest::Method::PUT, API.to_owned()),
+    ] {
+        for origin in [Some("https://evil.example"), None] {
+            let mut req = app
+                .http
+                .request(method.clone(), app.url(&path))
+                .header(HOST, &acme.host)
+                .header("cookie", &admin)
+                .header("content-type", "application/json")
+                .body(r#"{"domain":"evil.example"}"#);
+            if let Some(origin) = origin {
+                req = req.header("origin", origin);
+            }
+            let response = req.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {path} from {origin:?}"
+            );
+        }
+        // A form-encoded body (what a cross-site form can send) from our own origin.
+        let response = app
+            .http
+            .request(method.clone(), app.url(&path))
+            .header(HOST, &acme.host)
+            .header("cookie", &admin)
+            .header("origin", app.origin(&acme.host))
+            .header("content-type", "text/plain")
+            .body("domain=evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{method} {path}"
+        );
+    }
+    let (_, body) = api(&app, reqwest::Method::GET, &acme.host, API, Some(&admin), None).await;
+    assert_eq!(body["domain"]["status"], "pending_dns", "nothing changed");
 }
 
 both_backends! {
@@ -404,4 +520,6 @@ both_backends! {
     permissions => permissions_are_enforced;
     validation => bad_and_taken_names_are_refused_with_their_reason;
     page => the_page_registers_and_shows_the_record;
+    crafted_notices => crafted_notices_show_nothing;
+    api_cross_site => the_api_refuses_cross_site_calls;
 }

@@ -47,7 +47,7 @@ async fn client_signin_sets_exact_cookie_and_shows_dashboard(t: TestDb) {
     );
     assert!(html.contains(r#"<dd id="client-name">Globex Corporation</dd>"#));
     assert!(html.contains(r#"<dd id="tenant-name">Acme IT</dd>"#));
-    assert!(html.contains(r#"<dd id="roles">Client User</dd>"#));
+    assert!(html.contains(r#"<dd id="roles">User</dd>"#));
 }
 
 async fn https_behind_trusted_proxy_uses_secure_cookie(t: TestDb) {
@@ -57,12 +57,34 @@ async fn https_behind_trusted_proxy_uses_secure_cookie(t: TestDb) {
     headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
     headers.insert("x-forwarded-host", HeaderValue::from_str(&acme.host).unwrap());
     headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+    // The sign-in page, reached through the proxy, hands out the CSRF cookie.
+    let page = app
+        .get_with("ignored.example", "/auth/client-portal/signin", headers.clone())
+        .await;
+    let csrf_cookie = set_cookies(&page)
+        .into_iter()
+        .find(|c| c.starts_with("__Host-porta.csrf="))
+        .expect("a __Host- CSRF cookie over HTTPS");
+    assert!(
+        csrf_cookie.contains("; Secure") && csrf_cookie.contains("; HttpOnly"),
+        "{csrf_cookie}"
+    );
+    let token = csrf_field(&page.text().await.unwrap()).unwrap();
+    let mut post_headers = headers.clone();
+    post_headers.insert(
+        "cookie",
+        HeaderValue::from_str(csrf_cookie.split(';').next().unwrap()).unwrap(),
+    );
+    post_headers.insert(
+        "origin",
+        HeaderValue::from_str(&format!("https://{}:8443", acme.host)).unwrap(),
+    );
     let response = app
         .post_form(
             "ignored.example",
             "/auth/client-portal/signin",
-            &[("email", JANE), ("password", PASSWORD)],
-            headers.clone(),
+            &[("email", JANE), ("password", PASSWORD), ("csrf_token", &token)],
+            post_headers,
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -101,7 +123,7 @@ async fn untrusted_peers_cannot_pick_host_or_scheme(t: TestDb) {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // On the real host, a spoofed proto does not turn the cookie into __Secure-.
     let response = app
-        .post_form(
+        .sign_in_form(
             &acme.host,
             "/auth/client-portal/signin",
             &[("email", JANE), ("password", PASSWORD)],
@@ -257,7 +279,7 @@ async fn guard_redirects_with_a_safe_next(t: TestDb) {
         "{page}"
     );
     let response = app
-        .post_form(
+        .sign_in_form(
             &acme.host,
             "/auth/client-portal/signin",
             &[
@@ -278,7 +300,7 @@ async fn guard_redirects_with_a_safe_next(t: TestDb) {
         "/%2f%2fevil.com",
     ] {
         let response = app
-            .post_form(
+            .sign_in_form(
                 &acme.host,
                 "/auth/client-portal/signin",
                 &[("email", JANE), ("password", PASSWORD), ("next", hostile)],
@@ -436,11 +458,13 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
 
     // Revoked: sign out, then replay the old cookie.
     let out = app
-        .post_form(&acme.host, "/auth/signout", &[], {
-            let mut h = HeaderMap::new();
-            h.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
-            h
-        })
+        .submit(
+            &acme.host,
+            "/auth/signout",
+            &[],
+            &cookie,
+            "/client-portal/dashboard",
+        )
         .await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&out).as_deref(), Some("/auth/client-portal/signin"));
@@ -594,40 +618,102 @@ async fn every_attempt_is_audited_without_secrets(t: TestDb) {
 async fn cross_site_posts_are_refused(t: TestDb) {
     let app = TestApp::start(t).await;
     let (acme, _, _) = acme(&app).await;
-    let form = [("email", JANE), ("password", PASSWORD)];
-    let mut evil = HeaderMap::new();
-    evil.insert("origin", HeaderValue::from_static("https://evil.example"));
+    let (csrf_cookie, token) = app.anonymous_csrf(&acme.host).await;
+    let form = [
+        ("email", JANE),
+        ("password", PASSWORD),
+        ("csrf_token", token.as_str()),
+    ];
+    let with = |pairs: &[(&'static str, String)]| {
+        let mut h = HeaderMap::new();
+        h.insert("cookie", HeaderValue::from_str(&csrf_cookie).unwrap());
+        for (name, value) in pairs {
+            h.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        h
+    };
+    let ours = app.origin(&acme.host);
+    // Another site, the right host on another port or scheme, an opaque
+    // origin, a cross-site fetch, and a request no header vouches for.
+    for refused in [
+        vec![("origin", "https://evil.example".to_owned())],
+        vec![("origin", format!("http://{}:1", acme.host))],
+        vec![("origin", ours.replace("http://", "https://"))],
+        vec![("origin", "null".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        vec![("sec-fetch-site", "same-site".to_owned())],
+        vec![("referer", "https://evil.example/page".to_owned())],
+        vec![],
+    ] {
+        let response = app
+            .post_form(&acme.host, "/auth/client-portal/signin", &form, with(&refused))
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{refused:?}");
+        assert!(set_cookie(&response).is_none(), "{refused:?}");
+    }
+    // The right origin but no token, or another visitor's token.
+    let no_token = [("email", JANE), ("password", PASSWORD)];
     let response = app
-        .post_form(&acme.host, "/auth/client-portal/signin", &form, evil)
+        .post_form(
+            &acme.host,
+            "/auth/client-portal/signin",
+            &no_token,
+            with(&[("origin", ours.clone())]),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(set_cookie(&response).is_none());
+    let (_, other_token) = app.anonymous_csrf(&acme.host).await;
+    let stolen = [
+        ("email", JANE),
+        ("password", PASSWORD),
+        ("csrf_token", other_token.as_str()),
+    ];
+    let response = app
+        .post_form(
+            &acme.host,
+            "/auth/client-portal/signin",
+            &stolen,
+            with(&[("origin", ours.clone())]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Sign-out of a live session from another site.
+    let cookie = app.session_cookie(&acme.host, JANE).await;
     let mut cross = HeaderMap::new();
     cross.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+    cross.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
     let response = app.post_form(&acme.host, "/auth/signout", &[], cross).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let mut same = HeaderMap::new();
-    same.insert(
-        "origin",
-        HeaderValue::from_str(&format!("http://{}:8080", acme.host)).unwrap(),
-    );
-    same.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-    let response = app
-        .post_form(&acme.host, "/auth/client-portal/signin", &form, same)
+    let dashboard = app
+        .get(&acme.host, "/client-portal/dashboard", Some(&cookie))
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(set_cookie(&response).is_some());
+    assert_eq!(dashboard.status(), StatusCode::OK, "still signed in");
+    // Same origin by Origin, by Sec-Fetch-Site, or by Referer: accepted.
+    for accepted in [
+        vec![("origin", ours.clone())],
+        vec![("sec-fetch-site", "same-origin".to_owned())],
+        vec![("referer", format!("{ours}/auth/client-portal/signin"))],
+    ] {
+        let response = app
+            .post_form(&acme.host, "/auth/client-portal/signin", &form, with(&accepted))
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{accepted:?}");
+        assert!(set_cookie(&response).is_some(), "{accepted:?}");
+    }
 }
 
 async fn malformed_requests_get_clear_errors(t: TestDb) {
     let app = TestApp::start(t).await;
     let (acme, _, _) = acme(&app).await;
+    let (csrf_cookie, token) = app.anonymous_csrf(&acme.host).await;
     let response = app
         .http
         .post(app.url("/auth/client-portal/signin"))
         .header("host", &acme.host)
+        .header("origin", app.origin(&acme.host))
+        .header("cookie", &csrf_cookie)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=%ZZ&password")
+        .body(format!("email=%ZZ&password&csrf_token={token}"))
         .send()
         .await
         .unwrap();
@@ -638,6 +724,7 @@ async fn malformed_requests_get_clear_errors(t: TestDb) {
         .http
         .post(app.url("/auth/client-portal/signin"))
         .header("host", &acme.host)
+        .header("origin", app.origin(&acme.host))
         .header("content-type", "application/json")
         .body("{}")
         .send()

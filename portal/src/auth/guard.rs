@@ -1,11 +1,17 @@
-//! The middleware that guards signed-in areas.
+//! The guards of the signed-in areas, applied as a layer on each feature's
+//! router (never called inside handlers).
 //!
-//! `/client-portal/*`: no session -> 303 to the client sign-in with the
-//! requested path as a safe `next`; a session whose user is not a client
-//! user -> 303 to the client sign-in with `error=AccessDenied`. `/msp/*`
-//! likewise for MSP staff. A session of another tenant is no session (see
-//! [`crate::session::current`]). On success the [`Site`] and the
-//! [`SignedIn`] are put into the request's extensions for the handlers.
+//! - [`require_client`] (`/client-portal/*`): no session -> 303 to the
+//!   client sign-in with the requested path as a safe `next` (on a custom
+//!   domain: the canonical host's sign-in, which hands the user back); a
+//!   staff session -> `?error=AccessDenied` (on a custom domain: the MSP
+//!   area on the canonical host).
+//! - [`require_staff`] (`/msp/*`): likewise for MSP staff, who work on the
+//!   canonical host only.
+//! - [`require_staff_api`] (`/api/msp/*`): 401/403 JSON, never a redirect.
+//!
+//! A session of another tenant never gets here: it is no session
+//! ([`crate::request::session`]). Signed-in pages are never cached.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
@@ -15,19 +21,11 @@ use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::user_type::UserType;
 
 use crate::error::AppError;
-use crate::session::{self, SignedIn};
-use crate::site::Site;
+use crate::request::{CurrentSession, Site};
 use crate::state::AppState;
 
-/// The sign-in page of an area.
-pub fn signin_path(area: PortalArea) -> &'static str {
-    match area {
-        PortalArea::ClientPortal => "/auth/client-portal/signin",
-        PortalArea::Msp => "/auth/msp/signin",
-    }
-}
-
-/// The sign-in page (relative), with `next` when it is safe for the area.
+/// The sign-in page (relative), with `error` and `next` (when it is safe
+/// for the area).
 pub fn signin_location(area: PortalArea, next: Option<&str>, error: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if let Some(error) = error {
@@ -38,9 +36,9 @@ pub fn signin_location(area: PortalArea, next: Option<&str>, error: Option<&str>
     }
     let query = query.finish();
     if query.is_empty() {
-        signin_path(area).to_owned()
+        area.signin_path().to_owned()
     } else {
-        format!("{}?{query}", signin_path(area))
+        format!("{}?{query}", area.signin_path())
     }
 }
 
@@ -63,7 +61,7 @@ pub fn canonical_signin_redirect(
 
 /// Redirect to the MSP area on the canonical host (staff never use the
 /// client portal's custom domain), keeping a safe `/msp` path.
-pub fn canonical_msp_redirect(state: &AppState, site: &Site, path: Option<&str>) -> Redirect {
+fn canonical_msp_redirect(state: &AppState, site: &Site, path: Option<&str>) -> Redirect {
     let origin = site.canonical_origin(&state.config);
     let path = NextPath::or_landing(path, PortalArea::Msp);
     Redirect::to(&format!("{origin}{path}"))
@@ -76,113 +74,74 @@ fn user_type_of(area: PortalArea) -> UserType {
     }
 }
 
-async fn guard(area: PortalArea, state: AppState, site: Site, mut request: Request, next: Next) -> Response {
-    let signed_in = match session::current(&state, &site, request.headers()).await {
-        Ok(signed_in) => signed_in,
-        Err(e) => return e.into_response(),
-    };
-    let requested = request.uri().path_and_query().map(|pq| pq.as_str().to_owned());
-    let custom = site.is_custom_domain();
-    let mut response = match signed_in {
-        // Staff work on the canonical host only.
-        _ if custom && area == PortalArea::Msp => {
-            canonical_msp_redirect(&state, &site, requested.as_deref()).into_response()
-        }
-        None if custom => {
-            canonical_signin_redirect(&state, &site, area, requested.as_deref()).into_response()
-        }
-        None => signin_redirect(area, requested.as_deref(), None).into_response(),
-        Some(s) if custom && s.profile.user_type == UserType::Internal => {
-            canonical_msp_redirect(&state, &site, None).into_response()
-        }
-        Some(s) if s.profile.user_type != user_type_of(area) => {
-            signin_redirect(area, None, Some("AccessDenied")).into_response()
-        }
-        Some(s) => {
-            request.extensions_mut().insert::<SignedIn>(s);
-            request.extensions_mut().insert::<Site>(site);
-            next.run(request).await
-        }
-    };
-    // Signed-in pages are per user: never cached by browsers or proxies.
+fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-pub async fn require_client(
-    State(state): State<AppState>,
+async fn guard(
+    area: PortalArea,
+    state: AppState,
     site: Site,
+    current: CurrentSession,
     request: Request,
     next: Next,
 ) -> Response {
-    guard(PortalArea::ClientPortal, state, site, request, next).await
+    let requested = request.uri().path_and_query().map(|pq| pq.as_str().to_owned());
+    let requested = requested.as_deref();
+    let custom = site.is_custom_domain();
+    let response = match &current.0 {
+        // Staff work on the canonical host only.
+        _ if custom && area == PortalArea::Msp => {
+            canonical_msp_redirect(&state, &site, requested).into_response()
+        }
+        None if custom => canonical_signin_redirect(&state, &site, area, requested).into_response(),
+        None => signin_redirect(area, requested, None).into_response(),
+        Some(s) if custom && s.user.user_type == UserType::Internal => {
+            canonical_msp_redirect(&state, &site, None).into_response()
+        }
+        Some(s) if s.user.user_type != user_type_of(area) => {
+            signin_redirect(area, None, Some("AccessDenied")).into_response()
+        }
+        Some(_) => next.run(request).await,
+    };
+    no_store(response)
+}
+
+pub async fn require_client(
+    State(state): State<AppState>,
+    site: Site,
+    current: CurrentSession,
+    request: Request,
+    next: Next,
+) -> Response {
+    guard(PortalArea::ClientPortal, state, site, current, request, next).await
 }
 
 pub async fn require_staff(
     State(state): State<AppState>,
     site: Site,
+    current: CurrentSession,
     request: Request,
     next: Next,
 ) -> Response {
-    guard(PortalArea::Msp, state, site, request, next).await
+    guard(PortalArea::Msp, state, site, current, request, next).await
 }
 
-/// Extracts what [`guard`] stored; only used behind it.
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, AppError> {
-        parts
-            .extensions
-            .get::<SignedIn>()
-            .cloned()
-            .ok_or_else(|| AppError::Internal("SignedIn used outside the guard".to_owned()))
-    }
-}
-
-/// For `/api/msp/*`: a staff session or a JSON 401/403, never a redirect.
 pub async fn require_staff_api(
-    State(state): State<AppState>,
     site: Site,
-    mut request: Request,
+    current: CurrentSession,
+    request: Request,
     next: Next,
-) -> Response {
-    use axum::http::StatusCode;
-    let json_error = |status: StatusCode, code: &str, message: &str| {
-        (
-            status,
-            axum::Json(serde_json::json!({ "error": code, "message": message })),
-        )
-            .into_response()
-    };
+) -> Result<Response, AppError> {
     if site.is_custom_domain() {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the MSP API is on the canonical host",
-        );
+        return Err(AppError::NotFound);
     }
-    let signed_in = match session::current(&state, &site, request.headers()).await {
-        Ok(signed_in) => signed_in,
-        Err(e) => return e.into_response(),
-    };
-    match signed_in {
-        None => json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "sign in as MSP staff first",
-        ),
-        Some(s) if s.profile.user_type != UserType::Internal => json_error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only MSP staff may use this API",
-        ),
-        Some(s) => {
-            request.extensions_mut().insert::<SignedIn>(s);
-            request.extensions_mut().insert::<Site>(site);
-            next.run(request).await
-        }
+    match &current.0 {
+        None => Err(AppError::Unauthenticated),
+        Some(s) if s.user.user_type != UserType::Internal => Err(AppError::WrongUserType),
+        Some(_) => Ok(no_store(next.run(request).await)),
     }
 }

@@ -12,12 +12,13 @@ use porta_core::next_path::NextPath;
 use porta_core::ott::SessionSnapshot;
 
 use crate::error::AppError;
-use crate::site::Site;
+use crate::request::Site;
 use crate::state::AppState;
 
 /// When the site's tenant has an active custom domain and this is its
 /// canonical host, the handoff URL that signs `user` in there and lands on
 /// `next`; `None` when there is nowhere to hand off to.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn handoff_url(
     state: &AppState,
     site: &Site,
@@ -37,7 +38,7 @@ pub async fn handoff_url(
         email: user.email.to_string(),
         display_name: user.display_name.clone(),
         client_id: user.client_id,
-        roles: roles::role_names(&state.db, site.tenant.id, user.id).await?,
+        roles: roles::grants(&state.db, site.tenant.id, user.id).await?.roles,
         canonical_session_id: Some(canonical_session.id),
     };
     let ttl = i64::try_from(state.config.portal_domain.ott_ttl.as_secs()).unwrap_or(90);
@@ -60,5 +61,5 @@ pub async fn handoff_url(
         .append_pair("next", next.as_str())
         .finish();
     let origin = Config::https_origin(&domain.domain, state.config.public_https_port);
-    Ok(Some(format!("{origin}/auth/client-portal/handoff?{query}")))
+    Ok(Some(format!("{origin}{}?{query}", porta_core::paths::HANDOFF)))
 }

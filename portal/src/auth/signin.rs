@@ -1,33 +1,34 @@
-//! Sign-in and sign-out.
+//! Sign-in for client users (`/auth/client-portal/signin`) and MSP staff
+//! (`/auth/msp/signin`).
 //!
-//! Both sign-in forms share one procedure ([`sign_in`]) and differ only in
-//! the user type they admit. Each attempt costs exactly one argon2
-//! verification whether or not the account exists, answers with the same
-//! generic error whatever was wrong, is limited per IP (in memory) and per
-//! account (failures in the audit log, so across nodes), and writes one
-//! audit row.
+//! Both forms share one procedure ([`sign_in`]) and differ only in the user
+//! type they admit. Each attempt costs exactly one argon2 verification
+//! whether or not the account exists, answers with the same generic error
+//! whatever was wrong, is limited per IP (in memory) and per account
+//! (failures in the audit log, so across nodes), and writes one audit row.
+//! Cross-site posts never get here (the CSRF layer refuses them).
 
+use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
-use porta_core::db::{sessions, users};
+use porta_core::db::users;
 use porta_core::email::EmailAddress;
 use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::password;
 use porta_core::secret::Secret;
-use porta_core::session_cookie::clear_session_cookie;
 use porta_core::user_type::UserType;
 use serde::Deserialize;
 
+use super::guard::{canonical_signin_redirect, signin_redirect};
+use super::handoff::handoff_url;
 use crate::error::AppError;
-use crate::guard::{canonical_signin_redirect, signin_path, signin_redirect};
-use crate::handoff::handoff_url;
-use crate::pages::{render, SigninPage};
-use crate::session;
-use crate::site::Site;
+use crate::page::notice::Message;
+use crate::page::{render, PageContext};
+use crate::request::{session, CurrentSession, Site};
 use crate::state::AppState;
 
 /// The audit action of every sign-in attempt (both forms: the per-account
@@ -70,45 +71,40 @@ const MSP_DOOR: Door = Door {
     form_name: "msp",
 };
 
-/// What each `?error=` code tells the visitor (Auth.js's codes). None says
-/// which part of the credentials was wrong.
-fn error_message(code: &str) -> &'static str {
-    match code {
-        "CredentialsSignin" => "Sign-in failed. Check that your email and password are correct.",
-        "AccessDenied" => "This account does not have access here.",
-        "RateLimited" => "Too many sign-in attempts. Wait a few minutes, then try again.",
-        "SessionRequired" => "Please sign in to continue.",
-        _ => "Sign-in failed. Please try again.",
-    }
+#[derive(Template)]
+#[template(path = "auth/signin.html")]
+struct SigninPage<'a> {
+    ctx: PageContext,
+    heading: &'a str,
+    action: &'a str,
+    next: Option<&'a str>,
+    other_link: (&'a str, &'a str),
 }
 
-fn signin_page(
-    door: Door,
-    site: &Site,
-    error: Option<&str>,
-    next: Option<&NextPath>,
-) -> axum::response::Html<String> {
+fn signin_page(door: Door, ctx: PageContext, next: Option<&NextPath>) -> Result<Response, AppError> {
     let (heading, other_link) = match door.area {
         PortalArea::ClientPortal => (
             "Sign in to the client portal",
-            ("/auth/msp/signin", "Staff sign-in"),
+            (PortalArea::Msp.signin_path(), "Staff sign-in"),
         ),
         PortalArea::Msp => (
             "Staff sign-in",
-            ("/auth/client-portal/signin", "Client portal sign-in"),
+            (PortalArea::ClientPortal.signin_path(), "Client portal sign-in"),
         ),
     };
-    render(&SigninPage {
-        tenant_name: &site.tenant.name,
-        heading,
-        action: signin_path(door.area),
-        error: error.map(error_message),
-        next: next.map(NextPath::as_str),
-        other_link,
-    })
+    Ok(no_store(
+        render(&SigninPage {
+            ctx,
+            heading,
+            action: door.area.signin_path(),
+            next: next.map(NextPath::as_str),
+            other_link,
+        })?
+        .into_response(),
+    ))
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(crate) fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -119,8 +115,9 @@ async fn show_signin(
     door: Door,
     state: &AppState,
     site: &Site,
+    current: CurrentSession,
+    ctx: PageContext,
     query: SigninQuery,
-    headers: &HeaderMap,
 ) -> Result<Response, AppError> {
     // Sign-in happens on the canonical host; the handoff brings the user back.
     if site.is_custom_domain() {
@@ -131,86 +128,58 @@ async fn show_signin(
         .as_deref()
         .and_then(|n| NextPath::parse(n, door.area).ok());
     if query.error.is_none() {
-        if let Some(signed_in) = session::current(state, site, headers).await? {
-            if signed_in.profile.user_type == door.admits {
-                let target = next.unwrap_or_else(|| NextPath::landing(door.area));
-                // Already signed in here: go straight (back) to the custom domain.
-                let handoff = match door.admits {
-                    UserType::Client => {
-                        handoff_url(state, site, &signed_in.profile, &signed_in.session, &target).await?
-                    }
-                    UserType::Internal => None,
-                };
-                let location = handoff.unwrap_or_else(|| target.as_str().to_owned());
-                return Ok(no_store(Redirect::to(&location).into_response()));
-            }
+        if let Some(signed_in) = current.0.filter(|s| s.user.user_type == door.admits) {
+            let target = next.unwrap_or_else(|| NextPath::landing(door.area));
+            // Already signed in here: go straight (back) to the custom domain.
+            let handoff = match door.admits {
+                UserType::Client => {
+                    handoff_url(state, site, &signed_in.user, &signed_in.session, &target).await?
+                }
+                UserType::Internal => None,
+            };
+            let location = handoff.unwrap_or_else(|| target.as_str().to_owned());
+            return Ok(no_store(Redirect::to(&location).into_response()));
         }
     }
-    Ok(no_store(
-        signin_page(door, site, query.error.as_deref(), next.as_ref()).into_response(),
-    ))
+    signin_page(door, ctx, next.as_ref())
 }
 
 pub async fn client_signin_page(
     State(state): State<AppState>,
     site: Site,
+    current: CurrentSession,
+    ctx: PageContext,
     Query(query): Query<SigninQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    show_signin(CLIENT_DOOR, &state, &site, query, &headers).await
+    show_signin(CLIENT_DOOR, &state, &site, current, ctx, query).await
 }
 
 pub async fn msp_signin_page(
     State(state): State<AppState>,
     site: Site,
+    current: CurrentSession,
+    ctx: PageContext,
     Query(query): Query<SigninQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    show_signin(MSP_DOOR, &state, &site, query, &headers).await
+    show_signin(MSP_DOOR, &state, &site, current, ctx, query).await
 }
 
 pub async fn client_signin(
     State(state): State<AppState>,
     site: Site,
-    headers: HeaderMap,
+    ctx: PageContext,
     Form(form): Form<SigninForm>,
 ) -> Result<Response, AppError> {
-    sign_in(CLIENT_DOOR, &state, &site, &headers, form).await
+    sign_in(CLIENT_DOOR, &state, &site, ctx, form).await
 }
 
 pub async fn msp_signin(
     State(state): State<AppState>,
     site: Site,
-    headers: HeaderMap,
+    ctx: PageContext,
     Form(form): Form<SigninForm>,
 ) -> Result<Response, AppError> {
-    sign_in(MSP_DOOR, &state, &site, &headers, form).await
-}
-
-/// Refuses form posts from other sites (login CSRF, forced sign-out):
-/// browsers send `Origin` on POST, and `Sec-Fetch-Site` where supported.
-pub(crate) fn check_same_origin(headers: &HeaderMap, site: &Site) -> Result<(), AppError> {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if fetch_site == Some("cross-site") {
-        return Err(AppError::Forbidden("cross-site form post"));
-    }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok());
-    let expected_scheme = match site.transport {
-        porta_core::session_cookie::Transport::Https => "https",
-        porta_core::session_cookie::Transport::PlainHttp => "http",
-    };
-    let same = origin.is_some_and(|o| {
-        o.scheme() == expected_scheme
-            && o.host_str()
-                .is_some_and(|h| h.eq_ignore_ascii_case(site.host.as_str()))
-    });
-    if !same {
-        return Err(AppError::Forbidden("form posted from another origin"));
-    }
-    Ok(())
+    sign_in(MSP_DOOR, &state, &site, ctx, form).await
 }
 
 /// The outcome of checking credentials.
@@ -264,14 +233,14 @@ async fn check_credentials(
     })
 }
 
+#[tracing::instrument(skip_all, fields(form = door.form_name))]
 async fn sign_in(
     door: Door,
     state: &AppState,
     site: &Site,
-    headers: &HeaderMap,
+    ctx: PageContext,
     form: SigninForm,
 ) -> Result<Response, AppError> {
-    check_same_origin(headers, site)?;
     if site.is_custom_domain() {
         return Ok(canonical_signin_redirect(state, site, door.area, form.next.as_deref()).into_response());
     }
@@ -329,15 +298,13 @@ async fn sign_in(
         } else {
             porta_core::rate_limit::IpRateLimiter::retry_after(now)
         };
-        let mut response = (
-            StatusCode::TOO_MANY_REQUESTS,
-            signin_page(door, site, Some("RateLimited"), Some(&next)),
-        )
-            .into_response();
+        let ctx = ctx.with_flash(Some(Message::RateLimited.flash()));
+        let mut response = signin_page(door, ctx, Some(&next))?;
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return Ok(no_store(response));
+        return Ok(response);
     }
 
     let verdict = check_credentials(door, state, site, email.as_ref(), form.password).await?;
@@ -346,7 +313,7 @@ async fn sign_in(
             users::record_signin(&state.db, site.tenant.id, user.id, now).await?;
             let issued = session::mint(state, site, user.id, door.admits, "password").await?;
             audit("success", Some(user.id), None).await?;
-            tracing::info!(tenant = %site.tenant.slug, user = %user.id, form = door.form_name, "signed in");
+            tracing::info!(tenant = %site.tenant.slug, user = %user.id, "signed in");
             let profile = users::profile(&state.db, site.tenant.id, user.id)
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -358,63 +325,24 @@ async fn sign_in(
             let mut response = Redirect::to(&location).into_response();
             response.headers_mut().append(
                 header::SET_COOKIE,
-                HeaderValue::from_str(&issued.cookie.to_string())
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                HeaderValue::from_str(&issued.cookie.to_string()).map_err(AppError::internal)?,
             );
             response
         }
         Verdict::WrongDoor => {
             audit("denied", None, Some("wrong_user_type")).await?;
-            signin_redirect(door.area, None, Some("AccessDenied")).into_response()
+            signin_redirect(door.area, None, Some(Message::AccessDenied.code())).into_response()
         }
         Verdict::Refused(reason) => {
             audit("failure", None, Some(reason)).await?;
-            tracing::info!(tenant = %site.tenant.slug, reason, form = door.form_name, "sign-in refused");
-            signin_redirect(door.area, Some(next.as_str()), Some("CredentialsSignin")).into_response()
+            tracing::info!(tenant = %site.tenant.slug, reason, "sign-in refused");
+            signin_redirect(
+                door.area,
+                Some(next.as_str()),
+                Some(Message::CredentialsSignin.code()),
+            )
+            .into_response()
         }
     };
-    Ok(no_store(response))
-}
-
-/// `POST /auth/signout`: revokes the session row (with the sessions the
-/// custom-domain handoff ties to it), clears the cookie and returns to the
-/// sign-in page of the user's area, on the canonical host.
-pub async fn signout(
-    State(state): State<AppState>,
-    site: Site,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    check_same_origin(&headers, &site)?;
-    let now = UnixMillis::now();
-    let mut area = PortalArea::ClientPortal;
-    if let Some(signed_in) = session::current(&state, &site, &headers).await? {
-        sessions::revoke_family(&state.db, &signed_in.session, "signout", now).await?;
-        if signed_in.profile.user_type == UserType::Internal {
-            area = PortalArea::Msp;
-        }
-        let ip = site.client_ip.to_string();
-        let event = AuditEvent {
-            tenant: Some(site.tenant.id),
-            actor: Some(signed_in.profile.id),
-            action: "signout",
-            outcome: "success",
-            subject: Some(signed_in.profile.email.as_str()),
-            ip: Some(&ip),
-            user_agent: site.user_agent.as_deref(),
-            detail: None,
-        };
-        audit::record(&state.db, &event, now).await?;
-    }
-    let location = if site.is_custom_domain() {
-        format!("{}{}", site.canonical_origin(&state.config), signin_path(area))
-    } else {
-        signin_path(area).to_owned()
-    };
-    let mut response = Redirect::to(&location).into_response();
-    let clear = clear_session_cookie(site.transport);
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&clear.to_string()).map_err(|e| AppError::Internal(e.to_string()))?,
-    );
     Ok(no_store(response))
 }

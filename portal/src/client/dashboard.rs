@@ -1,29 +1,31 @@
-//! The client portal pages (behind [`crate::guard::require_client`]).
+//! `/client-portal/dashboard`: the client user's start page.
 
-use axum::response::{Html, Redirect};
+use askama::Template;
+use axum::response::Html;
 
 use crate::error::AppError;
-use crate::pages::{format_time, render, DashboardPage};
-use crate::session::SignedIn;
-use crate::site::Site;
+use crate::page::{format_time, render, PageContext};
+use crate::request::SignedIn;
 
-pub async fn home() -> Redirect {
-    Redirect::to("/client-portal/dashboard")
+#[derive(Template)]
+#[template(path = "client/dashboard.html")]
+struct DashboardPage<'a> {
+    ctx: PageContext,
+    user_name: &'a str,
+    email: &'a str,
+    client_name: &'a str,
+    roles: &'a [String],
+    last_signin: Option<String>,
 }
 
-pub async fn dashboard(site: Site, signed_in: SignedIn) -> Html<String> {
-    let profile = &signed_in.profile;
+pub async fn show(ctx: PageContext, who: SignedIn) -> Result<Html<String>, AppError> {
+    let user = &who.user;
     render(&DashboardPage {
-        tenant_name: &site.tenant.name,
-        user_name: &profile.display_name,
-        email: profile.email.as_str(),
-        client_name: profile.client_name.as_deref().unwrap_or(""),
-        roles: &signed_in.roles,
-        last_signin: profile.last_signin_at.and_then(format_time),
+        user_name: &user.display_name,
+        email: user.email.as_str(),
+        client_name: user.client_name.as_deref().unwrap_or(""),
+        roles: &who.roles,
+        last_signin: user.last_signin_at.and_then(format_time),
+        ctx,
     })
-}
-
-/// Pages that do not exist (yet) answer 404 only to signed-in clients.
-pub async fn not_found() -> AppError {
-    AppError::NotFound
 }

@@ -1,21 +1,26 @@
-//! The MSP staff area (behind [`crate::guard::require_staff`]).
+//! `/msp`: the staff start page.
 
+use askama::Template;
 use axum::response::Html;
 
 use crate::error::AppError;
-use crate::pages::{render, MspHomePage};
-use crate::session::SignedIn;
-use crate::site::Site;
+use crate::page::{render, PageContext};
+use crate::request::SignedIn;
 
-pub async fn home(site: Site, signed_in: SignedIn) -> Html<String> {
-    render(&MspHomePage {
-        tenant_name: &site.tenant.name,
-        user_name: &signed_in.profile.display_name,
-        email: signed_in.profile.email.as_str(),
-        roles: &signed_in.roles,
-    })
+#[derive(Template)]
+#[template(path = "msp/home.html")]
+struct HomePage<'a> {
+    ctx: PageContext,
+    user_name: &'a str,
+    email: &'a str,
+    roles: &'a [String],
 }
 
-pub async fn not_found() -> AppError {
-    AppError::NotFound
+pub async fn show(ctx: PageContext, who: SignedIn) -> Result<Html<String>, AppError> {
+    render(&HomePage {
+        user_name: &who.user.display_name,
+        email: who.user.email.as_str(),
+        roles: &who.roles,
+        ctx,
+    })
 }

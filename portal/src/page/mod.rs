@@ -1,66 +1,173 @@
-//! Page rendering: askama templates under `portal/templates/`.
+//! Pages: the context every page shows ([`PageContext`]), rendering, and
+//! the error page.
+//!
+//! Templates live under `portal/templates/`, one folder per feature, and
+//! extend `layouts/client.html`, `layouts/msp.html` or `layouts/base.html`;
+//! each page struct embeds a `ctx: PageContext` that the layouts read. A
+//! template that fails to render is a 500 ([`render`]), never a 200 with a
+//! stub.
+
+pub mod nav;
+pub mod notice;
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::Html;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::request::csrf::CsrfToken;
+use crate::request::{CurrentSession, SignedIn, Site};
+use crate::state::AppState;
+use nav::{Area, NavItem};
+use notice::{Flash, FlashQuery};
+
+/// The signed-in user, as the layout shows them.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub name: String,
+    pub email: String,
+}
+
+/// What every page shows around its content.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    /// The tenant (the MSP) whose portal this is.
+    pub tenant_name: String,
+    pub area: Area,
+    pub user: Option<UserSummary>,
+    /// The menu of the area, filtered by the user's permissions.
+    pub nav: Vec<NavItem>,
+    /// For the hidden field of every form on the page.
+    pub csrf_token: String,
+    /// A message a redirect asked for, by code.
+    pub flash: Option<Flash>,
+    pub lang: &'static str,
+}
+
+impl PageContext {
+    pub fn new(site: &Site, signed_in: Option<&SignedIn>, path: &str, csrf_token: String) -> Self {
+        let area = Area::of_path(path);
+        let area = match signed_in {
+            Some(_) => area,
+            None => Area::Public,
+        };
+        PageContext {
+            tenant_name: site.tenant.name.clone(),
+            area,
+            user: signed_in.map(|s| UserSummary {
+                name: s.user.display_name.clone(),
+                email: s.user.email.to_string(),
+            }),
+            nav: nav::menu(area, signed_in.map(|s| s.permissions).unwrap_or_default(), path),
+            csrf_token,
+            flash: None,
+            lang: "en",
+        }
+    }
+
+    /// For pages without a tenant (an unknown host).
+    pub fn bare() -> Self {
+        PageContext {
+            tenant_name: "Client portal".to_owned(),
+            area: Area::Public,
+            user: None,
+            nav: Vec::new(),
+            csrf_token: String::new(),
+            flash: None,
+            lang: "en",
+        }
+    }
+
+    pub fn with_flash(mut self, flash: Option<Flash>) -> Self {
+        if flash.is_some() {
+            self.flash = flash;
+        }
+        self
+    }
+
+    pub fn is_staff_area(&self) -> bool {
+        self.area == Area::Staff
+    }
+
+    pub fn is_client_area(&self) -> bool {
+        self.area == Area::Client
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let site = Site::from_request_parts(parts, state).await?;
+        let CurrentSession(current) = CurrentSession::from_request_parts(parts, state).await?;
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .ok_or(AppError::bug("PageContext used outside the CSRF layer"))?;
+        // A malformed query just shows no message.
+        let flash = Query::<FlashQuery>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Query(q)| q.flash());
+        Ok(PageContext::new(&site, current.as_ref(), parts.uri.path(), csrf).with_flash(flash))
+    }
+}
+
+/// Renders a template; a failure is a 500 (logged once, with its cause).
+pub fn render(template: &impl Template) -> Result<Html<String>, AppError> {
+    Ok(Html(template.render()?))
+}
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    ctx: PageContext,
     status: u16,
     title: &'a str,
     message: &'a str,
 }
 
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> Html<String> {
-    render(&ErrorPage {
-        status: status.as_u16(),
-        title,
-        message,
-    })
-}
+/// The last resort when even the error page cannot be rendered.
+const FALLBACK: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Error</title>\
+                        <p>The portal could not complete this request. Please try again.</p></html>";
 
-/// Renders a template; a template error (a bug) becomes a plain page rather
-/// than a panic.
-pub fn render(template: &impl Template) -> Html<String> {
-    match template.render() {
-        Ok(html) => Html(html),
+fn error_response(ctx: PageContext, error: &AppError) -> Response {
+    let (title, message) = error.public_text();
+    let page = ErrorPage {
+        ctx,
+        status: error.status_code().as_u16(),
+        title,
+        message: &message,
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
-            Html("<!doctype html><title>Error</title><p>The page could not be shown.</p>".to_owned())
+            tracing::error!(error = %e, "the error page failed to render");
+            Html(FALLBACK).into_response()
         }
     }
 }
 
-#[derive(Template)]
-#[template(path = "signin.html")]
-pub struct SigninPage<'a> {
-    pub tenant_name: &'a str,
-    pub heading: &'a str,
-    pub action: &'a str,
-    pub error: Option<&'a str>,
-    pub next: Option<&'a str>,
-    pub other_link: (&'a str, &'a str),
+/// The error page in the layout of the visitor's area (the menu of the
+/// signed-in user, with the sign-out form).
+pub fn error_page(
+    state: &AppState,
+    site: &Site,
+    signed_in: Option<&SignedIn>,
+    path: &str,
+    error: &AppError,
+) -> Response {
+    let csrf = signed_in
+        .map(|s| state.csrf.session_token(s.session.id))
+        .unwrap_or_default();
+    error_response(PageContext::new(site, signed_in, path, csrf), error)
 }
 
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-pub struct DashboardPage<'a> {
-    pub tenant_name: &'a str,
-    pub user_name: &'a str,
-    pub email: &'a str,
-    pub client_name: &'a str,
-    pub roles: &'a [String],
-    pub last_signin: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "msp.html")]
-pub struct MspHomePage<'a> {
-    pub tenant_name: &'a str,
-    pub user_name: &'a str,
-    pub email: &'a str,
-    pub roles: &'a [String],
+/// The error page before a tenant is known.
+pub fn bare_error_page(error: &AppError) -> Response {
+    error_response(PageContext::bare(), error)
 }
 
 /// `2026-11-29 14:05 UTC` for a millisecond timestamp.
@@ -72,16 +179,34 @@ pub fn format_time(millis: i64) -> Option<String> {
     .ok()
 }
 
-#[derive(Template)]
-#[template(path = "msp_domain.html")]
-pub struct MspDomainPage<'a> {
-    pub tenant_name: &'a str,
-    pub user_name: &'a str,
-    pub can_update: bool,
-    pub domain: Option<&'a crate::domain_settings::DomainView>,
-    pub observed: Option<String>,
-    pub last_checked: Option<String>,
-    pub refresh: bool,
-    pub notice: Option<&'a str>,
-    pub error: Option<&'a str>,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt;
+
+    /// A value whose `Display` fails, as a buggy formatter would.
+    struct Broken;
+
+    impl fmt::Display for Broken {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            Err(fmt::Error)
+        }
+    }
+
+    #[derive(Template)]
+    #[template(source = "<p>{{ value }}</p>", ext = "html")]
+    struct Fails {
+        value: Broken,
+    }
+
+    #[test]
+    fn a_template_that_fails_is_a_500() {
+        let error = render(&Fails { value: Broken }).unwrap_err();
+        assert_eq!(error.status_code(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let response = error_response(PageContext::bare(), &error);
+        let body = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1 << 20)).unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("Something went wrong"), "{html}");
+        assert!(!html.contains("<p></p>"));
+    }
 }

@@ -1,44 +1,62 @@
-//! Sessions on the portal side: reading the cookie into a [`SignedIn`], and
-//! minting a new session (row + token + cookie) after a sign-in.
+//! Sessions on the portal side: reading the cookie into a [`SignedIn`]
+//! (once per request, in [`crate::request::layer`]), and minting a new
+//! session (row + token + cookie) after a sign-in.
 //!
 //! A request is signed in only when all of these hold: the cookie carries a
 //! token whose signature, key id, expiry and host verify; its tenant is the
 //! host's tenant; its session row is live (not revoked, not expired, user
-//! not disabled) and belongs to the token's user. Anything else is simply
-//! "no session".
+//! not disabled) and belongs to the token's user of the token's type.
+//! Anything else is simply "no session". It costs two queries: the session
+//! with its user, and the user's roles with their permissions (plus, at
+//! most once a minute, the `last_seen_at` write).
 
 use axum::http::{header, HeaderMap};
 use porta_core::clock::UnixMillis;
 use porta_core::db::roles;
 use porta_core::db::sessions::{self, Session};
-use porta_core::db::users::{self, UserProfile};
+use porta_core::db::users::UserProfile;
 use porta_core::ids::UserId;
+use porta_core::permission::{Permission, PermissionSet};
 use porta_core::session_cookie::find_session_token;
 use porta_core::session_issue::{self, IssuedSession, SessionRequest};
 use porta_core::user_type::UserType;
 
 use crate::error::AppError;
-use crate::site::Site;
+use crate::request::Site;
 use crate::state::AppState;
 
 /// A verified, live session and who it belongs to.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub session: Session,
-    pub profile: UserProfile,
+    pub user: UserProfile,
+    /// Names of the user's roles, sorted.
     pub roles: Vec<String>,
-    /// `resource:action` permissions through all the user's roles.
-    pub permissions: Vec<String>,
+    /// What those roles grant.
+    pub permissions: PermissionSet,
 }
 
 impl SignedIn {
-    pub fn can(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == permission)
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    /// `Ok` when the user holds `permission`, else the 403 for it.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(AppError::PermissionDenied(permission))
+        }
     }
 }
 
+/// The request's session, as [`crate::request::layer`] found it.
+#[derive(Debug, Clone)]
+pub struct CurrentSession(pub Option<SignedIn>);
+
 /// All `Cookie` headers joined (HTTP/2 may send several).
-fn cookie_header(headers: &HeaderMap) -> String {
+pub fn cookie_header(headers: &HeaderMap) -> String {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -48,11 +66,8 @@ fn cookie_header(headers: &HeaderMap) -> String {
 }
 
 /// The signed-in user of this request, if any.
-pub async fn current(
-    state: &AppState,
-    site: &Site,
-    headers: &HeaderMap,
-) -> Result<Option<SignedIn>, AppError> {
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn load(state: &AppState, site: &Site, headers: &HeaderMap) -> Result<Option<SignedIn>, AppError> {
     let Some(token) = find_session_token(&cookie_header(headers), site.transport) else {
         return Ok(None);
     };
@@ -69,27 +84,26 @@ pub async fn current(
         return Ok(None);
     }
     let tenant = site.tenant.id;
-    let Some(session) = sessions::find_live(&state.db, tenant, claims.sid, now).await? else {
+    let Some((session, user)) = sessions::find_live_with_user(&state.db, tenant, claims.sid, now).await?
+    else {
         tracing::debug!("session revoked, expired or unknown");
         return Ok(None);
     };
-    if session.user_id != claims.sub || session.host != site.host.as_str() {
+    if session.user_id != claims.sub
+        || session.host != site.host.as_str()
+        || user.user_type != claims.user_type
+    {
         return Ok(None);
     }
-    let Some(profile) = users::profile(&state.db, tenant, claims.sub).await? else {
-        return Ok(None);
-    };
-    if profile.user_type != claims.user_type {
-        return Ok(None);
+    if now.0 - session.last_seen_at >= sessions::TOUCH_INTERVAL_MILLIS {
+        sessions::touch(&state.db, tenant, session.id, now).await?;
     }
-    sessions::touch(&state.db, tenant, session.id, now).await?;
-    let roles = roles::role_names(&state.db, tenant, profile.id).await?;
-    let permissions = roles::permissions(&state.db, tenant, profile.id).await?;
+    let grants = roles::grants(&state.db, tenant, user.id).await?;
     Ok(Some(SignedIn {
         session,
-        profile,
-        roles,
-        permissions,
+        user,
+        roles: grants.roles,
+        permissions: grants.permissions,
     }))
 }
 
@@ -116,5 +130,5 @@ pub async fn mint(
     };
     session_issue::issue(&state.db, &state.keys, &request)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))
+        .map_err(AppError::internal)
 }

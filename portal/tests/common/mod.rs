@@ -58,7 +58,10 @@ impl TestApp {
     }
 
     pub async fn start_with(test_db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
-        let config = Arc::new(config(overrides));
+        let mut config = config(overrides);
+        // Links (and the expected Origin) use the port actually bound.
+        config.portal.public_port = None;
+        let config = Arc::new(config);
         let db = test_db.db.clone();
         let app = porta_portal::build(config, db.clone(), keys()).await.unwrap();
         let addr = app.address();
@@ -103,6 +106,8 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs a form exactly as given: no Origin, no CSRF token (for
+    /// hostile requests).
     pub async fn post_form(
         &self,
         host: &str,
@@ -120,9 +125,82 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `http://<host>:<port>`: what a browser sends as `Origin` here.
+    pub fn origin(&self, host: &str) -> String {
+        format!("http://{host}:{}", self.addr.port())
+    }
+
+    /// A new visitor's CSRF cookie (`name=value`) and token, as the sign-in
+    /// page hands them out.
+    pub async fn anonymous_csrf(&self, host: &str) -> (String, String) {
+        let page = self.get(host, "/auth/client-portal/signin", None).await;
+        let cookie = set_cookies(&page)
+            .into_iter()
+            .find(|c| c.starts_with("porta.csrf="))
+            .expect("the sign-in page sets the CSRF cookie");
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        let token = csrf_field(&page.text().await.unwrap()).expect("a CSRF field");
+        (pair, token)
+    }
+
+    /// The CSRF token of the page at `path` for the session in `cookie`.
+    pub async fn page_csrf(&self, host: &str, path: &str, cookie: &str) -> String {
+        let page = self.get(host, path, Some(cookie)).await;
+        let html = page.text().await.unwrap();
+        csrf_field(&html).unwrap_or_else(|| panic!("no CSRF field on {path}: {html}"))
+    }
+
+    /// POSTs `form` as the page at `token_page` would: same Origin, the
+    /// session cookie, and that page's CSRF token.
+    pub async fn submit(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: &str,
+        token_page: &str,
+    ) -> Response {
+        let token = self.page_csrf(host, token_page, cookie).await;
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf_token", &token));
+        self.http
+            .post(self.url(path))
+            .header(HOST, host)
+            .header("origin", self.origin(host))
+            .header("cookie", cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a sign-in form (`fields` besides the token) as the sign-in page
+    /// would, with `extra` headers.
+    pub async fn sign_in_form(
+        &self,
+        host: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        extra: HeaderMap,
+    ) -> Response {
+        let (cookie, token) = self.anonymous_csrf(host).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.http
+            .post(self.url(path))
+            .header(HOST, host)
+            .header("origin", self.origin(host))
+            .header("cookie", cookie)
+            .headers(extra)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Posts the client sign-in form.
     pub async fn sign_in(&self, host: &str, email: &str, password: &str) -> Response {
-        self.post_form(
+        self.sign_in_form(
             host,
             "/auth/client-portal/signin",
             &[("email", email), ("password", password)],
@@ -132,7 +210,7 @@ impl TestApp {
     }
 
     pub async fn sign_in_staff(&self, host: &str, email: &str, password: &str) -> Response {
-        self.post_form(
+        self.sign_in_form(
             host,
             "/auth/msp/signin",
             &[("email", email), ("password", password)],
@@ -145,21 +223,46 @@ impl TestApp {
     pub async fn session_cookie(&self, host: &str, email: &str) -> String {
         let response = self.sign_in(host, email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        cookie_pair(&response).expect("a session cookie")
+        session_pair(&response).expect("a session cookie")
     }
 }
 
-/// `name=value` of the first Set-Cookie.
-pub fn cookie_pair(response: &Response) -> Option<String> {
-    let header = response.headers().get(SET_COOKIE)?.to_str().ok()?;
-    header.split(';').next().map(str::to_owned)
+/// The value of the first `csrf_token` hidden field of a page.
+pub fn csrf_field(html: &str) -> Option<String> {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
 }
 
-pub fn set_cookie(response: &Response) -> Option<String> {
+/// Every Set-Cookie of a response.
+pub fn set_cookies(response: &Response) -> Vec<String> {
     response
         .headers()
-        .get(SET_COOKIE)
+        .get_all(SET_COOKIE)
+        .iter()
         .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `name=value` of the session cookie a response sets.
+pub fn session_pair(response: &Response) -> Option<String> {
+    set_cookies(response)
+        .into_iter()
+        .find(|c| c.contains("authjs.session-token="))
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+}
+
+/// `name=value` of the session cookie a response sets.
+pub fn cookie_pair(response: &Response) -> Option<String> {
+    session_pair(response)
+}
+
+/// The whole session Set-Cookie of a response.
+pub fn set_cookie(response: &Response) -> Option<String> {
+    set_cookies(response)
+        .into_iter()
+        .find(|c| c.contains("authjs.session-token="))
 }
 
 pub fn location(response: &Response) -> Option<String> {
@@ -211,7 +314,7 @@ pub async fn user(db: &Db, tenant: TenantId, email: &str, user_type: UserType, n
     )
     .await
     .unwrap();
-    let role = roles::find_by_name(db, tenant, roles::default_role_name(user_type))
+    let role = roles::find_by_name(db, tenant, user_type, roles::default_role_name(user_type))
         .await
         .unwrap()
         .unwrap();

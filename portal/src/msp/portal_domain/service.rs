@@ -1,6 +1,7 @@
 //! What MSP staff do with their tenant's custom domain, shared by the
-//! settings page and the JSON API: read its status and the CNAME to create,
-//! register, retry, disable, remove. Every change is audited.
+//! settings page and the JSON API: read its status and the CNAME to create
+//! (needs `settings:read`), register, retry, disable, remove (need
+//! `settings:update`). Every change is audited.
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
@@ -10,18 +11,20 @@ use porta_core::domain_name::DomainName;
 use porta_core::domain_status::DomainStatus;
 use serde::Serialize;
 
-use crate::session::SignedIn;
-use crate::site::Site;
+use porta_core::permission::{perm, Permission};
+
+use crate::error::AppError;
+use crate::request::{SignedIn, Site};
 use crate::state::AppState;
 
-pub const READ: &str = "settings:read";
-pub const UPDATE: &str = "settings:update";
+pub const READ: Permission = perm::SETTINGS_READ;
+pub const UPDATE: Permission = perm::SETTINGS_UPDATE;
 
 /// Why a staff request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("you do not have the {0} permission")]
-    Forbidden(&'static str),
+    Forbidden(Permission),
     #[error("{0}")]
     InvalidDomain(#[from] porta_core::domain_name::InvalidDomain),
     #[error("{0} is already registered by another tenant")]
@@ -32,21 +35,21 @@ pub enum SettingsError {
     NoDomain,
     #[error("the domain is disabled; register it again to use it")]
     Disabled,
-    #[error("storage failed: {0}")]
+    #[error(transparent)]
     Db(#[from] DbError),
 }
 
-impl SettingsError {
-    /// HTTP status and JSON code.
-    pub fn status_and_code(&self) -> (u16, &'static str) {
-        match self {
-            SettingsError::Forbidden(_) => (403, "forbidden"),
-            SettingsError::InvalidDomain(_) => (400, "invalid_domain"),
-            SettingsError::Taken(_) => (409, "domain_taken"),
-            SettingsError::AlreadyRegistered(_) => (409, "already_registered"),
-            SettingsError::NoDomain => (404, "no_domain"),
-            SettingsError::Disabled => (409, "domain_disabled"),
-            SettingsError::Db(_) => (500, "error"),
+impl From<SettingsError> for AppError {
+    fn from(e: SettingsError) -> Self {
+        let message = e.to_string();
+        match e {
+            SettingsError::Forbidden(permission) => AppError::PermissionDenied(permission),
+            SettingsError::InvalidDomain(_) => AppError::invalid("invalid_domain", message),
+            SettingsError::Taken(_) => AppError::conflict("domain_taken", message),
+            SettingsError::AlreadyRegistered(_) => AppError::conflict("already_registered", message),
+            SettingsError::NoDomain => AppError::missing("no_domain", message),
+            SettingsError::Disabled => AppError::conflict("domain_disabled", message),
+            SettingsError::Db(e) => e.into(),
         }
     }
 }
@@ -104,7 +107,7 @@ impl From<&PortalDomain> for DomainView {
     }
 }
 
-fn require(signed_in: &SignedIn, permission: &'static str) -> Result<(), SettingsError> {
+fn require(signed_in: &SignedIn, permission: Permission) -> Result<(), SettingsError> {
     if signed_in.can(permission) {
         Ok(())
     } else {
@@ -129,7 +132,7 @@ async fn audit(
     let ip = site.client_ip.to_string();
     let event = AuditEvent {
         tenant: Some(site.tenant.id),
-        actor: Some(who.profile.id),
+        actor: Some(who.user.id),
         action,
         outcome: "success",
         subject: Some(domain),

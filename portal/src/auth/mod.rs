@@ -1,0 +1,27 @@
+//! Signing in and out: the sign-in pages of both areas, sign-out, the
+//! one-time-token handoff to a custom domain, and the guards of the
+//! signed-in areas ([`guard`]).
+
+pub mod guard;
+mod handoff;
+mod signin;
+mod signout;
+
+use axum::routing::{get, post};
+use axum::Router;
+use porta_core::paths;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            paths::CLIENT_SIGNIN,
+            get(signin::client_signin_page).post(signin::client_signin),
+        )
+        .route(
+            paths::MSP_SIGNIN,
+            get(signin::msp_signin_page).post(signin::msp_signin),
+        )
+        .route(paths::SIGNOUT, post(signout::signout))
+}

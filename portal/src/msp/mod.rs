@@ -1,0 +1,46 @@
+//! The MSP staff area (`/msp/*`, behind [`require_staff`]) and its JSON API
+//! (`/api/msp/*`, behind [`require_staff_api`]).
+
+mod home;
+mod portal_domain;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::auth::guard::{require_staff, require_staff_api};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let pages = Router::new()
+        .route("/msp", get(home::show))
+        .route(
+            portal_domain::PAGE,
+            get(portal_domain::page::show).post(portal_domain::page::submit),
+        )
+        .route("/msp/{*rest}", get(not_found).post(not_found))
+        .route_layer(from_fn_with_state(state, require_staff));
+    let api = Router::new()
+        .route(
+            portal_domain::API,
+            get(portal_domain::api::show)
+                .post(portal_domain::api::register)
+                .put(portal_domain::api::change)
+                .delete(portal_domain::api::remove),
+        )
+        .route(
+            &format!("{}/retry", portal_domain::API),
+            post(portal_domain::api::retry),
+        )
+        .route(
+            &format!("{}/disable", portal_domain::API),
+            post(portal_domain::api::disable),
+        )
+        .route_layer(from_fn(require_staff_api));
+    pages.merge(api)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,120 @@
+//! Messages shown after a redirect, by code: a link carries
+//! `?notice=domain_registered` or `?error=CredentialsSignin`, and the page
+//! shows the text this table holds for that code. Free text from a query
+//! string is never shown; an unknown code shows nothing.
+
+/// Whether a message reports success or a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashKind {
+    Notice,
+    Error,
+}
+
+/// A message to show at the top of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+impl Flash {
+    pub fn is_error(&self) -> bool {
+        self.kind == FlashKind::Error
+    }
+}
+
+macro_rules! messages {
+    ($($variant:ident => ($kind:ident, $code:literal, $message:literal),)+) => {
+        /// Every message a redirect can ask for.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Message { $($variant),+ }
+
+        impl Message {
+            pub const ALL: &'static [Message] = &[$(Message::$variant),+];
+
+            pub fn code(self) -> &'static str {
+                match self { $(Message::$variant => $code),+ }
+            }
+
+            pub fn flash(self) -> Flash {
+                match self {
+                    $(Message::$variant => Flash { kind: FlashKind::$kind, code: $code, message: $message }),+
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    // Sign-in (Auth.js's codes, so links from other tools keep working).
+    CredentialsSignin => (Error, "CredentialsSignin", "Sign-in failed. Check that your email and password are correct."),
+    AccessDenied => (Error, "AccessDenied", "This account does not have access here."),
+    RateLimited => (Error, "RateLimited", "Too many sign-in attempts. Wait a few minutes, then try again."),
+    SessionRequired => (Error, "SessionRequired", "Please sign in to continue."),
+    SignedOut => (Notice, "signed_out", "You are signed out."),
+    // The portal domain settings.
+    DomainRegistered => (Notice, "domain_registered", "Domain registered. Create the CNAME record shown below."),
+    DomainChanged => (Notice, "domain_changed", "Domain changed. Create the CNAME record shown below."),
+    DomainCheckScheduled => (Notice, "domain_check_scheduled", "Checking again now."),
+    DomainDisabled => (Notice, "domain_disabled", "The domain is disabled: clients are no longer sent there."),
+    DomainRemoved => (Notice, "domain_removed", "The domain was removed."),
+}
+
+impl Message {
+    pub fn from_code(code: &str) -> Option<Message> {
+        Message::ALL.iter().copied().find(|m| m.code() == code)
+    }
+}
+
+/// `?notice=…&error=…` as a page reads them.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FlashQuery {
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl FlashQuery {
+    /// The message of the query's code, if it names one of the right kind.
+    pub fn flash(&self) -> Option<Flash> {
+        let pick = |code: &Option<String>, kind| {
+            code.as_deref()
+                .and_then(Message::from_code)
+                .map(Message::flash)
+                .filter(|f| f.kind == kind)
+        };
+        pick(&self.error, FlashKind::Error).or_else(|| pick(&self.notice, FlashKind::Notice))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_found() {
+        for m in Message::ALL {
+            assert_eq!(Message::from_code(m.code()), Some(*m));
+        }
+        let mut codes: Vec<_> = Message::ALL.iter().map(|m| m.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Message::ALL.len());
+    }
+
+    #[test]
+    fn free_text_and_wrong_kinds_show_nothing() {
+        let q = |notice: Option<&str>, error: Option<&str>| FlashQuery {
+            notice: notice.map(str::to_owned),
+            error: error.map(str::to_owned),
+        };
+        assert_eq!(q(Some("<script>alert(1)</script>"), None).flash(), None);
+        assert_eq!(q(Some("Your account is locked, call +1 555"), None).flash(), None);
+        // A success code passed as an error is not shown as one.
+        assert_eq!(q(None, Some("domain_registered")).flash(), None);
+        assert_eq!(
+            q(Some("domain_registered"), None).flash().map(|f| f.code),
+            Some("domain_registered")
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! What a signed-in page costs in database statements, counted from sqlx's
+//! own statement events (target `sqlx::query`). Every statement any test in
+//! this binary runs is counted, so each test holds a lock from start to end.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use common::*;
+use porta_core::clock::UnixMillis;
+use porta_core::host::HostName;
+use porta_core::request_context::{ContextSigner, HostKind, RequestContext, Route};
+use porta_core::user_type::UserType;
+use porta_testkit::{both_backends, TestDb};
+use reqwest::StatusCode;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct CountStatements;
+
+impl<S: tracing::Subscriber> Layer<S> for CountStatements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            STATEMENTS.fetch_add(1, Ordering::SeqCst);
+            if std::env::var_os("SHOW_STATEMENTS").is_some() {
+                struct Show;
+                impl tracing::field::Visit for Show {
+                    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                        if field.name() == "summary" {
+                            eprintln!("statement: {value:?}");
+                        }
+                    }
+                }
+                event.record(&mut Show);
+            }
+        }
+    }
+}
+
+fn install_counter() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        tracing_subscriber::registry()
+            .with(CountStatements.with_filter(tracing_subscriber::filter::LevelFilter::DEBUG))
+            .init();
+    });
+}
+
+/// Statements run while `request` runs.
+async fn statements_of<T, F: std::future::Future<Output = T>>(request: F) -> (usize, T) {
+    let before = STATEMENTS.load(Ordering::SeqCst);
+    let response = request.await;
+    (STATEMENTS.load(Ordering::SeqCst) - before, response)
+}
+
+async fn a_signed_in_page_costs_at_most_two_statements(t: TestDb) {
+    install_counter();
+    let _one_test_at_a_time = MEASURING.lock().await;
+    let app = TestApp::start_with(t, &[("PORTA_PORTAL_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let acme = tenant(&app.db, "acme", "Acme IT").await;
+    user(
+        &app.db,
+        acme.tenant,
+        "jane@globex.example",
+        UserType::Client,
+        "Jane",
+    )
+    .await;
+    let cookie = app.session_cookie(&acme.host, "jane@globex.example").await;
+
+    // Straight to the portal: the host lookup is cached after the first page.
+    let warm = app
+        .get(&acme.host, "/client-portal/dashboard", Some(&cookie))
+        .await;
+    assert_eq!(warm.status(), StatusCode::OK);
+    let (count, page) = statements_of(app.get(&acme.host, "/client-portal/dashboard", Some(&cookie))).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Welcome, Jane"));
+    assert!(count <= 2, "a signed-in dashboard ran {count} statements");
+    assert!(
+        count >= 1,
+        "the session is checked against its row every time ({count})"
+    );
+
+    // Through the edge: the signed context names the tenant; the session
+    // still costs its two statements and nothing else.
+    let route = Route {
+        tenant: acme.tenant,
+        kind: HostKind::Canonical,
+        domain: None,
+    };
+    let context = ContextSigner::new(&app.keys).sign(
+        &RequestContext {
+            host: HostName::parse(&acme.host).unwrap(),
+            route,
+            client_ip: "203.0.113.9".parse().unwrap(),
+        },
+        UnixMillis::now(),
+    );
+    let (count, page) = statements_of(
+        app.http
+            .get(app.url("/client-portal/dashboard"))
+            .header("host", "ignored.example")
+            .header("x-porta-context", context)
+            .header("cookie", cookie.replace("authjs.", "__Secure-authjs."))
+            .send(),
+    )
+    .await;
+    let page = page.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Welcome, Jane"));
+    assert!(
+        count <= 2,
+        "through the edge a signed-in dashboard ran {count} statements"
+    );
+}
+
+both_backends! {
+    signed_in_page => a_signed_in_page_costs_at_most_two_statements;
+}
