@@ -10,9 +10,9 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use crate::db::tenants::{self, Tenant};
-use crate::db::{routes, Db, DbError};
+use crate::db::{portal_domains, routes, Db, DbError};
 use crate::host::HostName;
-use crate::ids::TenantId;
+use crate::ids::{PortalDomainId, TenantId};
 use crate::request_context::Route;
 
 /// The most hosts (and tenants) kept.
@@ -24,6 +24,14 @@ pub struct HostCache {
     canonical_base: HostName,
     routes: Cache<HostName, Option<Route>>,
     tenants: Cache<TenantId, Arc<Tenant>>,
+    custom_domains: Cache<TenantId, Option<ActiveDomain>>,
+}
+
+/// A tenant's active custom domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveDomain {
+    pub id: PortalDomainId,
+    pub name: HostName,
 }
 
 impl std::fmt::Debug for HostCache {
@@ -48,6 +56,10 @@ impl HostCache {
                 .max_capacity(MAX_ENTRIES)
                 .time_to_live(ttl)
                 .build(),
+            custom_domains: Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl)
+                .build(),
         }
     }
 
@@ -65,9 +77,24 @@ impl HostCache {
             .await
     }
 
+    /// The tenant's active custom domain, if it has one.
+    pub async fn custom_domain(&self, tenant: TenantId) -> Result<Option<ActiveDomain>, Arc<DbError>> {
+        self.custom_domains
+            .try_get_with(tenant, async {
+                Ok(portal_domains::active_for_tenant(&self.db, tenant)
+                    .await?
+                    .map(|d| ActiveDomain {
+                        id: d.id,
+                        name: d.domain,
+                    }))
+            })
+            .await
+    }
+
     /// Forgets everything (after a change this process made itself).
     pub fn invalidate_all(&self) {
         self.routes.invalidate_all();
         self.tenants.invalidate_all();
+        self.custom_domains.invalidate_all();
     }
 }

@@ -9,6 +9,9 @@ pub const MSP_SIGNIN: &str = "/auth/msp/signin";
 pub const SIGNOUT: &str = "/auth/signout";
 /// The handoff page the edge serves on a custom domain.
 pub const HANDOFF: &str = "/auth/client-portal/handoff";
+/// Where a browser on a custom domain starts a handoff: the edge gives it
+/// its nonce cookie and sends it to the canonical host's sign-in.
+pub const HANDOFF_START: &str = "/auth/client-portal/handoff/start";
 /// The handoff page's script.
 pub const HANDOFF_JS: &str = "/auth/client-portal/handoff.js";
 /// The one-time-token exchange (POST, JSON), answered by the edge.

@@ -66,6 +66,43 @@ pub fn replace(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     renamed
 }
 
+/// Creates the directory `dir` (and missing parents) readable by this user
+/// only (0700). An existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Makes sure `path` exists and only this user can read it (0600): creates
+/// it empty if missing, and takes group and world access away from an
+/// existing one. For files Porta owns, such as the SQLite database, whose
+/// journal and WAL files SQLite creates with the database's own mode.
+pub fn ensure_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

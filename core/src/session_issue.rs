@@ -74,6 +74,7 @@ pub async fn issue(
         host: request.host.to_string(),
         iat: now.as_seconds(),
         exp: expires_at.as_seconds(),
+        nbf: None,
     };
     let token = keys.sign(&claims)?;
     Ok(IssuedSession {

@@ -28,7 +28,14 @@ pub struct SessionClaims {
     pub host: String,
     pub iat: i64,
     pub exp: i64,
+    /// Not valid before (seconds); Porta does not set it, but a token that
+    /// carries one is held to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
+
+/// How far in the future `iat` or `nbf` may be (clock skew between nodes).
+pub const CLOCK_LEEWAY_SECONDS: i64 = 60;
 
 /// One signing key: an id (the JWT `kid`) and at least 32 bytes of secret.
 #[derive(Clone)]
@@ -134,6 +141,8 @@ pub enum TokenError {
     BadSignature,
     #[error("token has expired")]
     Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
     #[error("token was minted for another host")]
     WrongHost,
     #[error("token signing failed")]
@@ -218,6 +227,10 @@ impl SessionKeys {
         if claims.exp <= now.as_seconds() {
             return Err(TokenError::Expired);
         }
+        let latest = now.as_seconds() + CLOCK_LEEWAY_SECONDS;
+        if claims.iat > latest || claims.nbf.is_some_and(|nbf| nbf > latest) {
+            return Err(TokenError::NotYetValid);
+        }
         if claims.host != host.as_str() {
             return Err(TokenError::WrongHost);
         }
@@ -242,6 +255,7 @@ mod tests {
             host: host.to_owned(),
             iat: 1_000,
             exp,
+            nbf: None,
         }
     }
 
@@ -294,6 +308,34 @@ mod tests {
         assert!(keys.verify(&tampered, &h, NOW).is_err());
         assert_eq!(keys.verify("garbage", &h, NOW), Err(TokenError::Malformed));
         assert_eq!(keys.verify("", &h, NOW), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn refuses_tokens_from_the_future() {
+        let keys = SessionKeys::new(vec![key("k1", 'a')]).unwrap();
+        let h = host("acme.portal.localhost");
+        let now = NOW.as_seconds();
+        let with = |iat: i64, nbf: Option<i64>| {
+            let mut c = claims("acme.portal.localhost", now + 3_600);
+            c.iat = iat;
+            c.nbf = nbf;
+            keys.sign(&c).unwrap()
+        };
+        assert!(keys.verify(&with(now, None), &h, NOW).is_ok());
+        assert!(
+            keys.verify(&with(now + CLOCK_LEEWAY_SECONDS, None), &h, NOW)
+                .is_ok(),
+            "within the leeway"
+        );
+        assert_eq!(
+            keys.verify(&with(now + CLOCK_LEEWAY_SECONDS + 1, None), &h, NOW),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(
+            keys.verify(&with(now, Some(now + 600)), &h, NOW),
+            Err(TokenError::NotYetValid)
+        );
+        assert!(keys.verify(&with(now, Some(now - 5)), &h, NOW).is_ok());
     }
 
     #[test]

@@ -3,14 +3,14 @@
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::portal_domains::{self, NewPortalDomain};
-use porta_core::db::{audit, clients, otts, roles, sessions, tenants, users, Db, DbError};
+use porta_core::db::{audit, clients, otts, roles, sessions, tenants, throttle, users, Db, DbError};
 use porta_core::domain_status::DomainStatus;
 use porta_core::email::EmailAddress;
 use porta_core::host::HostName;
 use porta_core::ids::PortalDomainId;
 use porta_core::ids::{TenantId, UserId};
 use porta_core::next_path::NextPath;
-use porta_core::ott::{OttToken, SessionSnapshot};
+use porta_core::ott::{BindingHash, HandoffNonce, OttToken, SessionSnapshot};
 use porta_core::permission::perm;
 use porta_core::slug::TenantSlug;
 use porta_core::user_type::UserType;
@@ -289,12 +289,12 @@ async fn audit_counts_failures_per_subject_and_window(t: TestDb) {
         };
         audit::record(db, &event, at).await.unwrap();
     }
-    let since = now.plus_seconds(-900);
-    let count = audit::count_failures_since(db, acme.id, "signin.client", "jane@globex.example", since)
-        .await
-        .unwrap();
-    assert_eq!(count, 2);
-    assert_eq!(audit::recent(db, acme.id, 100).await.unwrap().len(), 5);
+    let rows = audit::recent(db, acme.id, 100).await.unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows.windows(2).all(|w| w[0].created_at >= w[1].created_at),
+        "newest first"
+    );
 }
 
 async fn migrations_are_idempotent(t: TestDb) {
@@ -331,26 +331,76 @@ fn snapshot() -> SessionSnapshot {
     }
 }
 
-async fn issue_ott(
-    db: &Db,
+/// What one-time-token tests need: a tenant's client user with a live
+/// canonical session, an active domain, and the derivation key.
+struct OttFixture {
     tenant: TenantId,
     user: UserId,
+    session: sessions::Session,
     domain: PortalDomainId,
+    key: porta_core::session_token::DerivedKeys,
+}
+
+async fn ott_fixture(db: &Db, slug_text: &str, domain_name: &str) -> OttFixture {
+    let tenant = tenants::create(db, &slug(slug_text), "MSP").await.unwrap();
+    let user = client_user(db, tenant.id, "Globex", &format!("jane@{slug_text}.example")).await;
+    let session = canonical_session(db, tenant.id, user).await;
+    let d = domain(db, tenant.id, domain_name, DomainStatus::Active).await;
+    let keys = porta_core::session_token::SessionKeys::new(vec![porta_core::session_token::SessionKey::new(
+        "k1",
+        porta_core::secret::Secret::new("s".repeat(32)),
+    )
+    .unwrap()])
+    .unwrap();
+    OttFixture {
+        tenant: tenant.id,
+        user,
+        session,
+        domain: d.id,
+        key: keys.derive("ott"),
+    }
+}
+
+async fn canonical_session(db: &Db, tenant: TenantId, user: UserId) -> sessions::Session {
+    let now = UnixMillis::now();
+    sessions::create(
+        db,
+        &sessions::NewSession {
+            tenant,
+            user,
+            host: "acme.portal.localhost",
+            expires_at: now.plus_seconds(86_400),
+            ip: None,
+            user_agent: None,
+            login_method: "password",
+            parent: None,
+        },
+        now,
+    )
+    .await
+    .unwrap()
+}
+
+/// Issues a token for `binding` (and `next`), valid `expires_in` seconds.
+async fn issue_bound(
+    db: &Db,
+    f: &OttFixture,
+    binding: &BindingHash,
+    next: &str,
     expires_in: i64,
     now: UnixMillis,
 ) -> OttToken {
     let snap = snapshot();
-    let next = NextPath::parse(
-        "/client-portal/tickets",
-        porta_core::next_path::PortalArea::ClientPortal,
-    )
-    .unwrap();
+    let next = NextPath::parse(next, porta_core::next_path::PortalArea::ClientPortal).unwrap();
     otts::issue(
         db,
+        f.key.signing().1,
         &otts::NewOtt {
-            tenant,
-            user,
-            domain,
+            tenant: f.tenant,
+            user: f.user,
+            domain: f.domain,
+            session: f.session.id,
+            binding,
             snapshot: &snap,
             next: &next,
             expires_at: now.plus_seconds(expires_in),
@@ -358,6 +408,24 @@ async fn issue_ott(
         now,
     )
     .await
+    .unwrap()
+}
+
+/// A token for a browser of its own; returns the token and that browser's binding.
+async fn issue_ott(db: &Db, f: &OttFixture, expires_in: i64, now: UnixMillis) -> (OttToken, BindingHash) {
+    let binding = HandoffNonce::generate().binding();
+    (
+        issue_bound(db, f, &binding, "/client-portal/tickets", expires_in, now).await,
+        binding,
+    )
+}
+
+async fn ott_rows(db: &Db) -> i64 {
+    porta_core::on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM portal_domain_otts"
+    )
+    .fetch_one(pool)
+    .await)
     .unwrap()
 }
 
@@ -414,21 +482,19 @@ async fn domains_are_unique_and_found_by_name(t: TestDb) {
 
 async fn ott_is_consumed_once_under_a_race(t: TestDb) {
     let db = &t.db;
-    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
-    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
-    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::Active).await;
+    let f = ott_fixture(db, "acme", "portal.acme-it.example").await;
     let now = UnixMillis::now();
-    let token = issue_ott(db, acme.id, jane, d.id, 90, now).await;
+    let (token, binding) = issue_ott(db, &f, 90, now).await;
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let db = db.clone();
         let barrier = barrier.clone();
         let hash = token.hash();
-        let (tenant, domain) = (acme.id, d.id);
+        let (tenant, domain) = (f.tenant, f.domain);
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            otts::consume(&db, &hash, tenant, domain, UnixMillis::now()).await
+            otts::consume(&db, &hash, &binding, tenant, domain, UnixMillis::now()).await
         }));
     }
     let mut winners = 0;
@@ -440,41 +506,40 @@ async fn ott_is_consumed_once_under_a_race(t: TestDb) {
     assert_eq!(winners, 1);
 }
 
-async fn ott_is_bound_to_domain_tenant_and_time(t: TestDb) {
+async fn ott_is_bound_to_domain_tenant_browser_and_time(t: TestDb) {
     let db = &t.db;
-    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
+    let f = ott_fixture(db, "acme", "portal.acme-it.example").await;
     let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
-    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
-    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::Active).await;
-    let other = domain(db, acme.id, "portal2.acme-it.example", DomainStatus::Active).await;
+    let other = domain(db, f.tenant, "portal2.acme-it.example", DomainStatus::Active).await;
     let now = UnixMillis::now();
-    let token = issue_ott(db, acme.id, jane, d.id, 90, now).await;
-    assert!(otts::consume(db, &token.hash(), acme.id, other.id, now)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(otts::consume(db, &token.hash(), beta.id, d.id, now)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(
-        otts::consume(db, &token.hash(), acme.id, d.id, now.plus_seconds(90))
+    let (token, binding) = issue_ott(db, &f, 90, now).await;
+    let another_browser = HandoffNonce::generate().binding();
+    let consume = |hash, binding, tenant, domain, at| otts::consume(db, hash, binding, tenant, domain, at);
+    let hash = token.hash();
+    for (binding, tenant, domain, at) in [
+        (&binding, f.tenant, other.id, now),
+        (&binding, beta.id, f.domain, now),
+        (&binding, f.tenant, f.domain, now.plus_seconds(90)),
+        (&another_browser, f.tenant, f.domain, now),
+    ] {
+        assert!(consume(&hash, binding, tenant, domain, at)
             .await
             .unwrap()
-            .is_none()
-    );
-    let consumed = otts::consume(db, &token.hash(), acme.id, d.id, now)
+            .is_none());
+    }
+    // None of those burnt it.
+    let consumed = consume(&hash, &binding, f.tenant, f.domain, now)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(consumed.user, jane);
+    assert_eq!(consumed.user, f.user);
     assert_eq!(consumed.next_path, "/client-portal/tickets");
     assert_eq!(consumed.snapshot, snapshot());
-    assert!(otts::consume(db, &token.hash(), acme.id, d.id, now)
+    assert!(consume(&hash, &binding, f.tenant, f.domain, now)
         .await
         .unwrap()
         .is_none());
-    // Only the hash is stored.
+    // Only the hashes are stored.
     let raw = token.expose().as_bytes().to_vec();
     let stored: Vec<Vec<u8>> = porta_core::on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT token_hash FROM portal_domain_otts"
@@ -486,45 +551,146 @@ async fn ott_is_bound_to_domain_tenant_and_time(t: TestDb) {
     assert!(!stored.contains(&raw));
 }
 
-async fn prune_deletes_exactly_old_consumed_or_expired(t: TestDb) {
+/// Asking again for the same browser, domain and target gives the same live
+/// token; a used one is replaced; a session keeps at most five live.
+async fn ott_is_reused_while_live_and_capped_per_session(t: TestDb) {
     let db = &t.db;
-    let acme = tenants::create(db, &slug("acme"), "Acme IT").await.unwrap();
-    let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
-    let jane = client_user(db, acme.id, "Globex", "jane@globex.example").await;
-    let bob = client_user(db, beta.id, "Globex", "bob@globex.example").await;
-    let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::Active).await;
-    let bd = domain(db, beta.id, "portal.beta.example", DomainStatus::Active).await;
+    let f = ott_fixture(db, "acme", "portal.acme-it.example").await;
     let now = UnixMillis::now();
-    let hour_ago = now.plus_seconds(-3600);
-    // acme: expired an hour ago (old), consumed an hour ago (old), live, consumed just now.
-    issue_ott(db, acme.id, jane, d.id, 90, hour_ago.plus_seconds(-90)).await;
-    let consumed_old = issue_ott(db, acme.id, jane, d.id, 600, hour_ago).await;
-    otts::consume(db, &consumed_old.hash(), acme.id, d.id, hour_ago)
+    let binding = HandoffNonce::generate().binding();
+    let first = issue_bound(db, &f, &binding, "/client-portal/dashboard", 90, now).await;
+    for _ in 0..40 {
+        let again = issue_bound(db, &f, &binding, "/client-portal/dashboard", 90, now).await;
+        assert_eq!(again, first);
+    }
+    assert_eq!(ott_rows(db).await, 1, "40 reloads, one row");
+    otts::consume(db, &first.hash(), &binding, f.tenant, f.domain, now)
         .await
         .unwrap()
         .unwrap();
-    issue_ott(db, acme.id, jane, d.id, 90, now).await;
-    let consumed_new = issue_ott(db, acme.id, jane, d.id, 90, now).await;
-    otts::consume(db, &consumed_new.hash(), acme.id, d.id, now)
+    let fresh = issue_bound(db, &f, &binding, "/client-portal/dashboard", 90, now).await;
+    assert_ne!(fresh, first, "a used token is never handed out again");
+    // Many browsers (or targets) for one session: five stay live, the newest.
+    let mut latest = Vec::new();
+    for i in 0..8 {
+        let (token, b) = issue_ott(db, &f, 90, now.plus_seconds(i)).await;
+        latest.push((token, b));
+    }
+    let at = now.plus_seconds(10);
+    assert_eq!(
+        otts::live_for_session(db, f.tenant, f.session.id, at)
+            .await
+            .unwrap(),
+        5
+    );
+    let (oldest, oldest_binding) = &latest[0];
+    assert!(
+        otts::consume(db, &oldest.hash(), oldest_binding, f.tenant, f.domain, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (newest, newest_binding) = &latest[7];
+    assert!(
+        otts::consume(db, &newest.hash(), newest_binding, f.tenant, f.domain, at)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// A token dies with the session that issued it: refused once the session
+/// is revoked, and invalidated by the revocation itself.
+async fn ott_dies_with_its_session(t: TestDb) {
+    let db = &t.db;
+    let f = ott_fixture(db, "acme", "portal.acme-it.example").await;
+    let now = UnixMillis::now();
+    let (token, binding) = issue_ott(db, &f, 90, now).await;
+    sessions::revoke_family(db, &f.session, "signout", now)
+        .await
+        .unwrap();
+    let live: Option<Option<i64>> = porta_core::on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT consumed_at FROM portal_domain_otts"
+    )
+    .fetch_optional(pool)
+    .await)
+    .unwrap();
+    assert_eq!(
+        live,
+        Some(Some(now.0)),
+        "sign-out invalidated the outstanding token"
+    );
+    assert!(
+        otts::consume(db, &token.hash(), &binding, f.tenant, f.domain, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // And a token whose row somehow stayed unconsumed is still refused while
+    // its session is revoked, expired or its user disabled.
+    let other = canonical_session(db, f.tenant, f.user).await;
+    let g = OttFixture {
+        session: other.clone(),
+        key: f.key.clone(),
+        ..f
+    };
+    let (token, binding) = issue_ott(db, &g, 90, now).await;
+    porta_core::on_pool!(db, |pool| sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE id = $2"
+    )
+    .bind(now.0)
+    .bind(other.id)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    assert!(
+        otts::consume(db, &token.hash(), &binding, g.tenant, g.domain, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let third = canonical_session(db, g.tenant, g.user).await;
+    let h = OttFixture { session: third, ..g };
+    let (token, binding) = issue_ott(db, &h, 90, now).await;
+    users::set_disabled(db, h.tenant, h.user, true).await.unwrap();
+    assert!(
+        otts::consume(db, &token.hash(), &binding, h.tenant, h.domain, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn prune_deletes_exactly_old_consumed_or_expired(t: TestDb) {
+    let db = &t.db;
+    let f = ott_fixture(db, "acme", "portal.acme-it.example").await;
+    let b = ott_fixture(db, "beta", "portal.beta.example").await;
+    let now = UnixMillis::now();
+    let hour_ago = now.plus_seconds(-3600);
+    // acme: expired an hour ago (old), consumed an hour ago (old), live, consumed just now.
+    issue_ott(db, &f, 90, hour_ago.plus_seconds(-90)).await;
+    let (consumed_old, binding) = issue_ott(db, &f, 600, hour_ago).await;
+    otts::consume(db, &consumed_old.hash(), &binding, f.tenant, f.domain, hour_ago)
+        .await
+        .unwrap()
+        .unwrap();
+    issue_ott(db, &f, 90, now).await;
+    let (consumed_new, binding) = issue_ott(db, &f, 90, now).await;
+    otts::consume(db, &consumed_new.hash(), &binding, f.tenant, f.domain, now)
         .await
         .unwrap()
         .unwrap();
     // beta: one expired an hour ago.
-    issue_ott(db, beta.id, bob, bd.id, 90, hour_ago.plus_seconds(-90)).await;
+    issue_ott(db, &b, 90, hour_ago.plus_seconds(-90)).await;
 
     let cutoff = now.plus_seconds(-600);
-    assert_eq!(otts::prune(db, Some(acme.id), cutoff, true).await.unwrap(), 2);
+    assert_eq!(otts::prune(db, Some(f.tenant), cutoff, true).await.unwrap(), 2);
     assert_eq!(otts::prune(db, None, cutoff, true).await.unwrap(), 3);
-    assert_eq!(otts::prune(db, Some(acme.id), cutoff, false).await.unwrap(), 2);
-    assert_eq!(otts::prune(db, Some(acme.id), cutoff, true).await.unwrap(), 0);
+    assert_eq!(otts::prune(db, Some(f.tenant), cutoff, false).await.unwrap(), 2);
+    assert_eq!(otts::prune(db, Some(f.tenant), cutoff, true).await.unwrap(), 0);
     assert_eq!(otts::prune(db, None, cutoff, false).await.unwrap(), 1);
-    let left: i64 = porta_core::on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM portal_domain_otts"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap();
-    assert_eq!(left, 2);
+    assert_eq!(ott_rows(db).await, 2);
 }
 
 async fn signing_out_ends_the_handoff_family(t: TestDb) {
@@ -581,10 +747,94 @@ async fn signing_out_ends_the_handoff_family(t: TestDb) {
         .is_none());
 }
 
+/// Throttle counters: concurrent hits all count, the previous window
+/// fades out linearly, keys and scopes are separate, clear and prune work.
+async fn throttle_counts_across_connections(t: TestDb) {
+    let db = &t.db;
+    let scope = throttle::Scope("test.scope");
+    let window = 60;
+    // A window boundary (1 800 000 000 000 is a multiple of 60 000).
+    let start = UnixMillis(1_800_000_000_000);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            throttle::hit(&db, scope, "k", window, start.plus_seconds(1))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut seen: Vec<i64> = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen.last(), Some(&20), "every concurrent hit counted once");
+    assert_eq!(
+        throttle::estimate(db, scope, "k", window, start.plus_seconds(2))
+            .await
+            .unwrap(),
+        20
+    );
+    assert_eq!(
+        throttle::estimate(db, scope, "other", window, start)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        throttle::estimate(db, throttle::Scope("test.other"), "k", window, start)
+            .await
+            .unwrap(),
+        0
+    );
+    // Half-way through the next window, half of the previous one counts.
+    assert_eq!(
+        throttle::estimate(db, scope, "k", window, start.plus_seconds(90))
+            .await
+            .unwrap(),
+        10
+    );
+    assert_eq!(
+        throttle::hit(db, scope, "k", window, start.plus_seconds(90))
+            .await
+            .unwrap(),
+        11
+    );
+    // Two windows later, nothing.
+    assert_eq!(
+        throttle::estimate(db, scope, "k", window, start.plus_seconds(180))
+            .await
+            .unwrap(),
+        0
+    );
+    throttle::clear(db, scope, "k").await.unwrap();
+    assert_eq!(
+        throttle::estimate(db, scope, "k", window, start.plus_seconds(90))
+            .await
+            .unwrap(),
+        0
+    );
+    throttle::hit(db, scope, "old", window, start).await.unwrap();
+    throttle::hit(db, scope, "new", window, start.plus_seconds(600))
+        .await
+        .unwrap();
+    assert_eq!(throttle::prune(db, start.plus_seconds(300)).await.unwrap(), 1);
+    assert_eq!(
+        throttle::estimate(db, scope, "new", window, start.plus_seconds(600))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
 both_backends! {
     domains => domains_are_unique_and_found_by_name;
     ott_race => ott_is_consumed_once_under_a_race;
-    ott_binding => ott_is_bound_to_domain_tenant_and_time;
+    ott_binding => ott_is_bound_to_domain_tenant_browser_and_time;
+    ott_reuse => ott_is_reused_while_live_and_capped_per_session;
+    ott_session => ott_dies_with_its_session;
+    throttle_counters => throttle_counts_across_connections;
     ott_prune => prune_deletes_exactly_old_consumed_or_expired;
     session_family => signing_out_ends_the_handoff_family;
     tenant_slugs => tenant_slugs_are_unique;

@@ -1,15 +1,21 @@
 //! `POST /api/client-portal/domain-session`: the one-time-token exchange.
 //!
 //! Checks, in this order, each with its JSON error code: the client IP is
-//! within its rate (429 `rate_limited`); a token is present (400
-//! `ott_required`); a host is present (400 `host_missing`); the host is a
-//! registered custom domain (404 `domain_not_found`); the domain is
-//! `active`, or, when `PORTAL_DOMAIN_DNS_CHECK` is on and the domain is not
-//! active (nor disabled), its CNAME reaches the tenant's canonical host (403
+//! within its rate (429 `rate_limited`); the body is declared JSON (403
+//! `json_required`) and the request comes from the custom domain's own
+//! page (`Origin` equal to it, else 403 `origin_mismatch`), so no other
+//! site can post a token; a token is present (400 `ott_required`); a host
+//! is present (400 `host_missing`); the host is a registered custom domain
+//! (404 `domain_not_found`); the domain is `active`, or, when
+//! `PORTAL_DOMAIN_DNS_CHECK` is on and the domain is not active (nor
+//! disabled), its CNAME reaches the tenant's canonical host (403
 //! `domain_inactive` / 409 `dns_mismatch`); the token is consumed, in one
-//! atomic statement scoped to this domain and its tenant (400
-//! `invalid_or_expired`). On success a new session for the custom domain,
-//! tied to the canonical one, and 200 `{"redirectTo": next}`.
+//! atomic statement scoped to this domain and its tenant, together with the
+//! browser's handoff nonce cookie and while the issuing session is live
+//! (400 `invalid_or_expired` for any mismatch: a token presented by another
+//! browser is neither accepted nor burnt). On success a new session for
+//! the custom domain, tied to the canonical one, the nonce cookie cleared,
+//! and 200 `{"redirectTo": next}`.
 
 use std::net::IpAddr;
 
@@ -20,7 +26,7 @@ use porta_core::db::{otts, portal_domains, users};
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
 use porta_core::next_path::{NextPath, PortalArea};
-use porta_core::ott::OttToken;
+use porta_core::ott::{clear_nonce_cookie, HandoffNonce, OttToken};
 use porta_core::session_cookie::Transport;
 use porta_core::session_issue::{self, SessionRequest};
 use serde::Deserialize;
@@ -32,6 +38,10 @@ use crate::state::EdgeState;
 pub enum ExchangeError {
     #[error("too many exchanges from this address")]
     RateLimited,
+    #[error("the exchange takes a JSON body")]
+    JsonRequired,
+    #[error("the exchange was not posted by the custom domain's own page")]
+    OriginMismatch,
     #[error("no token in the request")]
     OttRequired,
     #[error("no host in the request")]
@@ -52,6 +62,7 @@ impl ExchangeError {
     pub fn status(self) -> u16 {
         match self {
             ExchangeError::RateLimited => 429,
+            ExchangeError::JsonRequired | ExchangeError::OriginMismatch => 403,
             ExchangeError::OttRequired | ExchangeError::HostMissing | ExchangeError::InvalidOrExpired => 400,
             ExchangeError::DomainNotFound => 404,
             ExchangeError::DomainInactive => 403,
@@ -63,6 +74,8 @@ impl ExchangeError {
     pub fn code(self) -> &'static str {
         match self {
             ExchangeError::RateLimited => "rate_limited",
+            ExchangeError::JsonRequired => "json_required",
+            ExchangeError::OriginMismatch => "origin_mismatch",
             ExchangeError::OttRequired => "ott_required",
             ExchangeError::HostMissing => "host_missing",
             ExchangeError::DomainNotFound => "domain_not_found",
@@ -74,10 +87,12 @@ impl ExchangeError {
     }
 }
 
-/// A successful exchange: the cookie to set and where to go.
+/// A successful exchange: the cookies to set and where to go.
 #[derive(Debug)]
 pub struct Exchanged {
     pub set_cookie: String,
+    /// Removes the spent handoff nonce.
+    pub clear_nonce: String,
     pub redirect_to: String,
 }
 
@@ -86,7 +101,17 @@ pub struct ExchangeRequest<'a> {
     pub host: Option<&'a str>,
     pub client_ip: IpAddr,
     pub user_agent: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub origin: Option<&'a str>,
+    /// The browser's handoff nonce cookie, if it sent a valid one.
+    pub nonce: Option<HandoffNonce>,
     pub body: &'a [u8],
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
 #[derive(Deserialize)]
@@ -104,6 +129,16 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
     let now = UnixMillis::now();
     if !state.exchange_limiter.allow(request.client_ip, now) {
         return Err(ExchangeError::RateLimited);
+    }
+    if !is_json(request.content_type) {
+        return Err(ExchangeError::JsonRequired);
+    }
+    let own_origin = request
+        .host
+        .and_then(|h| HostName::from_host_header(h).ok())
+        .map(|h| Config::https_origin(&h, state.config.public_https_port));
+    if own_origin.is_none() || request.origin != own_origin.as_deref() {
+        return Err(ExchangeError::OriginMismatch);
     }
     let raw = serde_json::from_slice::<Body>(request.body)
         .ok()
@@ -141,9 +176,21 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
         }
     }
     let token = OttToken::parse(&raw).map_err(|_| ExchangeError::InvalidOrExpired)?;
-    let consumed = otts::consume(&state.db, &token.hash(), domain.tenant_id, domain.id, now)
+    // Without the browser's nonce no token can match: a binding nothing has.
+    let binding = request.nonce.as_ref().map(HandoffNonce::binding);
+    let consumed = match &binding {
+        Some(binding) => otts::consume(
+            &state.db,
+            &token.hash(),
+            binding,
+            domain.tenant_id,
+            domain.id,
+            now,
+        )
         .await
-        .map_err(internal)?;
+        .map_err(internal)?,
+        None => None,
+    };
     let ip = request.client_ip.to_string();
     let Some(consumed) = consumed else {
         let event = AuditEvent {
@@ -198,6 +245,7 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
     tracing::info!(tenant = %consumed.tenant, domain = %domain.domain, user = %profile.id, "handoff completed");
     Ok(Exchanged {
         set_cookie: issued.cookie.to_string(),
+        clear_nonce: clear_nonce_cookie().to_string(),
         redirect_to: next.to_string(),
     })
 }
@@ -206,8 +254,9 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
 /// again" link.
 pub fn canonical_signin_url(config: &Config, canonical_host: &HostName) -> String {
     format!(
-        "{}/auth/client-portal/signin",
-        Config::https_origin(canonical_host, config.public_https_port)
+        "{}{}",
+        Config::https_origin(canonical_host, config.public_https_port),
+        porta_core::paths::CLIENT_SIGNIN
     )
 }
 
@@ -219,6 +268,8 @@ mod tests {
     fn each_error_has_its_status_and_code() {
         let table = [
             (ExchangeError::RateLimited, 429, "rate_limited"),
+            (ExchangeError::JsonRequired, 403, "json_required"),
+            (ExchangeError::OriginMismatch, 403, "origin_mismatch"),
             (ExchangeError::OttRequired, 400, "ott_required"),
             (ExchangeError::HostMissing, 400, "host_missing"),
             (ExchangeError::DomainNotFound, 404, "domain_not_found"),

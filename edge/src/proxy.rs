@@ -26,6 +26,8 @@ use porta_core::clock::UnixMillis;
 use porta_core::db::acme_challenges;
 use porta_core::host::HostName;
 
+use porta_core::next_path::{NextPath, PortalArea};
+use porta_core::ott::{find_nonce, nonce_cookie, HandoffNonce, BINDING_PARAM};
 use porta_core::paths;
 use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
 
@@ -40,6 +42,14 @@ const HANDOFF_PATH: &str = paths::HANDOFF;
 const HANDOFF_JS_PATH: &str = paths::HANDOFF_JS;
 const ACME_PREFIX: &str = paths::ACME_CHALLENGE_PREFIX;
 const MAX_EXCHANGE_BODY: usize = 8 * 1024;
+/// `Strict-Transport-Security` on every HTTPS response: a year, without
+/// `includeSubDomains` or `preload` (an MSP's other names are not ours to
+/// pin).
+const HSTS: &str = "max-age=31536000";
+
+fn is_tls(session: &Session) -> bool {
+    session.digest().and_then(|d| d.ssl_digest.as_ref()).is_some()
+}
 
 /// Headers a client may not set: forwarding facts are the edge's to state.
 fn is_forwarding_header(name: &str) -> bool {
@@ -87,6 +97,18 @@ fn client_ip(session: &Session) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// All `Cookie` headers of the request, joined (HTTP/2 may send several).
+fn cookie_header(session: &Session) -> String {
+    session
+        .req_header()
+        .headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Writes a complete response from the edge itself.
 async fn respond(
     session: &mut Session,
@@ -104,6 +126,9 @@ async fn respond(
     header.insert_header("x-content-type-options", "nosniff")?;
     for (name, value) in extra {
         header.append_header(*name, value.as_str())?;
+    }
+    if is_tls(session) {
+        header.insert_header("strict-transport-security", HSTS)?;
     }
     session.set_keepalive(None);
     session
@@ -154,6 +179,18 @@ impl EdgeProxy {
             .path_and_query()
             .map_or("/", |pq| pq.as_str())
             .to_owned();
+        // Only for hosts this edge serves: an open redirector for any name
+        // pointed at us helps nobody.
+        let known = self
+            .state
+            .hosts
+            .route(&host)
+            .await
+            .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
+        if known.is_none() {
+            ctx.host_kind = "unknown";
+            return respond_html(session, ctx, 404, pages::not_found()).await;
+        }
         let location = format!(
             "{}{}",
             porta_core::config::Config::https_origin(&host, self.state.config.public_https_port),
@@ -200,10 +237,17 @@ impl EdgeProxy {
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = &session.req_header().headers;
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = text("content-type");
+        let origin = text("origin");
         let request = ExchangeRequest {
             host: host.map(HostName::as_str),
             client_ip: client_ip(session),
             user_agent: user_agent.as_deref(),
+            content_type: content_type.as_deref(),
+            origin: origin.as_deref(),
+            nonce: find_nonce(&cookie_header(session)),
             body: &body,
         };
         let metrics = EdgeMetrics::global();
@@ -217,7 +261,7 @@ impl EdgeProxy {
                     200,
                     "application/json",
                     json,
-                    &[("set-cookie", done.set_cookie)],
+                    &[("set-cookie", done.set_cookie), ("set-cookie", done.clear_nonce)],
                 )
                 .await
             }
@@ -234,6 +278,52 @@ impl EdgeProxy {
                 respond(session, ctx, e.status(), "application/json", json, extra).await
             }
         }
+    }
+
+    /// `GET /auth/client-portal/handoff/start?next=…` on a custom domain:
+    /// gives the browser its handoff nonce (keeping a valid one it has) and
+    /// sends it to the canonical host's sign-in with the nonce's hash.
+    async fn handoff_start(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        tenant: porta_core::ids::TenantId,
+    ) -> Result<bool> {
+        let tenant = self
+            .state
+            .hosts
+            .tenant(tenant)
+            .await
+            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e.to_string()))?;
+        let next = session.req_header().uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "next")
+                .map(|(_, v)| v.into_owned())
+        });
+        let next = NextPath::or_landing(next.as_deref(), PortalArea::ClientPortal);
+        let nonce = find_nonce(&cookie_header(session)).unwrap_or_else(HandoffNonce::generate);
+        let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next.as_str())
+            .append_pair(BINDING_PARAM, &nonce.binding().to_param())
+            .finish();
+        let location = format!(
+            "{}?{query}",
+            exchange::canonical_signin_url(&self.state.config, &canonical)
+        );
+        respond(
+            session,
+            ctx,
+            303,
+            "text/plain",
+            "",
+            &[
+                ("location", location),
+                ("set-cookie", nonce_cookie(&nonce).to_string()),
+                ("referrer-policy", "no-referrer".to_owned()),
+            ],
+        )
+        .await
     }
 
     async fn handoff_page(
@@ -321,6 +411,9 @@ impl ProxyHttp for EdgeProxy {
             if path == HANDOFF_PATH {
                 return self.handoff_page(session, ctx, route.tenant).await;
             }
+            if path == paths::HANDOFF_START {
+                return self.handoff_start(session, ctx, route.tenant).await;
+            }
             if path == HANDOFF_JS_PATH {
                 return respond(
                     session,
@@ -394,6 +487,17 @@ impl ProxyHttp for EdgeProxy {
             let value = self.state.context.sign(&context, UnixMillis::now());
             upstream_request.insert_header(CONTEXT_HEADER, value)?;
         }
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        // Proxied responses only reach browsers over TLS.
+        upstream_response.insert_header("strict-transport-security", HSTS)?;
         Ok(())
     }
 

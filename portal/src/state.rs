@@ -5,9 +5,8 @@ use std::sync::Arc;
 use porta_core::config::Config;
 use porta_core::db::Db;
 use porta_core::host_cache::HostCache;
-use porta_core::rate_limit::IpRateLimiter;
 use porta_core::request_context::ContextSigner;
-use porta_core::session_token::SessionKeys;
+use porta_core::session_token::{DerivedKeys, SessionKeys};
 
 use crate::request::csrf::CsrfKeys;
 
@@ -21,12 +20,12 @@ pub struct AppState {
     /// Verifies the request context the edge sends.
     pub context: Arc<ContextSigner>,
     pub csrf: Arc<CsrfKeys>,
-    pub signin_limiter: Arc<IpRateLimiter>,
+    /// Derives handoff one-time tokens.
+    pub ott_keys: Arc<DerivedKeys>,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, db: Db, keys: SessionKeys) -> Self {
-        let limiter = IpRateLimiter::per_minute(config.signin.max_attempts_per_ip_per_minute);
         let hosts = HostCache::new(
             db.clone(),
             config.canonical_base.clone(),
@@ -35,11 +34,11 @@ impl AppState {
         Self {
             context: Arc::new(ContextSigner::new(&keys)),
             csrf: Arc::new(CsrfKeys::new(&keys)),
+            ott_keys: Arc::new(keys.derive("ott")),
             hosts,
             config,
             db,
             keys: Arc::new(keys),
-            signin_limiter: Arc::new(limiter),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a signed-in page costs in database statements, counted from sqlx's
-//! own statement events (target `sqlx::query`). Every statement any test in
-//! this binary runs is counted, so each test holds a lock from start to end.
+//! own statement events (target `sqlx::query`) inside the portal's request
+//! spans. Requests of both backends' tests would mix, so each test holds a
+//! lock from start to end.
 
 mod common;
 
@@ -23,21 +24,49 @@ static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct CountStatements;
 
-impl<S: tracing::Subscriber> Layer<S> for CountStatements {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
-            STATEMENTS.fetch_add(1, Ordering::SeqCst);
-            if std::env::var_os("SHOW_STATEMENTS").is_some() {
-                struct Show;
-                impl tracing::field::Visit for Show {
-                    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                        if field.name() == "summary" {
-                            eprintln!("statement: {value:?}");
-                        }
-                    }
-                }
-                event.record(&mut Show);
-            }
+/// The statement text of a `sqlx::query` event.
+struct Summary(String);
+
+impl tracing::field::Visit for Summary {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = format!("{value:?}");
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "summary" {
+            self.0 = value.to_owned();
+        }
+    }
+}
+
+impl<S> Layer<S> for CountStatements
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        // Only what a request of the portal runs (not, say, the migrations
+        // of the next test's fresh database).
+        let in_request = ctx
+            .event_scope(event)
+            .is_some_and(|mut scope| scope.any(|span| span.name() == "request"));
+        if !in_request {
+            return;
+        }
+        let mut summary = Summary(String::new());
+        event.record(&mut summary);
+        // A new SQLite connection configures itself with PRAGMAs: the
+        // pool's work, not the page's.
+        if summary.0.trim_start_matches('"').starts_with("PRAGMA") {
+            return;
+        }
+        STATEMENTS.fetch_add(1, Ordering::SeqCst);
+        if std::env::var_os("SHOW_STATEMENTS").is_some() {
+            eprintln!("statement: {}", summary.0);
         }
     }
 }

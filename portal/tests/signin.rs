@@ -443,6 +443,28 @@ async fn rejected_tokens_are_no_session(t: TestDb) {
             ),
             &acme.host,
         ),
+        (
+            "issued in the future",
+            forge(
+                &app.keys,
+                &SessionClaims {
+                    iat: now + 3_600,
+                    ..claims.clone()
+                },
+            ),
+            &acme.host,
+        ),
+        (
+            "not valid before a future time",
+            forge(
+                &app.keys,
+                &SessionClaims {
+                    nbf: Some(now + 3_600),
+                    ..claims.clone()
+                },
+            ),
+            &acme.host,
+        ),
         ("empty", "authjs.session-token=".into(), &acme.host),
         ("not a jwt", "authjs.session-token=%%%".into(), &acme.host),
     ];
@@ -547,26 +569,75 @@ async fn tenants_are_isolated(t: TestDb) {
     let _: TenantId = beta.tenant;
 }
 
-async fn failed_signins_are_limited_per_account(t: TestDb) {
-    let app = TestApp::start_with(t, &[("PORTA_SIGNIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
+/// Sign-in from one client address, as the edge reports it.
+async fn sign_in_from(app: &TestApp, host: &str, ip: &str, email: &str, password: &str) -> reqwest::Response {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-for", HeaderValue::from_str(ip).unwrap());
+    app.sign_in_form(
+        host,
+        "/auth/client-portal/signin",
+        &[("email", email), ("password", password)],
+        headers,
+    )
+    .await
+}
+
+async fn failed_signins_lock_the_account_from_that_address_only(t: TestDb) {
+    let app = TestApp::start_with(
+        t,
+        &[
+            ("PORTA_SIGNIN_MAX_FAILURES_PER_ACCOUNT", "3"),
+            ("PORTA_PORTAL_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await;
     let (acme, _, _) = acme(&app).await;
+    let attacker = "203.0.113.66";
     for _ in 0..3 {
-        let response = app.sign_in(&acme.host, JANE, "wrong password!!").await;
+        let response = sign_in_from(&app, &acme.host, attacker, JANE, "wrong password!!").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
     }
-    // Now even the right password is refused, with 429 and Retry-After.
-    let response = app.sign_in(&acme.host, JANE, PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.headers()["retry-after"], "900");
-    assert!(set_cookie(&response).is_none());
-    assert!(response
-        .text()
+    // From there, even the right password is refused, with 429 and Retry-After.
+    for _ in 0..3 {
+        let response = sign_in_from(&app, &acme.host, attacker, JANE, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "900");
+        assert!(set_cookie(&response).is_none());
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many sign-in attempts."));
+    }
+    // The owner, elsewhere, still signs in: slowed down, not locked out.
+    let started = std::time::Instant::now();
+    let response = sign_in_from(&app, &acme.host, "198.51.100.20", JANE, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response).as_deref(), Some("/client-portal/dashboard"));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(250),
+        "past the threshold every attempt on the account waits"
+    );
+    // Other accounts are unaffected, even from the attacker's address.
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.66"));
+    let response = app
+        .sign_in_form(
+            &acme.host,
+            "/auth/msp/signin",
+            &[("email", ALEX), ("password", PASSWORD)],
+            headers,
+        )
+        .await;
+    assert_eq!(location(&response).as_deref(), Some("/msp"));
+    // Three refused attempts, one audit row for them.
+    let limited = audit::recent(&app.db, acme.tenant, 100)
         .await
         .unwrap()
-        .contains("Too many sign-in attempts."));
-    // Other accounts are unaffected.
-    let response = app.sign_in_staff(&acme.host, ALEX, PASSWORD).await;
-    assert_eq!(location(&response).as_deref(), Some("/msp"));
+        .into_iter()
+        .filter(|r| r.outcome == "rate_limited")
+        .count();
+    assert_eq!(limited, 1, "refusals are counted, not logged one by one");
 }
 
 async fn signins_are_limited_per_ip(t: TestDb) {
@@ -748,6 +819,87 @@ async fn malformed_requests_get_clear_errors(t: TestDb) {
     );
 }
 
+/// With an active custom domain, sign-in continues there: through the
+/// domain's handoff start when the browser brought no binding, else with a
+/// token bound to it; reloading the page reuses that token.
+async fn signin_hands_off_bound_to_the_browser(t: TestDb) {
+    let app = TestApp::start(t).await;
+    let (acme, _, _) = acme(&app).await;
+    porta_core::db::portal_domains::create(
+        &app.db,
+        &porta_core::db::portal_domains::NewPortalDomain {
+            tenant: acme.tenant,
+            domain: &porta_core::host::HostName::parse("portal.acme-it.example").unwrap(),
+            status: porta_core::domain_status::DomainStatus::Active,
+            status_message: "",
+            expected_cname: &porta_core::host::HostName::parse(&acme.host).unwrap(),
+            issuer: "internal",
+            trust_dns: true,
+        },
+        UnixMillis::now(),
+    )
+    .await
+    .unwrap();
+    let custom = "https://portal.acme-it.example:8443";
+    // Started on the canonical host: a bounce through the custom domain.
+    let response = app.sign_in(&acme.host, JANE, PASSWORD).await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some(format!("{custom}/auth/client-portal/handoff/start?next=%2Fclient-portal%2Fdashboard").as_str())
+    );
+    let cookie = cookie_pair(&response).unwrap();
+    // Back with the browser's binding: a token for it.
+    let binding = porta_core::ott::HandoffNonce::generate().binding().to_param();
+    let page = format!("/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets&handoff={binding}");
+    let first = app.get(&acme.host, &page, Some(&cookie)).await;
+    let target = location(&first).unwrap();
+    assert!(
+        target.starts_with(&format!("{custom}/auth/client-portal/handoff?ott="))
+            && target.ends_with("&next=%2Fclient-portal%2Ftickets"),
+        "{target}"
+    );
+    // 40 reloads: the same live token, still one row.
+    for _ in 0..40 {
+        let again = app.get(&acme.host, &page, Some(&cookie)).await;
+        assert_eq!(location(&again), Some(target.clone()));
+    }
+    let rows: i64 = porta_core::on_pool!(&app.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM portal_domain_otts"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(rows, 1);
+    // A signed-out visitor with a binding gets the form, carrying it on.
+    let html = app.get(&acme.host, &page, None).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            r#"<input type="hidden" name="handoff" value="{binding}">"#
+        )),
+        "{html}"
+    );
+    // A malformed binding is dropped, never echoed.
+    let html = app
+        .get(
+            &acme.host,
+            "/auth/client-portal/signin?handoff=%22%3E%3Cscript%3E",
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains(r#"name="handoff""#) && !html.contains("<script>"));
+    // On the custom domain itself, sign-in starts the bound handoff.
+    let response = app
+        .get("portal.acme-it.example", "/client-portal/tickets", None)
+        .await;
+    assert_eq!(
+        location(&response).as_deref(),
+        Some("/auth/client-portal/handoff/start?next=%2Fclient-portal%2Ftickets")
+    );
+}
+
 both_backends! {
     cookie_and_dashboard => client_signin_sets_exact_cookie_and_shows_dashboard;
     secure_cookie_behind_proxy => https_behind_trusted_proxy_uses_secure_cookie;
@@ -758,8 +910,9 @@ both_backends! {
     guard_redirects => guard_redirects_with_a_safe_next;
     rejected_tokens => rejected_tokens_are_no_session;
     tenant_isolation => tenants_are_isolated;
-    account_limit => failed_signins_are_limited_per_account;
+    account_limit => failed_signins_lock_the_account_from_that_address_only;
     ip_limit => signins_are_limited_per_ip;
+    bound_handoff => signin_hands_off_bound_to_the_browser;
     audit_rows => every_attempt_is_audited_without_secrets;
     cross_site => cross_site_posts_are_refused;
     malformed => malformed_requests_get_clear_errors;

@@ -62,26 +62,6 @@ pub async fn record(db: &Db, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(
     Ok(())
 }
 
-/// How many `failure` outcomes of `action` for `subject` the tenant logged
-/// since `since`: the per-account sign-in limit, shared by every node.
-pub async fn count_failures_since(
-    db: &Db,
-    tenant: TenantId,
-    action: &str,
-    subject: &str,
-    since: UnixMillis,
-) -> Result<i64, DbError> {
-    let sql = "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND action = $2 AND subject = $3 \
-               AND outcome = 'failure' AND created_at >= $4";
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
-        .bind(tenant)
-        .bind(action)
-        .bind(subject)
-        .bind(since.0)
-        .fetch_one(pool)
-        .await)?)
-}
-
 /// The tenant's most recent rows, newest first.
 pub async fn recent(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<AuditRow>, DbError> {
     let sql =

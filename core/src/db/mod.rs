@@ -17,6 +17,7 @@ pub mod roles;
 pub mod routes;
 pub mod sessions;
 pub mod tenants;
+pub mod throttle;
 mod types;
 pub mod users;
 
@@ -146,9 +147,12 @@ impl Db {
     }
 
     async fn connect_sqlite(path: &Path, max_connections: u32) -> Result<Db, DbError> {
+        // The database holds password hashes and sessions: this user only.
+        let io = |e| DbError::Sqlx(sqlx::Error::Io(e));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| DbError::Sqlx(sqlx::Error::Io(e)))?;
+            crate::private_file::create_private_dir(dir).map_err(io)?;
         }
+        crate::private_file::ensure_private(path).map_err(io)?;
         let options = Self::sqlite_options(path);
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)

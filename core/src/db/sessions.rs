@@ -196,6 +196,82 @@ pub async fn touch(db: &Db, tenant: TenantId, id: SessionId, now: UnixMillis) ->
     Ok(())
 }
 
+/// Which sessions a revocation ends.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    One(SessionId),
+    User(UserId),
+    /// A canonical session and every handoff session of it (`root`), and
+    /// `member` itself.
+    Family {
+        root: SessionId,
+        member: SessionId,
+    },
+}
+
+impl Scope {
+    /// The condition on `sessions`, its placeholders numbered from `first`.
+    fn predicate(self, first: usize) -> String {
+        let (a, b) = (first, first + 1);
+        match self {
+            Scope::One(_) => format!("id = ${a}"),
+            Scope::User(_) => format!("user_id = ${a}"),
+            Scope::Family { .. } => format!("(id = ${a} OR parent_session_id = ${a} OR id = ${b})"),
+        }
+    }
+
+    fn bind<'q, DB: sqlx::Database>(
+        self,
+        query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        SessionId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        UserId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        match self {
+            Scope::One(id) => query.bind(id),
+            Scope::User(user) => query.bind(user),
+            Scope::Family { root, member } => query.bind(root).bind(member),
+        }
+    }
+}
+
+/// Revokes the live sessions in `scope` and, in the same transaction,
+/// invalidates the one-time tokens they issued (a handoff must not outlive
+/// the session that asked for it). Returns how many sessions were live.
+async fn revoke_scope(
+    db: &Db,
+    tenant: TenantId,
+    scope: Scope,
+    reason: &str,
+    now: UnixMillis,
+) -> Result<u64, DbError> {
+    let sessions_sql = format!(
+        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
+         WHERE tenant_id = $1 AND revoked_at IS NULL AND {}",
+        scope.predicate(4)
+    );
+    let tokens_sql = format!(
+        "UPDATE portal_domain_otts SET consumed_at = $2 \
+         WHERE tenant_id = $1 AND consumed_at IS NULL \
+         AND issuing_session_id IN (SELECT id FROM sessions WHERE tenant_id = $1 AND {})",
+        scope.predicate(3)
+    );
+    let mut tx = db.begin().await?;
+    let revoked = crate::on_tx!(&mut tx, |t| scope
+        .bind(sqlx::query(&sessions_sql).bind(tenant).bind(now.0).bind(reason))
+        .execute(&mut **t)
+        .await
+        .map(|r| r.rows_affected()))?;
+    crate::on_tx!(&mut tx, |t| scope
+        .bind(sqlx::query(&tokens_sql).bind(tenant).bind(now.0))
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
 /// Revokes one session; returns whether it was live.
 pub async fn revoke(
     db: &Db,
@@ -204,17 +280,7 @@ pub async fn revoke(
     reason: &str,
     now: UnixMillis,
 ) -> Result<bool, DbError> {
-    let sql = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-               WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL";
-    let affected = on_pool!(db, |pool| sqlx::query(sql)
-        .bind(tenant)
-        .bind(id)
-        .bind(now.0)
-        .bind(reason)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(affected > 0)
+    Ok(revoke_scope(db, tenant, Scope::One(id), reason, now).await? > 0)
 }
 
 /// Revokes every live session of a user ("sign out everywhere"); returns
@@ -226,16 +292,7 @@ pub async fn revoke_all_for_user(
     reason: &str,
     now: UnixMillis,
 ) -> Result<u64, DbError> {
-    let sql = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-               WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL";
-    Ok(on_pool!(db, |pool| sqlx::query(sql)
-        .bind(tenant)
-        .bind(user)
-        .bind(now.0)
-        .bind(reason)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?)
+    revoke_scope(db, tenant, Scope::User(user), reason, now).await
 }
 
 pub async fn get(db: &Db, tenant: TenantId, id: SessionId) -> Result<Option<Session>, DbError> {
@@ -257,15 +314,9 @@ pub async fn revoke_family(
     now: UnixMillis,
 ) -> Result<u64, DbError> {
     let root = session.parent_session_id.unwrap_or(session.id);
-    let sql = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-               WHERE tenant_id = $1 AND (id = $2 OR parent_session_id = $2 OR id = $5) AND revoked_at IS NULL";
-    Ok(on_pool!(db, |pool| sqlx::query(sql)
-        .bind(session.tenant_id)
-        .bind(root)
-        .bind(now.0)
-        .bind(reason)
-        .bind(session.id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?)
+    let scope = Scope::Family {
+        root,
+        member: session.id,
+    };
+    revoke_scope(db, session.tenant_id, scope, reason, now).await
 }

@@ -97,7 +97,9 @@ async fn guard(
         _ if custom && area == PortalArea::Msp => {
             canonical_msp_redirect(&state, &site, requested).into_response()
         }
-        None if custom => canonical_signin_redirect(&state, &site, area, requested).into_response(),
+        // Sign-in happens on the canonical host, bound to this browser by
+        // the handoff start.
+        None if custom => Redirect::to(&super::handoff::start_location(requested)).into_response(),
         None => signin_redirect(area, requested, None).into_response(),
         Some(s) if custom && s.user.user_type == UserType::Internal => {
             canonical_msp_redirect(&state, &site, None).into_response()

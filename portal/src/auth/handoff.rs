@@ -1,23 +1,40 @@
-//! Sending a signed-in client user to the tenant's custom domain: issue a
-//! one-time token and build the URL of the edge's handoff page.
+//! Sending a signed-in client user to the tenant's custom domain.
+//!
+//! The handoff is bound to the browser (see [`porta_core::ott`]): a browser
+//! arrives at the canonical sign-in from the custom domain's
+//! [`HANDOFF_START`] with the hash of the nonce it holds there, and the
+//! one-time token is issued for that hash. A sign-in that started on the
+//! canonical host has no hash yet: it bounces once through the custom
+//! domain's start, which comes straight back with one.
 
 use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
 use porta_core::db::otts::{self, NewOtt};
-use porta_core::db::portal_domains;
 use porta_core::db::roles;
 use porta_core::db::sessions::Session;
 use porta_core::db::users::UserProfile;
 use porta_core::next_path::NextPath;
-use porta_core::ott::SessionSnapshot;
+use porta_core::ott::{BindingHash, SessionSnapshot};
+use porta_core::paths::{HANDOFF, HANDOFF_START};
 
 use crate::error::AppError;
 use crate::request::Site;
 use crate::state::AppState;
 
+/// Where `next` is reached through the handoff start of this (custom) host.
+pub fn start_location(next: Option<&str>) -> String {
+    let next = NextPath::or_landing(next, porta_core::next_path::PortalArea::ClientPortal);
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next.as_str())
+        .finish();
+    format!("{HANDOFF_START}?{query}")
+}
+
 /// When the site's tenant has an active custom domain and this is its
-/// canonical host, the handoff URL that signs `user` in there and lands on
-/// `next`; `None` when there is nowhere to hand off to.
+/// canonical host, where to send `user` so they land signed in on `next`
+/// there: the handoff page with a token bound to `binding`, or, without a
+/// binding, the custom domain's handoff start (which returns with one).
+/// `None` when there is nowhere to hand off to.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn handoff_url(
     state: &AppState,
@@ -25,12 +42,17 @@ pub async fn handoff_url(
     user: &UserProfile,
     canonical_session: &Session,
     next: &NextPath,
+    binding: Option<&BindingHash>,
 ) -> Result<Option<String>, AppError> {
     if site.is_custom_domain() {
         return Ok(None);
     }
-    let Some(domain) = portal_domains::active_for_tenant(&state.db, site.tenant.id).await? else {
+    let Some(domain) = state.hosts.custom_domain(site.tenant.id).await? else {
         return Ok(None);
+    };
+    let origin = Config::https_origin(&domain.name, state.config.public_https_port);
+    let Some(binding) = binding else {
+        return Ok(Some(format!("{origin}{}", start_location(Some(next.as_str())))));
     };
     let now = UnixMillis::now();
     let snapshot = SessionSnapshot {
@@ -44,10 +66,13 @@ pub async fn handoff_url(
     let ttl = i64::try_from(state.config.portal_domain.ott_ttl.as_secs()).unwrap_or(90);
     let token = otts::issue(
         &state.db,
+        state.ott_keys.signing().1,
         &NewOtt {
             tenant: site.tenant.id,
             user: user.id,
             domain: domain.id,
+            session: canonical_session.id,
+            binding,
             snapshot: &snapshot,
             next,
             expires_at: now.plus_seconds(ttl),
@@ -55,11 +80,10 @@ pub async fn handoff_url(
         now,
     )
     .await?;
-    tracing::info!(tenant = %site.tenant.slug, domain = %domain.domain, "handoff token issued");
+    tracing::info!(tenant = %site.tenant.slug, domain = %domain.name, "handoff token issued");
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("ott", token.expose())
         .append_pair("next", next.as_str())
         .finish();
-    let origin = Config::https_origin(&domain.domain, state.config.public_https_port);
-    Ok(Some(format!("{origin}{}?{query}", porta_core::paths::HANDOFF)))
+    Ok(Some(format!("{origin}{HANDOFF}?{query}")))
 }

@@ -4,6 +4,7 @@
 
 pub mod guard;
 mod handoff;
+mod limits;
 mod signin;
 mod signout;
 

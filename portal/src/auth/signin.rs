@@ -4,8 +4,8 @@
 //! Both forms share one procedure ([`sign_in`]) and differ only in the user
 //! type they admit. Each attempt costs exactly one argon2 verification
 //! whether or not the account exists, answers with the same generic error
-//! whatever was wrong, is limited per IP (in memory) and per account
-//! (failures in the audit log, so across nodes), and writes one audit row.
+//! whatever was wrong, is limited as [`super::limits`] sets out (in the
+//! database, so across nodes), and writes one audit row.
 //! Cross-site posts never get here (the CSRF layer refuses them).
 
 use askama::Template;
@@ -18,6 +18,7 @@ use porta_core::db::audit::{self, AuditEvent};
 use porta_core::db::users;
 use porta_core::email::EmailAddress;
 use porta_core::next_path::{NextPath, PortalArea};
+use porta_core::ott::BindingHash;
 use porta_core::password;
 use porta_core::secret::Secret;
 use porta_core::user_type::UserType;
@@ -25,6 +26,7 @@ use serde::Deserialize;
 
 use super::guard::{canonical_signin_redirect, signin_redirect};
 use super::handoff::handoff_url;
+use super::limits;
 use crate::error::AppError;
 use crate::page::notice::Message;
 use crate::page::{render, PageContext};
@@ -41,6 +43,8 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 pub struct SigninQuery {
     error: Option<String>,
     next: Option<String>,
+    /// The binding hash of a handoff started on the custom domain.
+    handoff: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +54,12 @@ pub struct SigninForm {
     #[serde(default)]
     password: String,
     next: Option<String>,
+    handoff: Option<String>,
+}
+
+/// A well-formed binding hash, or none.
+fn binding(raw: Option<&str>) -> Option<BindingHash> {
+    raw.and_then(|h| BindingHash::from_param(h).ok())
 }
 
 /// Which sign-in form.
@@ -78,10 +88,16 @@ struct SigninPage<'a> {
     heading: &'a str,
     action: &'a str,
     next: Option<&'a str>,
+    handoff: Option<String>,
     other_link: (&'a str, &'a str),
 }
 
-fn signin_page(door: Door, ctx: PageContext, next: Option<&NextPath>) -> Result<Response, AppError> {
+fn signin_page(
+    door: Door,
+    ctx: PageContext,
+    next: Option<&NextPath>,
+    handoff: Option<&BindingHash>,
+) -> Result<Response, AppError> {
     let (heading, other_link) = match door.area {
         PortalArea::ClientPortal => (
             "Sign in to the client portal",
@@ -98,6 +114,7 @@ fn signin_page(door: Door, ctx: PageContext, next: Option<&NextPath>) -> Result<
             heading,
             action: door.area.signin_path(),
             next: next.map(NextPath::as_str),
+            handoff: handoff.map(BindingHash::to_param),
             other_link,
         })?
         .into_response(),
@@ -121,27 +138,45 @@ async fn show_signin(
 ) -> Result<Response, AppError> {
     // Sign-in happens on the canonical host; the handoff brings the user back.
     if site.is_custom_domain() {
-        return Ok(canonical_signin_redirect(state, site, door.area, query.next.as_deref()).into_response());
+        return Ok(to_canonical(state, site, door, query.next.as_deref()));
     }
     let next = query
         .next
         .as_deref()
         .and_then(|n| NextPath::parse(n, door.area).ok());
+    let handoff = binding(query.handoff.as_deref());
     if query.error.is_none() {
         if let Some(signed_in) = current.0.filter(|s| s.user.user_type == door.admits) {
             let target = next.unwrap_or_else(|| NextPath::landing(door.area));
             // Already signed in here: go straight (back) to the custom domain.
-            let handoff = match door.admits {
+            let onward = match door.admits {
                 UserType::Client => {
-                    handoff_url(state, site, &signed_in.user, &signed_in.session, &target).await?
+                    handoff_url(
+                        state,
+                        site,
+                        &signed_in.user,
+                        &signed_in.session,
+                        &target,
+                        handoff.as_ref(),
+                    )
+                    .await?
                 }
                 UserType::Internal => None,
             };
-            let location = handoff.unwrap_or_else(|| target.as_str().to_owned());
+            let location = onward.unwrap_or_else(|| target.as_str().to_owned());
             return Ok(no_store(Redirect::to(&location).into_response()));
         }
     }
-    signin_page(door, ctx, next.as_ref())
+    signin_page(door, ctx, next.as_ref(), handoff.as_ref())
+}
+
+/// From a custom domain: client users start the bound handoff there; staff
+/// go to the canonical sign-in.
+fn to_canonical(state: &AppState, site: &Site, door: Door, next: Option<&str>) -> Response {
+    match door.admits {
+        UserType::Client => Redirect::to(&super::handoff::start_location(next)).into_response(),
+        UserType::Internal => canonical_signin_redirect(state, site, door.area, next).into_response(),
+    }
 }
 
 pub async fn client_signin_page(
@@ -242,10 +277,11 @@ async fn sign_in(
     form: SigninForm,
 ) -> Result<Response, AppError> {
     if site.is_custom_domain() {
-        return Ok(canonical_signin_redirect(state, site, door.area, form.next.as_deref()).into_response());
+        return Ok(to_canonical(state, site, door, form.next.as_deref()));
     }
     let now = UnixMillis::now();
     let next = NextPath::or_landing(form.next.as_deref(), door.area);
+    let handoff = binding(form.handoff.as_deref());
     let email = EmailAddress::parse(&form.email).ok();
     // The subject of the audit row: the normalised email, or what was typed
     // (bounded) when it is not an email address.
@@ -273,43 +309,33 @@ async fn sign_in(
         }
     };
 
-    let per_ip_ok = state.signin_limiter.allow(site.client_ip, now);
-    let per_account_ok = match (&email, per_ip_ok) {
-        (Some(email), true) => {
-            let window = i64::try_from(state.config.signin.failure_window.as_secs()).unwrap_or(900);
-            let failures = audit::count_failures_since(
-                &state.db,
-                site.tenant.id,
-                SIGNIN_ACTION,
-                email.as_str(),
-                now.plus_seconds(-window),
-            )
-            .await?;
-            failures < i64::from(state.config.signin.max_failures_per_account)
+    let attempt = limits::Attempt::new(site, email.as_ref());
+    match limits::check(state, &attempt).await? {
+        limits::Verdict::Go { delay } => {
+            if !delay.is_zero() {
+                tracing::info!(tenant = %site.tenant.slug, delay_ms = delay.as_millis(), "sign-in slowed down");
+                tokio::time::sleep(delay).await;
+            }
         }
-        _ => true,
-    };
-    if !per_ip_ok || !per_account_ok {
-        let reason = if per_ip_ok { "account_limit" } else { "ip_limit" };
-        audit("rate_limited", None, Some(reason)).await?;
-        tracing::warn!(tenant = %site.tenant.slug, reason, "sign-in rate limited");
-        let retry_after = if per_ip_ok {
-            state.config.signin.failure_window.as_secs()
-        } else {
-            porta_core::rate_limit::IpRateLimiter::retry_after(now)
-        };
-        let ctx = ctx.with_flash(Some(Message::RateLimited.flash()));
-        let mut response = signin_page(door, ctx, Some(&next))?;
-        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return Ok(response);
+        limits::Verdict::Refused { reason, retry_after } => {
+            if limits::refused(state, &attempt).await? {
+                audit("rate_limited", None, Some(reason)).await?;
+            }
+            tracing::warn!(tenant = %site.tenant.slug, reason, "sign-in rate limited");
+            let ctx = ctx.with_flash(Some(Message::RateLimited.flash()));
+            let mut response = signin_page(door, ctx, Some(&next), handoff.as_ref())?;
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return Ok(response);
+        }
     }
 
     let verdict = check_credentials(door, state, site, email.as_ref(), form.password).await?;
     let response = match verdict {
         Verdict::Admitted(user) => {
+            limits::succeeded(state, &attempt).await?;
             users::record_signin(&state.db, site.tenant.id, user.id, now).await?;
             let issued = session::mint(state, site, user.id, door.admits, "password").await?;
             audit("success", Some(user.id), None).await?;
@@ -318,7 +344,9 @@ async fn sign_in(
                 .await?
                 .ok_or(AppError::NotFound)?;
             let handoff = match door.admits {
-                UserType::Client => handoff_url(state, site, &profile, &issued.session, &next).await?,
+                UserType::Client => {
+                    handoff_url(state, site, &profile, &issued.session, &next, handoff.as_ref()).await?
+                }
                 UserType::Internal => None,
             };
             let location = handoff.unwrap_or_else(|| next.as_str().to_owned());
@@ -334,6 +362,7 @@ async fn sign_in(
             signin_redirect(door.area, None, Some(Message::AccessDenied.code())).into_response()
         }
         Verdict::Refused(reason) => {
+            limits::failed(state, &attempt).await?;
             audit("failure", None, Some(reason)).await?;
             tracing::info!(tenant = %site.tenant.slug, reason, "sign-in refused");
             signin_redirect(

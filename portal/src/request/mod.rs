@@ -7,12 +7,14 @@
 //! 2. [`session`]: the signed-in user, when the request carries a session
 //!    cookie (two queries, once per request);
 //! 3. the handler (behind [`csrf::layer`] and the feature routers' guards);
-//! 4. [`crate::error::finish`]: an error becomes its JSON or its page.
+//! 4. [`crate::error::finish`]: an error becomes its JSON or its page;
+//! 5. the security headers ([`headers`]).
 //!
 //! The results are request extensions, read by the extractors here and by
 //! [`crate::page::PageContext`].
 
 pub mod csrf;
+mod headers;
 pub mod origin;
 pub mod session;
 pub mod site;
@@ -51,9 +53,11 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     parts.extensions.insert(site.clone());
     parts.extensions.insert(current.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
-    error::finish(response, &path, |e| {
+    let mut response = error::finish(response, &path, |e| {
         page::error_page(&state, &site, current.0.as_ref(), &path, e)
-    })
+    });
+    headers::add(&state, &site, &mut response).await;
+    response
 }
 
 /// Reads what [`layer`] stored; a handler outside the layer is a bug.
