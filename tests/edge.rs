@@ -25,13 +25,15 @@ use common::{
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
 use porta_certs::store::NewCertificate;
+use porta_core::challenge_kind::ChallengeKind;
 use porta_core::clock::UnixMillis;
-use porta_core::db::acme_challenges::{self, ChallengeType};
+use porta_core::db::acme_challenges;
 use porta_core::db::portal_domains::{self, NewPortalDomain};
 use porta_core::db::{tenants, Db};
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
 use porta_core::ids::TenantId;
+use porta_core::issuer::Issuer;
 use porta_core::ott::OttToken;
 use porta_core::slug::TenantSlug;
 use porta_testkit::dns::TestZone;
@@ -657,7 +659,7 @@ async fn add_domain(store: &Store, db: &Db, tenant: TenantId, domain: &str, stat
             status: if pending { DomainStatus::Disabled } else { status },
             status_message: "registered by the edge tests",
             expected_cname: &expected,
-            issuer: "internal",
+            issuer: Issuer::Internal,
             trust_dns: false,
         },
         UnixMillis::now(),
@@ -703,7 +705,7 @@ async fn store_certificate(store: &Store, db: &Db, tenant: Option<TenantId>, dom
         &NewCertificate {
             tenant,
             domain,
-            issuer: "internal",
+            issuer: Issuer::Internal.into(),
             chain_pem: &issued.chain_pem,
             key_pem: &issued.key_pem,
         },
@@ -992,7 +994,7 @@ async fn host_sni_http_and_acme(db: TestDb) {
         &db,
         token,
         &domain,
-        ChallengeType::Http01,
+        ChallengeKind::Http01,
         &key_authorization,
         now,
         now.plus_seconds(600),
@@ -1004,7 +1006,7 @@ async fn host_sni_http_and_acme(db: TestDb) {
         &db,
         expired,
         &domain,
-        ChallengeType::Http01,
+        ChallengeKind::Http01,
         "expired.key-authorization",
         now.plus_seconds(-600),
         now.plus_seconds(-1),

@@ -6,6 +6,7 @@ use anyhow::{anyhow, bail, Context};
 use porta_certs::lifecycle::DomainWorker;
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
+use porta_certs::policy;
 use porta_certs::store::{self, CertificateInfo, NewCertificate};
 use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
@@ -15,6 +16,7 @@ use porta_core::db::{tenants, Db, DbError};
 use porta_core::domain_name::DomainName;
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
+use porta_core::issuer::{CertificateSource, Issuer};
 use serde_json::{json, Value};
 
 use super::admin::{output, tenant_by_slug};
@@ -26,10 +28,9 @@ fn days_left(info: &CertificateInfo, now: UnixMillis) -> i64 {
     ((info.not_after.0 - now.0) as f64 / DAY_MS).floor() as i64
 }
 
-/// When the lifecycle worker renews: a third of the lifetime before expiry.
+/// When the lifecycle worker renews ([`policy::renewal_at`]).
 fn next_renewal(info: &CertificateInfo) -> i64 {
-    let lifetime = info.not_after.0 - info.not_before.0;
-    info.not_after.0 - lifetime / 3
+    policy::renewal_at(info).0
 }
 
 fn cert_json(info: &CertificateInfo, now: UnixMillis) -> Value {
@@ -181,10 +182,9 @@ pub async fn domain(db: &Db, config: &Config, cmd: DomainCommand) -> anyhow::Res
             name.check_against_base(&config.canonical_base)
                 .map_err(|e| anyhow!("{domain:?}: {e}"))?;
             let issuer = match issuer {
-                Some(IssuerArg::Acme) => "acme",
-                Some(IssuerArg::Internal) => "internal",
-                None if config.acme.is_some() => "acme",
-                None => "internal",
+                Some(IssuerArg::Acme) => Issuer::Acme,
+                Some(IssuerArg::Internal) => Issuer::Internal,
+                None => Issuer::default_for(config),
             };
             let canonical = HostName::tenant_host(&tenant.slug, &config.canonical_base);
             let message = if trust_dns {
@@ -286,7 +286,7 @@ pub async fn cert(db: &Db, config: &Config, cmd: CertCommand) -> anyhow::Result<
                     println!(
                         "{:<40} {:<9} {:<34} {:<22} {state}",
                         c.domain,
-                        c.issuer,
+                        c.issuer.as_str(),
                         c.serial,
                         time(c.not_after.0)
                     );
@@ -373,7 +373,7 @@ pub async fn cert(db: &Db, config: &Config, cmd: CertCommand) -> anyhow::Result<
                 &NewCertificate {
                     tenant,
                     domain: domain.trim(),
-                    issuer: "import",
+                    issuer: CertificateSource::Imported,
                     chain_pem: &chain_pem,
                     key_pem: &key_pem,
                 },

@@ -3,22 +3,17 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
+use porta_certs::policy;
 use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
-use porta_core::db::{portal_domains, Db};
-use porta_core::domain_status::DomainStatus;
 use porta_core::key_file;
 
 use super::open_db;
 use crate::demo;
-
-/// Renew local-CA certificates this long before they expire.
-const LOCAL_RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
@@ -41,47 +36,6 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
-}
-
-/// Certificates from the local CA for the canonical hosts (one wildcard)
-/// and for every active custom domain whose issuer is `internal`.
-async fn ensure_local_certificates(
-    db: &Db,
-    ca: &LocalCa,
-    master: &MasterKey,
-    config: &Config,
-) -> anyhow::Result<()> {
-    let now = UnixMillis::now();
-    let base = config.canonical_base.as_str();
-    let wildcard = format!("*.{base}");
-    let names = [wildcard.clone(), base.to_owned()];
-    if ca
-        .ensure_stored(db, master, None, &wildcard, &names, now, LOCAL_RENEW_BEFORE)
-        .await?
-    {
-        tracing::info!(domain = %wildcard, "issued a local-CA certificate");
-    }
-    for domain in portal_domains::list_all(db).await? {
-        if domain.status != DomainStatus::Active || domain.issuer != "internal" {
-            continue;
-        }
-        let name = domain.domain.to_string();
-        if ca
-            .ensure_stored(
-                db,
-                master,
-                Some(domain.tenant_id),
-                &name,
-                std::slice::from_ref(&name),
-                now,
-                LOCAL_RENEW_BEFORE,
-            )
-            .await?
-        {
-            tracing::info!(domain = %name, "issued a local-CA certificate");
-        }
-    }
-    Ok(())
 }
 
 /// Fails with a clear error when an edge address is taken: Pingora itself
@@ -138,7 +92,9 @@ pub async fn up(config: Config) -> anyhow::Result<()> {
     let demo = demo::seed_if_empty(&db, &config).await?;
     let master = MasterKey::from_config(&config)?;
     let ca = LocalCa::load_or_create(&config.data_dir.join("local-ca"))?;
-    ensure_local_certificates(&db, &ca, &master, &config).await?;
+    policy::ensure_local_certificates(&db, &ca, &master, &config.canonical_base, UnixMillis::now())
+        .await
+        .context("cannot store the local CA's certificates")?;
 
     let keys = key_file::session_keys(&config)?;
     let portal = porta_portal::build(Arc::new(config.clone()), db, keys)

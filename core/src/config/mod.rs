@@ -18,6 +18,7 @@ use ipnet::IpNet;
 
 pub use env::{EnvOverride, ENV_OVERRIDES};
 
+use crate::challenge_kind::ChallengeKind;
 use crate::host::HostName;
 use crate::secret::Secret;
 use crate::session_cookie::Transport;
@@ -63,8 +64,8 @@ pub struct AcmeConfig {
     pub root_ca: Option<PathBuf>,
     /// External account binding: key id and HMAC key.
     pub eab: Option<(String, Secret)>,
-    /// `http-01` / `tls-alpn-01`, in order of preference.
-    pub challenge_order: Vec<String>,
+    /// Challenge kinds in order of preference: never empty, no repeats.
+    pub challenge_order: Vec<ChallengeKind>,
     /// Orders per registered domain (e.g. example.com) per 7 days.
     pub weekly_order_budget: u32,
 }
