@@ -30,8 +30,13 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the portal on the configured database; with an empty database,
-    /// seed a demo tenant and print how to sign in.
+    /// Run the edge and the portal on the configured database, with
+    /// certificates from the local CA; with an empty database, seed a demo
+    /// tenant and print how to sign in.
+    ///
+    /// The edge proxies to the portal `up` started (wherever
+    /// `portal.listen` / PORTA_PORTAL_LISTEN puts it) unless
+    /// `edge.upstreams` (PORTA_EDGE_UPSTREAMS) is set.
     Up,
     /// Run the portal core only (no edge, no demo seeding).
     Portal,
@@ -313,5 +318,18 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn up_says_it_runs_the_edge_and_the_portal() {
+        let mut cli = Cli::command();
+        let up = cli.find_subcommand_mut("up").unwrap();
+        let help = up.render_long_help().to_string();
+        assert!(help.contains("Run the edge and the portal"), "{help}");
+        assert!(help.contains("demo tenant"), "{help}");
+        assert!(
+            help.contains("proxies to the portal `up` started") && help.contains("edge.upstreams"),
+            "{help}"
+        );
     }
 }

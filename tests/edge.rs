@@ -1823,3 +1823,41 @@ async fn upstream_down(db: TestDb) {
     let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &ott).await;
     assert_eq!(redirect, DASHBOARD);
 }
+
+// ---------------------------------------------------------------------------
+// 11. `porta up` with its portal moved
+
+/// The real `porta up` with only `PORTA_PORTAL_LISTEN` moved off the
+/// built-in 8080 and no `PORTA_EDGE_UPSTREAMS` (unlike every other child):
+/// the edge proxies to the portal `up` started, so the sign-in page comes
+/// through the edge over HTTPS from that portal, not as a 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_the_portal_moved_proxies_to_that_portal() {
+    let store = Store::sqlite();
+    assert_ne!(
+        store.ports.portal, 8080,
+        "the built-in port would hide the defect"
+    );
+    let mut porta = store.start_with_default_upstreams("up", &[]);
+    let line = format!("porta: edge proxies to http://127.0.0.1:{}\n", store.ports.portal);
+    porta.wait_stdout_contains(&line, Duration::from_secs(10));
+    let edge = EdgeClient::new(&store);
+
+    let page = edge.get(CANONICAL, "/auth/client-portal/signin", None).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(title(&page), "Sign in to the client portal · Acme IT Services");
+    // This store's portal, not merely one: its demo user signs in and is
+    // handed off to the custom domain.
+    let handoff = edge.sign_in(&jane(&store), None).await;
+    assert_eq!(handoff.next, DASHBOARD);
+    // A proxied page on the custom domain too: the portal's redirect to
+    // the canonical sign-in.
+    let custom = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, None).await;
+    assert_eq!(custom.status, 303, "{custom:?}");
+    assert!(
+        custom
+            .location()
+            .starts_with(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL))),
+        "{custom:?}"
+    );
+}

@@ -282,3 +282,29 @@ fn an_unknown_challenge_name_is_an_error_naming_the_key_and_the_value() {
         );
     }
 }
+
+#[test]
+fn the_config_remembers_whether_upstreams_were_given() {
+    let dev = Config::from_toml("dev", porta_core::config::DEV_TOML).unwrap();
+    assert!(!dev.edge.upstreams_given, "the built-in config names no upstream");
+    assert_eq!(dev.edge.upstreams, [dev.portal.listen]);
+    let moved = with_env(
+        porta_core::config::DEV_TOML,
+        &[("PORTA_PORTAL_LISTEN", "127.0.0.1:9999")],
+    )
+    .unwrap();
+    assert!(!moved.edge.upstreams_given);
+    assert_eq!(moved.edge.upstreams.len(), 1);
+    assert_eq!(moved.edge.upstreams[0].to_string(), "127.0.0.1:9999");
+
+    let by_env = with_env(
+        porta_core::config::DEV_TOML,
+        &[("PORTA_EDGE_UPSTREAMS", "127.0.0.1:7001,127.0.0.1:7002")],
+    )
+    .unwrap();
+    assert!(by_env.edge.upstreams_given);
+    assert_eq!(by_env.edge.upstreams.len(), 2);
+    let in_file = with_env("[edge]\nupstreams = [\"127.0.0.1:7003\"]\n", &[]).unwrap();
+    assert!(in_file.edge.upstreams_given);
+    assert_eq!(in_file.edge.upstreams[0].to_string(), "127.0.0.1:7003");
+}

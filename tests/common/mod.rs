@@ -314,6 +314,17 @@ impl Store {
         Porta::spawn(cmd, self.data_dir().to_owned(), self.ports, command == "up")
     }
 
+    /// [`Store::start`] without the `PORTA_EDGE_UPSTREAMS` every other
+    /// child gets: the edge's upstream is left to porta.
+    pub fn start_with_default_upstreams(&self, command: &str, env: &[(&str, &str)]) -> Porta {
+        let mut cmd = self.command([command]);
+        cmd.env_remove("PORTA_EDGE_UPSTREAMS");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Porta::spawn(cmd, self.data_dir().to_owned(), self.ports, command == "up")
+    }
+
     /// `<data-dir>/demo.json`, parsed.
     pub fn demo_json(&self) -> Value {
         let path = self.data_dir().join("demo.json");

@@ -129,8 +129,13 @@ pub struct PortalConfig {
 pub struct EdgeConfig {
     pub http_listen: SocketAddr,
     pub https_listen: SocketAddr,
-    /// Portal core addresses the edge proxies to (round robin).
+    /// Portal core addresses the edge proxies to (round robin). When
+    /// `edge.upstreams` is not set: `[portal.listen]`.
     pub upstreams: Vec<SocketAddr>,
+    /// Whether `edge.upstreams` was set (in the file or by
+    /// `PORTA_EDGE_UPSTREAMS`). When it was not, `porta up` proxies to the
+    /// portal it started, at the address that portal actually bound.
+    pub upstreams_given: bool,
     /// A cached certificate is reloaded from the database after this long:
     /// the bound within which a renewed certificate is served.
     pub cert_cache_ttl: Duration,

@@ -219,6 +219,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
     let http_listen = raw.edge.http_listen.take("edge.http_listen", i.0);
     let https_listen = raw.edge.https_listen.take("edge.https_listen", i.0);
     let upstreams = raw.edge.upstreams.take("edge.upstreams", i.0);
+    let upstreams_given = upstreams.is_some();
     let upstreams: Vec<SocketAddr> = match upstreams {
         None => vec![portal.listen],
         Some(list) => list
@@ -258,6 +259,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         http_listen: i.socket_addr("edge.http_listen", http_listen, "0.0.0.0:80"),
         https_listen: i.socket_addr("edge.https_listen", https_listen, "0.0.0.0:443"),
         upstreams,
+        upstreams_given,
         cert_cache_ttl: Duration::from_secs(u64::from(i.in_range(
             "edge.cert_cache_ttl_seconds",
             cert_ttl,
