@@ -16,9 +16,14 @@
 //! session cookie is `__Secure-authjs.session-token`. Children get a clean
 //! environment: every `PORTA_*` variable of the test process (and
 //! `RUST_LOG`) is removed, so only what a test sets reaches the binary.
+//!
+//! [`in_process`] runs the same `porta up` inside the test process on port 0
+//! instead, for tests that need no process of their own.
 
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
+
+pub mod in_process;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
