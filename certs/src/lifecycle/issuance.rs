@@ -14,7 +14,7 @@ use porta_core::db::portal_domains::PortalDomain;
 use porta_core::db::Db;
 use porta_core::issuer::Issuer;
 
-use super::machine::{order_budget, OrderFailure, OrderOutcome};
+use super::outcome::{order_budget, OrderFailure, OrderOutcome};
 use crate::acme::{self, AcmeClient, AcmeError, AcmeSettings};
 use crate::local_ca::LocalCa;
 use crate::master_key::MasterKey;

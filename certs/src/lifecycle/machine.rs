@@ -5,7 +5,7 @@
 //!
 //! - `pending_dns` (and `failed`, which starts over from the DNS step):
 //!   aligned (or trusted on submit) -> `pending_certificate`, due at once;
-//!   not yet -> `pending_dns` again after [`backoff`]; after
+//!   not yet -> `pending_dns` again after the [`backoff`]; after
 //!   `give_up_after` since registration -> `failed` without a retry time
 //!   (staff retry it);
 //! - `pending_certificate`: issued -> `active`; a failed order -> `failed`
@@ -14,143 +14,17 @@
 //!   `active` (the old certificate is still served) and backs off;
 //! - `disabled`: never touched.
 
-use std::fmt;
 use std::time::Duration;
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::portal_domains::{CheckResult, PortalDomain};
 use porta_core::domain_status::DomainStatus;
-use rand::Rng;
 
+use super::backoff::{backoff, Jitter};
+use super::outcome::OrderFailure;
 use super::LifecycleSettings;
 use crate::policy;
 use crate::store::CertificateInfo;
-
-/// The factor a delay is multiplied by so that nodes do not retry in step:
-/// within [0.8, 1.2].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Jitter(f64);
-
-impl Jitter {
-    /// The shortest delay (0.8).
-    pub const MIN: Jitter = Jitter(0.8);
-    /// No jitter (1.0).
-    pub const NONE: Jitter = Jitter(1.0);
-    /// The longest delay (1.2).
-    pub const MAX: Jitter = Jitter(1.2);
-
-    /// A factor within the bounds, clamped (NaN is none).
-    pub fn new(factor: f64) -> Jitter {
-        if factor.is_nan() {
-            return Jitter::NONE;
-        }
-        Jitter(factor.clamp(Jitter::MIN.0, Jitter::MAX.0))
-    }
-
-    /// A random factor within the bounds.
-    pub fn random() -> Jitter {
-        Jitter(rand::thread_rng().gen_range(Jitter::MIN.0..Jitter::MAX.0))
-    }
-
-    pub fn factor(self) -> f64 {
-        self.0
-    }
-}
-
-/// The delay after `attempts` earlier failures: `first_retry` after the
-/// first, doubling from there, capped at `max_retry`, times `jitter`.
-pub fn backoff(attempts: i32, settings: &LifecycleSettings, jitter: Jitter) -> Duration {
-    let exp = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
-    let base = settings
-        .first_retry
-        .saturating_mul(1u32 << exp)
-        .min(settings.max_retry);
-    base.mul_f64(jitter.factor())
-}
-
-/// What an order ended as, for metrics (`porta_certificate_orders_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrderOutcome {
-    Issued,
-    RateLimited,
-    Unreachable,
-    ChallengeFailed,
-    Rejected,
-    BudgetExhausted,
-    Error,
-}
-
-impl OrderOutcome {
-    pub const ALL: [OrderOutcome; 7] = [
-        OrderOutcome::Issued,
-        OrderOutcome::RateLimited,
-        OrderOutcome::Unreachable,
-        OrderOutcome::ChallengeFailed,
-        OrderOutcome::Rejected,
-        OrderOutcome::BudgetExhausted,
-        OrderOutcome::Error,
-    ];
-
-    /// The metric label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderOutcome::Issued => "issued",
-            OrderOutcome::RateLimited => "rate_limited",
-            OrderOutcome::Unreachable => "unreachable",
-            OrderOutcome::ChallengeFailed => "challenge_failed",
-            OrderOutcome::Rejected => "rejected",
-            OrderOutcome::BudgetExhausted => "budget_exhausted",
-            OrderOutcome::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for OrderOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for OrderOutcome {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-/// Why an order failed, in metrics and scheduling terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderFailure {
-    pub outcome: OrderOutcome,
-    pub reason: String,
-    /// The earliest retry the CA (or the budget) allows.
-    pub retry_after: Option<Duration>,
-}
-
-impl OrderFailure {
-    pub fn new(outcome: OrderOutcome, reason: impl Into<String>) -> Self {
-        Self {
-            outcome,
-            reason: reason.into(),
-            retry_after: None,
-        }
-    }
-}
-
-/// How long an exhausted budget holds orders back.
-pub const BUDGET_RETRY: Duration = Duration::from_secs(24 * 3600);
-
-/// Whether another order for `registered` fits a budget of `budget`
-/// orders per window, `orders` having been placed in it.
-pub fn order_budget(orders: i64, budget: u32, registered: &str) -> Result<(), OrderFailure> {
-    if orders < i64::from(budget) {
-        return Ok(());
-    }
-    Err(OrderFailure {
-        outcome: OrderOutcome::BudgetExhausted,
-        reason: format!("the budget of {budget} orders per week for {registered} is used up"),
-        retry_after: Some(BUDGET_RETRY),
-    })
-}
 
 /// What DNS answered for the domain.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -366,22 +240,13 @@ mod tests {
     use porta_core::issuer::{CertificateSource, Issuer};
 
     use super::*;
+    use crate::lifecycle::outcome::{order_budget, OrderOutcome};
     use crate::store::CertificateId;
 
     const HOUR_MS: i64 = 3_600_000;
     const DAY_MS: i64 = 24 * HOUR_MS;
     /// The fake clock: every test's `now`.
     const NOW: UnixMillis = UnixMillis(1_800_000_000_000);
-
-    fn settings() -> LifecycleSettings {
-        LifecycleSettings {
-            first_retry: Duration::from_secs(60),
-            max_retry: Duration::from_secs(3600),
-            give_up_after: Duration::from_secs(72 * 3600),
-            weekly_order_budget: 40,
-            lease_ttl: Duration::from_secs(600),
-        }
-    }
 
     /// `shop.example.test`, registered `age_ms` before [`NOW`], due now.
     fn domain(status: DomainStatus, attempts: i32, age_ms: i64) -> PortalDomain {
@@ -405,11 +270,40 @@ mod tests {
     }
 
     fn step(d: &PortalDomain, finding: &Finding, jitter: Jitter) -> Step {
-        next_step(d, finding, NOW, &settings(), jitter).expect("a transition")
+        next_step(d, finding, NOW, &LifecycleSettings::default(), jitter).expect("a transition")
+    }
+
+    /// Whether `finding` leaves `d` as it is.
+    fn untouched(d: &PortalDomain, finding: &Finding) -> bool {
+        next_step(d, finding, NOW, &LifecycleSettings::default(), Jitter::NONE).is_none()
+    }
+
+    /// `d`, next due at `at` (unix millis).
+    fn due_at(d: PortalDomain, at: Option<i64>) -> PortalDomain {
+        PortalDomain {
+            next_retry_at: at,
+            ..d
+        }
+    }
+
+    fn issued(serial: &str) -> Finding {
+        Finding::Issued {
+            serial: serial.to_owned(),
+        }
     }
 
     fn missing_cname() -> Finding {
         Finding::Dns(DnsAnswer::default())
+    }
+
+    fn dns(aligned: bool, observed: &[&str], error: Option<&str>) -> Finding {
+        let observed = observed.iter().map(|o| (*o).to_owned()).collect();
+        let error = error.map(str::to_owned);
+        Finding::Dns(DnsAnswer {
+            aligned,
+            observed,
+            error,
+        })
     }
 
     fn at(seconds: i64) -> Option<UnixMillis> {
@@ -442,12 +336,8 @@ mod tests {
     #[test]
     fn pending_dns_to_pending_certificate_when_the_cname_is_aligned() {
         let d = domain(DomainStatus::PendingDns, 3, HOUR_MS);
-        let answer = DnsAnswer {
-            aligned: true,
-            observed: vec!["shop.example.test CNAME acme.portal.example.test".to_owned()],
-            error: None,
-        };
-        let next = step(&d, &Finding::Dns(answer), Jitter::MAX);
+        let aligned = dns(true, &["shop.example.test CNAME acme.portal.example.test"], None);
+        let next = step(&d, &aligned, Jitter::MAX);
         assert_eq!(
             next,
             Step {
@@ -460,14 +350,8 @@ mod tests {
         );
         // A failed domain starts over from the DNS step the same way.
         let failed = domain(DomainStatus::Failed, 5, 100 * DAY_MS);
-        let answer = DnsAnswer {
-            aligned: true,
-            ..DnsAnswer::default()
-        };
-        assert_eq!(
-            step(&failed, &Finding::Dns(answer), Jitter::NONE).status,
-            DomainStatus::PendingCertificate
-        );
+        let next = step(&failed, &dns(true, &[], None), Jitter::NONE);
+        assert_eq!(next.status, DomainStatus::PendingCertificate);
     }
 
     #[test]
@@ -513,33 +397,19 @@ mod tests {
         assert_eq!(step(&third, &missing_cname(), Jitter::MAX).next_retry_at, at(288));
         // Capped at max_retry (times the jitter).
         let many = domain(DomainStatus::PendingDns, 30, HOUR_MS);
-        assert_eq!(
-            step(&many, &missing_cname(), Jitter::NONE).next_retry_at,
-            at(3600)
-        );
+        let capped = step(&many, &missing_cname(), Jitter::NONE);
+        assert_eq!(capped.next_retry_at, at(3600));
         assert_eq!(step(&many, &missing_cname(), Jitter::MAX).next_retry_at, at(4320));
 
         // What DNS said is in the message and the observed list.
-        let wrong = DnsAnswer {
-            aligned: false,
-            observed: vec!["shop.example.test A 192.0.2.7".to_owned()],
-            error: None,
-        };
-        let next = step(&d, &Finding::Dns(wrong), Jitter::NONE);
+        let seen = "shop.example.test A 192.0.2.7";
+        let next = step(&d, &dns(false, &[seen], None), Jitter::NONE);
         assert!(
-            next.message
-                .contains(": DNS answers shop.example.test A 192.0.2.7. "),
+            next.message.contains(&format!(": DNS answers {seen}. ")),
             "{next:?}"
         );
-        assert_eq!(
-            next.observed.as_deref(),
-            Some(r#"["shop.example.test A 192.0.2.7"]"#)
-        );
-        let broken = DnsAnswer {
-            error: Some("timed out".to_owned()),
-            ..DnsAnswer::default()
-        };
-        let next = step(&d, &Finding::Dns(broken), Jitter::NONE);
+        assert_eq!(next.observed, Some(format!(r#"["{seen}"]"#)));
+        let next = step(&d, &dns(false, &[], Some("timed out")), Jitter::NONE);
         assert!(
             next.message.contains(": DNS lookup failed (timed out). "),
             "{next:?}"
@@ -549,10 +419,8 @@ mod tests {
     #[test]
     fn pending_dns_fails_after_the_give_up_period() {
         let just_before = domain(DomainStatus::PendingDns, 9, 72 * HOUR_MS - 1);
-        assert_eq!(
-            step(&just_before, &missing_cname(), Jitter::NONE).status,
-            DomainStatus::PendingDns
-        );
+        let next = step(&just_before, &missing_cname(), Jitter::NONE);
+        assert_eq!(next.status, DomainStatus::PendingDns);
         let d = domain(DomainStatus::PendingDns, 9, 72 * HOUR_MS);
         assert_eq!(
             step(&d, &missing_cname(), Jitter::NONE),
@@ -576,11 +444,8 @@ mod tests {
     #[test]
     fn pending_certificate_to_active_when_issued() {
         let d = domain(DomainStatus::PendingCertificate, 2, HOUR_MS);
-        let issued = Finding::Issued {
-            serial: "0a1b".to_owned(),
-        };
         assert_eq!(
-            step(&d, &issued, Jitter::MAX),
+            step(&d, &issued("0a1b"), Jitter::MAX),
             Step {
                 status: DomainStatus::Active,
                 message: "Certificate issued (serial 0a1b)".to_owned(),
@@ -617,11 +482,8 @@ mod tests {
     #[test]
     fn a_rate_limited_order_waits_for_the_ca() {
         let d = domain(DomainStatus::PendingCertificate, 0, HOUR_MS);
-        let next = step(
-            &d,
-            &failure(OrderOutcome::RateLimited, Some(3 * 3600)),
-            Jitter::MAX,
-        );
+        let limited = failure(OrderOutcome::RateLimited, Some(3 * 3600));
+        let next = step(&d, &limited, Jitter::MAX);
         assert_eq!(next.status, DomainStatus::Failed);
         assert_eq!(next.attempts, 1);
         assert_eq!(next.next_retry_at, at(3 * 3600));
@@ -632,17 +494,7 @@ mod tests {
 
     #[test]
     fn an_exhausted_budget_holds_orders_for_a_day() {
-        assert_eq!(order_budget(39, 40, "example.test"), Ok(()));
         let exhausted = order_budget(40, 40, "example.test").unwrap_err();
-        assert_eq!(
-            exhausted,
-            OrderFailure {
-                outcome: OrderOutcome::BudgetExhausted,
-                reason: "the budget of 40 orders per week for example.test is used up".to_owned(),
-                retry_after: Some(Duration::from_secs(24 * 3600)),
-            }
-        );
-        assert!(order_budget(41, 40, "example.test").is_err());
         let d = domain(DomainStatus::PendingCertificate, 4, HOUR_MS);
         let next = step(&d, &Finding::OrderFailed(exhausted), Jitter::MAX);
         assert_eq!(next.status, DomainStatus::Failed);
@@ -655,15 +507,9 @@ mod tests {
 
     #[test]
     fn an_active_domain_is_renewed_in_the_last_third_only() {
-        let d = domain(DomainStatus::Active, 0, 100 * DAY_MS);
-        let d = PortalDomain {
-            next_retry_at: None,
-            ..d
-        };
-        assert!(
-            !renewal_due(&d, Some(&certificate(90, 59)), NOW),
-            "two thirds left... almost"
-        );
+        let d = due_at(domain(DomainStatus::Active, 0, 100 * DAY_MS), None);
+        // 90 days issued 59 (and 60) days ago: not in the last third yet.
+        assert!(!renewal_due(&d, Some(&certificate(90, 59)), NOW));
         assert!(
             !renewal_due(&d, Some(&certificate(90, 60)), NOW),
             "exactly at the mark"
@@ -671,15 +517,9 @@ mod tests {
         assert!(renewal_due(&d, Some(&certificate(90, 61)), NOW));
         assert!(renewal_due(&d, None, NOW), "no current certificate");
         // Backing off from a failed renewal: not yet, then again.
-        let backing_off = PortalDomain {
-            next_retry_at: Some(NOW.0 + 1),
-            ..d.clone()
-        };
+        let backing_off = due_at(d.clone(), Some(NOW.0 + 1));
         assert!(!renewal_due(&backing_off, Some(&certificate(90, 61)), NOW));
-        let retry_now = PortalDomain {
-            next_retry_at: Some(NOW.0),
-            ..d.clone()
-        };
+        let retry_now = due_at(d.clone(), Some(NOW.0));
         assert!(renewal_due(&retry_now, Some(&certificate(90, 61)), NOW));
         // Only active domains are renewed.
         for status in [
@@ -707,16 +547,11 @@ mod tests {
                 next_retry_at: at(120),
             }
         );
-        let renewed = step(
-            &d,
-            &Finding::Issued {
-                serial: "ff".to_owned(),
-            },
-            Jitter::NONE,
-        );
+        let renewed = step(&d, &issued("ff"), Jitter::NONE);
+        let expected = (DomainStatus::Active, 0, None);
         assert_eq!(
             (renewed.status, renewed.attempts, renewed.next_retry_at),
-            (DomainStatus::Active, 0, None)
+            expected
         );
     }
 
@@ -726,16 +561,10 @@ mod tests {
         for finding in [
             Finding::DnsTrusted,
             missing_cname(),
-            Finding::Issued {
-                serial: "01".to_owned(),
-            },
+            issued("01"),
             failure(OrderOutcome::Error, None),
         ] {
-            assert_eq!(
-                next_step(&d, &finding, NOW, &settings(), Jitter::NONE),
-                None,
-                "{finding:?}"
-            );
+            assert!(untouched(&d, &finding), "{finding:?}");
         }
         assert_eq!(work_for(&d, NOW), Work::Nothing);
         assert!(!renewal_due(&d, None, NOW));
@@ -745,14 +574,7 @@ mod tests {
     fn dns_findings_only_apply_at_the_dns_step() {
         for status in [DomainStatus::PendingCertificate, DomainStatus::Active] {
             let d = domain(status, 0, HOUR_MS);
-            assert_eq!(
-                next_step(&d, &missing_cname(), NOW, &settings(), Jitter::NONE),
-                None
-            );
-            assert_eq!(
-                next_step(&d, &Finding::DnsTrusted, NOW, &settings(), Jitter::NONE),
-                None
-            );
+            assert!(untouched(&d, &missing_cname()) && untouched(&d, &Finding::DnsTrusted));
         }
     }
 
@@ -763,62 +585,9 @@ mod tests {
         assert_eq!(work_for(&due(DomainStatus::Failed), NOW), Work::CheckDns);
         assert_eq!(work_for(&due(DomainStatus::PendingCertificate), NOW), Work::Order);
         assert_eq!(work_for(&due(DomainStatus::Active), NOW), Work::Nothing);
-        let later = PortalDomain {
-            next_retry_at: Some(NOW.0 + 1),
-            ..due(DomainStatus::PendingDns)
-        };
+        let later = due_at(due(DomainStatus::PendingDns), Some(NOW.0 + 1));
         assert_eq!(work_for(&later, NOW), Work::Nothing);
-        let gave_up = PortalDomain {
-            next_retry_at: None,
-            ..due(DomainStatus::Failed)
-        };
+        let gave_up = due_at(due(DomainStatus::Failed), None);
         assert_eq!(work_for(&gave_up, NOW), Work::Nothing, "staff retry it");
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_jitter_is_bounded() {
-        let s = settings();
-        for (attempts, base) in [
-            (0, 60),
-            (1, 120),
-            (2, 240),
-            (5, 1920),
-            (6, 3600),
-            (30, 3600),
-            (-3, 60),
-        ] {
-            assert_eq!(
-                backoff(attempts, &s, Jitter::NONE),
-                Duration::from_secs(base),
-                "{attempts}"
-            );
-        }
-        assert_eq!(backoff(0, &s, Jitter::MIN), Duration::from_secs(48));
-        assert_eq!(backoff(6, &s, Jitter::MAX), Duration::from_secs(4320));
-        assert_eq!(Jitter::new(5.0), Jitter::MAX);
-        assert_eq!(Jitter::new(0.1), Jitter::MIN);
-        assert_eq!(Jitter::new(f64::NAN), Jitter::NONE);
-        for _ in 0..100 {
-            let f = Jitter::random().factor();
-            assert!((0.8..1.2).contains(&f), "{f}");
-        }
-    }
-
-    #[test]
-    fn order_outcomes_are_the_metric_labels() {
-        let labels: Vec<&str> = OrderOutcome::ALL.iter().map(|o| o.as_str()).collect();
-        assert_eq!(
-            labels,
-            [
-                "issued",
-                "rate_limited",
-                "unreachable",
-                "challenge_failed",
-                "rejected",
-                "budget_exhausted",
-                "error"
-            ]
-        );
-        assert!(OrderOutcome::Issued == "issued");
     }
 }

@@ -11,9 +11,11 @@ use porta_core::db::portal_domains::{self, PortalDomain};
 use porta_core::db::{Db, DbError};
 use porta_core::domain_status::DomainStatus;
 
+use super::backoff::{self, Jitter};
 use super::issuance::Issuers;
 use super::lease::Lease;
-use super::machine::{self, DnsAnswer, Finding, Jitter, OrderOutcome, Step, Work};
+use super::machine::{self, DnsAnswer, Finding, Step, Work};
+use super::outcome::OrderOutcome;
 use super::LifecycleSettings;
 use crate::acme::AcmeSettings;
 use crate::dns::CnameVerifier;
@@ -88,9 +90,9 @@ impl DomainWorker {
     }
 
     /// The delay after `attempts` earlier failures, with random jitter (see
-    /// [`machine::backoff`]).
+    /// [`backoff::backoff`]).
     pub fn backoff(&self, attempts: i32) -> Duration {
-        machine::backoff(attempts, &self.settings, Jitter::random())
+        backoff::backoff(attempts, &self.settings, Jitter::random())
     }
 
     /// Orders a new certificate for a domain now (operator's `porta cert
