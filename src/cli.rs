@@ -56,7 +56,7 @@ pub enum Command {
     #[command(subcommand)]
     User(UserCommand),
     /// Custom domains of tenants and their sign-in handoff (operators).
-    /// `portal-domain` is another name for it.
+    // `portal-domain` is the seed's name for it, kept for scripts.
     #[command(subcommand, visible_alias = "portal-domain")]
     Domain(DomainCommand),
     /// Certificates (operators).
