@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use porta_core::issuer::Issuer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,13 +30,19 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the portal on the configured database; with an empty database,
-    /// seed a demo tenant and print how to sign in.
+    /// Run the edge and the portal on the configured database, with
+    /// certificates from the local CA; with an empty database, seed a demo
+    /// tenant and print how to sign in.
+    ///
+    /// The edge proxies to the portal `up` started (wherever
+    /// `portal.listen` / PORTA_PORTAL_LISTEN puts it) unless
+    /// `edge.upstreams` (PORTA_EDGE_UPSTREAMS) is set.
     Up,
-    /// Run the portal core only (no demo seeding).
+    /// Run the portal core only (no edge, no demo seeding).
     Portal,
     /// Run the edge only (TLS, routing, handoff), in front of the portal
-    /// upstreams of the configuration.
+    /// upstreams of the configuration (`edge.upstreams`, else
+    /// `portal.listen`).
     Edge,
     /// Apply database migrations.
     Migrate,
@@ -48,22 +55,13 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Custom domains of tenants (operators).
-    #[command(subcommand)]
+    /// Custom domains of tenants and their sign-in handoff (operators).
+    // `portal-domain` is the seed's name for it, kept for scripts.
+    #[command(subcommand, visible_alias = "portal-domain")]
     Domain(DomainCommand),
     /// Certificates (operators).
     #[command(subcommand)]
     Cert(CertCommand),
-    /// Custom-domain sign-in handoff maintenance.
-    #[command(subcommand, name = "portal-domain")]
-    PortalDomain(PortalDomainCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PortalDomainCommand {
-    /// One-time handoff tokens.
-    #[command(subcommand)]
-    Sessions(SessionsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +77,7 @@ pub enum SessionsCommand {
         /// Count what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Print the count as one JSON object instead of a sentence.
         #[arg(long)]
         json: bool,
     },
@@ -94,11 +93,13 @@ pub enum TenantCommand {
         /// Display name.
         #[arg(long)]
         name: String,
+        /// Print the new tenant as one JSON object instead of a sentence.
         #[arg(long)]
         json: bool,
     },
     /// List tenants.
     List {
+        /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -113,6 +114,7 @@ pub enum ClientCommand {
         tenant: String,
         #[arg(long)]
         name: String,
+        /// Print the new client as one JSON object instead of a sentence.
         #[arg(long)]
         json: bool,
     },
@@ -144,27 +146,42 @@ pub enum UserCommand {
         /// Display name (default: from the email address).
         #[arg(long)]
         name: Option<String>,
+        /// Print the new user as one JSON object instead of a sentence.
         #[arg(long)]
         json: bool,
     },
 }
 
+/// Where a domain's certificates come from.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum IssuerArg {
+    /// The ACME CA of `[acme]`.
     Acme,
+    /// The local CA in `<data_dir>/local-ca`.
     Internal,
+}
+
+impl From<IssuerArg> for Issuer {
+    fn from(arg: IssuerArg) -> Issuer {
+        match arg {
+            IssuerArg::Acme => Issuer::Acme,
+            IssuerArg::Internal => Issuer::Internal,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DomainCommand {
     /// Every custom domain, of every tenant.
     List {
+        /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// One domain: status, reason, CNAME expected vs observed, certificate.
     Show {
         domain: String,
+        /// Print the domain as one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -182,6 +199,7 @@ pub enum DomainCommand {
         /// own proxy); said so in the status and the audit log.
         #[arg(long)]
         trust_dns: bool,
+        /// Print the new domain as one JSON object instead of a sentence.
         #[arg(long)]
         json: bool,
     },
@@ -191,24 +209,32 @@ pub enum DomainCommand {
     Disable { domain: String },
     /// Remove the registration.
     Remove { domain: String },
+    /// One-time tokens of the sign-in handoff to custom domains.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
     /// Every stored certificate.
     List {
+        /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// The certificate served for a domain.
     Show {
         domain: String,
+        /// Print the certificate as one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Order a new certificate for a domain now.
+    /// Order a new certificate for a domain now. A running edge serves it
+    /// within `edge.cert_cache_ttl_seconds`.
     Renew {
         domain: String,
+        /// Print the new certificate as one JSON object (the note on when
+        /// edges serve it goes to stderr).
         #[arg(long)]
         json: bool,
     },
@@ -227,7 +253,83 @@ pub enum CertCommand {
         /// The tenant it belongs to, if any.
         #[arg(long)]
         tenant: Option<String>,
+        /// Print the stored certificate as one JSON object instead of a
+        /// sentence.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every `--json` flag of every command says what it does.
+    #[test]
+    fn every_json_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut usize) {
+            for arg in cmd.get_arguments() {
+                if arg.get_long() == Some("json") {
+                    *seen += 1;
+                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    assert!(help.contains("JSON"), "`{path} --json` has no help: {help:?}");
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let mut seen = 0;
+        walk(&Cli::command(), "porta", &mut seen);
+        assert_eq!(seen, 12, "every --json flag was visited");
+    }
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn portal_domain_is_another_name_for_domain() {
+        for name in ["domain", "portal-domain"] {
+            let cli = Cli::try_parse_from([
+                "porta",
+                name,
+                "sessions",
+                "prune",
+                "--tenant",
+                "acme",
+                "--dry-run",
+                "--json",
+            ])
+            .unwrap();
+            match cli.command {
+                Command::Domain(DomainCommand::Sessions(SessionsCommand::Prune {
+                    tenant,
+                    minutes,
+                    dry_run,
+                    json,
+                })) => {
+                    assert_eq!(tenant.as_deref(), Some("acme"));
+                    assert_eq!((minutes, dry_run, json), (10, true, true));
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn up_says_it_runs_the_edge_and_the_portal() {
+        let mut cli = Cli::command();
+        let up = cli.find_subcommand_mut("up").unwrap();
+        let help = up.render_long_help().to_string();
+        assert!(help.contains("Run the edge and the portal"), "{help}");
+        assert!(help.contains("demo tenant"), "{help}");
+        assert!(
+            help.contains("proxies to the portal `up` started") && help.contains("edge.upstreams"),
+            "{help}"
+        );
+    }
 }

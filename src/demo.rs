@@ -11,6 +11,7 @@ use porta_core::db::{clients, roles, tenants, users, Db};
 use porta_core::domain_status::DomainStatus;
 use porta_core::email::EmailAddress;
 use porta_core::host::HostName;
+use porta_core::issuer::Issuer;
 use porta_core::password;
 use porta_core::secret::Secret;
 use porta_core::slug::TenantSlug;
@@ -81,7 +82,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
             status: DomainStatus::Active,
             status_message: "Demo domain, certificate from the local CA",
             expected_cname: &canonical,
-            issuer: "internal",
+            issuer: Issuer::Internal,
             trust_dns: true,
         },
         UnixMillis::now(),

@@ -33,6 +33,7 @@ use porta_core::db::{tenants, Db};
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
 use porta_core::ids::TenantId;
+use porta_core::issuer::Issuer;
 use porta_core::slug::TenantSlug;
 use porta_testkit::dns::TestZone;
 use porta_testkit::pebble::{Pebble, PebbleOptions};
@@ -768,7 +769,7 @@ async fn story(db: TestDb, validation: Validation) {
     let certs = certificates(&pool, DOMAIN).await;
     assert_eq!(certs.len(), 1, "one certificate row: {certs:?}");
     assert_eq!(certs[0].serial, serial);
-    assert_eq!(certs[0].issuer, "acme");
+    assert_eq!(certs[0].issuer.as_str(), "acme");
     assert_eq!(certs[0].replaced_at, None);
 
     // Metrics: one issued order, the domain counted active, its expiry.
@@ -1246,7 +1247,7 @@ async fn trusted_internal(db: TestDb) {
     );
     let certs = certificates(&pool, SHOP2).await;
     assert_eq!(certs.len(), 1, "{certs:?}");
-    assert_eq!(certs[0].issuer, "internal");
+    assert_eq!(certs[0].issuer.as_str(), "internal");
 
     // Served with a certificate from the local CA, and routed.
     let port = world.store.ports.edge_https;
@@ -1449,7 +1450,7 @@ async fn two_edges(db: TestDb) {
                 status: DomainStatus::PendingDns,
                 status_message: "Waiting for the CNAME record to point at the portal",
                 expected_cname: &expected_cname,
-                issuer: "acme",
+                issuer: Issuer::Acme,
                 trust_dns: false,
             },
             UnixMillis::now(),

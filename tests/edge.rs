@@ -1,9 +1,15 @@
-//! End-to-end tests of the edge: the real `porta up` (edge + portal) on
-//! SQLite and on PostgreSQL, reached the way browsers reach it, over TLS on
-//! the edge's HTTPS port with a rustls client that trusts only porta's local
-//! CA (`<data-dir>/local-ca/root.pem`), speaking HTTP/1.1 by hand so that
+//! End-to-end tests of the edge: `porta up` (edge + portal) on SQLite and on
+//! PostgreSQL, reached the way browsers reach it, over TLS on the edge's
+//! HTTPS port with a rustls client that trusts only porta's local CA
+//! (`<data-dir>/local-ca/root.pem`), speaking HTTP/1.1 by hand so that
 //! every header (a Host that differs from the SNI name, no Host at all,
 //! spoofed forwarding headers) is the test's to choose.
+//!
+//! Most tests start `porta up` in this process on port 0
+//! ([`Store::up_in_process`]: the same code as the binary, listeners bound
+//! before it serves). The real binary runs where the process is the point:
+//! the metrics (one registry per process), and `porta up`'s own choice of
+//! upstream when the portal is moved.
 //!
 //! Rows another porta process would write (certificates, custom domains,
 //! ACME challenges) are written straight into porta's database with the
@@ -25,13 +31,15 @@ use common::{
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
 use porta_certs::store::NewCertificate;
+use porta_core::challenge_kind::ChallengeKind;
 use porta_core::clock::UnixMillis;
-use porta_core::db::acme_challenges::{self, ChallengeType};
+use porta_core::db::acme_challenges;
 use porta_core::db::portal_domains::{self, NewPortalDomain};
 use porta_core::db::{tenants, Db};
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
 use porta_core::ids::TenantId;
+use porta_core::issuer::Issuer;
 use porta_core::ott::OttToken;
 use porta_core::slug::TenantSlug;
 use porta_testkit::dns::TestZone;
@@ -657,7 +665,7 @@ async fn add_domain(store: &Store, db: &Db, tenant: TenantId, domain: &str, stat
             status: if pending { DomainStatus::Disabled } else { status },
             status_message: "registered by the edge tests",
             expected_cname: &expected,
-            issuer: "internal",
+            issuer: Issuer::Internal,
             trust_dns: false,
         },
         UnixMillis::now(),
@@ -703,7 +711,7 @@ async fn store_certificate(store: &Store, db: &Db, tenant: Option<TenantId>, dom
         &NewCertificate {
             tenant,
             domain,
-            issuer: "internal",
+            issuer: Issuer::Internal.into(),
             chain_pem: &issued.chain_pem,
             key_pem: &issued.key_pem,
         },
@@ -888,8 +896,10 @@ async fn sni_selects_certificates(db: TestDb) {
 /// database (by another process, no invalidation) is served once the TTL has
 /// passed, and the old one never again.
 async fn replaced_certificate(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.start("up", &[("PORTA_EDGE_CERT_CACHE_TTL_SECONDS", "1")]);
+    let mut store = Store::new(&db);
+    let _porta = store
+        .up_in_process(&[("PORTA_EDGE_CERT_CACHE_TTL_SECONDS", "1")])
+        .await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
     let acme = tenant_id(&db, DEMO_SLUG).await;
@@ -924,8 +934,8 @@ async fn replaced_certificate(db: TestDb) {
 /// authorization; 404 for an unknown or expired token or another host) and
 /// sends everything else with a 308 to the same URL on HTTPS.
 async fn host_sni_http_and_acme(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.up();
+    let mut store = Store::new(&db);
+    let _porta = store.up_in_process(&[]).await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
 
@@ -992,7 +1002,7 @@ async fn host_sni_http_and_acme(db: TestDb) {
         &db,
         token,
         &domain,
-        ChallengeType::Http01,
+        ChallengeKind::Http01,
         &key_authorization,
         now,
         now.plus_seconds(600),
@@ -1004,7 +1014,7 @@ async fn host_sni_http_and_acme(db: TestDb) {
         &db,
         expired,
         &domain,
-        ChallengeType::Http01,
+        ChallengeKind::Http01,
         "expired.key-authorization",
         now.plus_seconds(-600),
         now.plus_seconds(-1),
@@ -1047,8 +1057,10 @@ async fn host_sni_http_and_acme(db: TestDb) {
 /// `Secure`), nor the client address (a per-IP sign-in limit is not escaped
 /// by a new `X-Forwarded-For` per attempt).
 async fn forwarding_headers_are_ignored(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.start("up", &[("PORTA_SIGNIN_MAX_ATTEMPTS_PER_IP_PER_MINUTE", "4")]);
+    let mut store = Store::new(&db);
+    let _porta = store
+        .up_in_process(&[("PORTA_SIGNIN_MAX_ATTEMPTS_PER_IP_PER_MINUTE", "4")])
+        .await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
     let jane = jane(&store);
@@ -1317,8 +1329,10 @@ async fn handoff_flow(db: TestDb) {
 /// valid token is answered 429 `rate_limited` with Retry-After, and the
 /// token is not consumed by the refusal.
 async fn exchange_rate_limited(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.start("up", &[("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "3")]);
+    let mut store = Store::new(&db);
+    let _porta = store
+        .up_in_process(&[("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "3")])
+        .await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
     let handoff = edge.sign_in(&jane(&store), None).await;
@@ -1352,14 +1366,13 @@ async fn exchange_rate_limited(db: TestDb) {
 /// not spent: it still works on its own domain afterwards, once. A domain
 /// disabled in the database stops being routed within the host cache TTL.
 async fn exchange_errors(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.start(
-        "up",
-        &[
+    let mut store = Store::new(&db);
+    let _porta = store
+        .up_in_process(&[
             ("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000"),
             ("PORTA_EDGE_HOST_CACHE_TTL_SECONDS", "1"),
-        ],
-    );
+        ])
+        .await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
     let jane = jane(&store);
@@ -1521,16 +1534,15 @@ async fn exchange_dns_mismatch(db: TestDb) {
     zone.set_cname(pending, "elsewhere.acme-it.test.").await;
     zone.set_cname(disabled, &format!("{CANONICAL}.")).await;
 
-    let store = Store::new(&db);
+    let mut store = Store::new(&db);
     let nameservers = zone.addr().to_string();
-    let _porta = store.start(
-        "up",
-        &[
+    let _porta = store
+        .up_in_process(&[
             ("PORTAL_DOMAIN_DNS_CHECK", "true"),
             ("PORTA_DNS_NAMESERVERS", &nameservers),
             ("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000"),
-        ],
-    );
+        ])
+        .await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
     let acme = tenant_id(&db, DEMO_SLUG).await;
@@ -1561,8 +1573,10 @@ async fn exchange_dns_mismatch(db: TestDb) {
 /// exactly one wins, the others get `invalid_or_expired`.
 async fn concurrent_exchanges(db: TestDb) {
     const RACERS: usize = 50;
-    let store = Store::new(&db);
-    let _porta = store.start("up", &[("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000")]);
+    let mut store = Store::new(&db);
+    let _porta = store
+        .up_in_process(&[("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "1000")])
+        .await;
     let edge = Arc::new(EdgeClient::new(&store));
     let handoff = edge.sign_in(&jane(&store), None).await;
     let request = Arc::new(http_request(
@@ -1623,14 +1637,13 @@ async fn concurrent_exchanges(db: TestDb) {
 /// is rendered into the sign-in form or kept by the custom domain's
 /// redirect to the canonical sign-in; each lands on the dashboard.
 async fn hostile_next(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.start(
-        "up",
-        &[
+    let mut store = Store::new(&db);
+    let _porta = store
+        .up_in_process(&[
             ("PORTA_SIGNIN_MAX_ATTEMPTS_PER_IP_PER_MINUTE", "100000"),
             ("PORTA_EDGE_OTT_EXCHANGES_PER_IP_PER_MINUTE", "100000"),
-        ],
-    );
+        ])
+        .await;
     let edge = EdgeClient::new(&store);
     let jane = jane(&store);
     let same_origin_absolute = format!("{}/client-portal/dashboard", edge.origin(CANONICAL));
@@ -1717,8 +1730,8 @@ async fn hostile_next(db: TestDb) {
 /// exchanged and one expired go, a fresh unconsumed one stays and still
 /// works; a ten-minute window spares them all.
 async fn prune_tokens(db: TestDb) {
-    let store = Store::new(&db);
-    let _porta = store.up();
+    let mut store = Store::new(&db);
+    let _porta = store.up_in_process(&[]).await;
     let db = store.connect_db().await;
     let edge = EdgeClient::new(&store);
     let jane = jane(&store);
@@ -1784,10 +1797,10 @@ async fn prune(store: &Store, args: &[&str]) -> Value {
 /// branded 502 promptly, while what the edge answers itself (health, the
 /// handoff page, the token exchange) keeps working.
 async fn upstream_down(db: TestDb) {
-    let store = Store::new(&db);
+    let mut store = Store::new(&db);
     let closed = common::free_port();
     let upstream = format!("127.0.0.1:{closed}");
-    let porta = store.start("up", &[("PORTA_EDGE_UPSTREAMS", &upstream)]);
+    let porta = store.up_in_process(&[("PORTA_EDGE_UPSTREAMS", &upstream)]).await;
     let edge = EdgeClient::new(&store);
 
     for (host, path) in [
@@ -1820,4 +1833,42 @@ async fn upstream_down(db: TestDb) {
     assert_eq!(page.status, 200, "{page:?}");
     let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &ott).await;
     assert_eq!(redirect, DASHBOARD);
+}
+
+// ---------------------------------------------------------------------------
+// 11. `porta up` with its portal moved
+
+/// The real `porta up` with only `PORTA_PORTAL_LISTEN` moved off the
+/// built-in 8080 and no `PORTA_EDGE_UPSTREAMS` (unlike every other child):
+/// the edge proxies to the portal `up` started, so the sign-in page comes
+/// through the edge over HTTPS from that portal, not as a 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_the_portal_moved_proxies_to_that_portal() {
+    let store = Store::sqlite();
+    assert_ne!(
+        store.ports.portal, 8080,
+        "the built-in port would hide the defect"
+    );
+    let mut porta = store.start_with_default_upstreams("up", &[]);
+    let line = format!("porta: edge proxies to http://127.0.0.1:{}\n", store.ports.portal);
+    porta.wait_stdout_contains(&line, Duration::from_secs(10));
+    let edge = EdgeClient::new(&store);
+
+    let page = edge.get(CANONICAL, "/auth/client-portal/signin", None).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(title(&page), "Sign in to the client portal · Acme IT Services");
+    // This store's portal, not merely one: its demo user signs in and is
+    // handed off to the custom domain.
+    let handoff = edge.sign_in(&jane(&store), None).await;
+    assert_eq!(handoff.next, DASHBOARD);
+    // A proxied page on the custom domain too: the portal's redirect to
+    // the canonical sign-in.
+    let custom = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, None).await;
+    assert_eq!(custom.status, 303, "{custom:?}");
+    assert!(
+        custom
+            .location()
+            .starts_with(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL))),
+        "{custom:?}"
+    );
 }

@@ -10,10 +10,14 @@
 //!   `ResolvesServerCert`, filled before the handshake by the edge's pre-TLS
 //!   hook and expiring on a configurable TTL;
 //! - [`local_ca`]: the internal CA for development and private deployments;
+//! - [`policy`]: which names get a local-CA certificate and when a
+//!   certificate is renewed, for the CLI and the worker alike;
 //! - [`dns`]: CNAME-alignment checks of custom domains over hickory-resolver;
-//! - [`acme`]: the ACME client (accounts, orders, challenges, leases);
-//! - [`lifecycle`]: the worker that moves custom domains from registration
-//!   to an active, renewed certificate.
+//! - [`acme`]: the ACME client (account, orders with challenge fallback,
+//!   TLS-ALPN-01, errors by problem type);
+//! - [`lifecycle`]: the state machine and the worker that move custom
+//!   domains from registration to an active, renewed certificate, one node
+//!   per domain at a time (a lease).
 //!
 //! This crate depends on `porta-core` only.
 
@@ -22,5 +26,6 @@ pub mod dns;
 pub mod lifecycle;
 pub mod local_ca;
 pub mod master_key;
+pub mod policy;
 pub mod resolver;
 pub mod store;

@@ -9,7 +9,8 @@
 //! trust in the old root).
 //!
 //! Keys are ECDSA P-256. Issued certificates carry the root after the leaf,
-//! so clients that trust the root verify them directly.
+//! so clients that trust the root verify them directly. Which names it signs
+//! for Porta, and when they are renewed, is [`crate::policy`].
 
 use std::fmt;
 use std::io::Write;
@@ -17,8 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use porta_core::clock::UnixMillis;
-use porta_core::db::Db;
-use porta_core::ids::TenantId;
 use rand::RngCore;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
@@ -28,14 +27,12 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 
-use crate::master_key::MasterKey;
-use crate::store::{self, NewCertificate, StoreError};
+use crate::store::{self, StoreError};
 
 pub const ROOT_CERT_FILE: &str = "root.pem";
 pub const ROOT_KEY_FILE: &str = "root.key";
-/// The `issuer` recorded for certificates of the local CA.
-pub const ISSUER: &str = "internal";
-/// Validity of certificates issued by [`LocalCa::ensure_stored`].
+/// Validity of the certificates the local CA issues for Porta's own use
+/// (see [`crate::policy`]).
 pub const DEFAULT_LEAF_VALIDITY: Duration = Duration::from_secs(90 * 24 * 3600);
 /// Validity of a new root.
 const ROOT_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -153,7 +150,8 @@ impl LocalCa {
         self.issue_at(names, UnixMillis::now(), validity)
     }
 
-    fn issue_at(
+    /// [`LocalCa::issue`] as of `now` instead of the clock.
+    pub fn issue_at(
         &self,
         names: &[String],
         now: UnixMillis,
@@ -192,44 +190,6 @@ impl LocalCa {
             chain_pem: format!("{}{}", leaf.pem(), self.root_pem),
             key_pem: key.serialize_pem(),
         })
-    }
-
-    /// Makes sure `domain` has a certificate: issues one for `names` (which
-    /// must cover `domain`) and stores it with issuer `internal` when there
-    /// is no current certificate for `domain` or it expires within
-    /// `renew_before`. Returns whether it issued.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn ensure_stored(
-        &self,
-        db: &Db,
-        master: &MasterKey,
-        tenant: Option<TenantId>,
-        domain: &str,
-        names: &[String],
-        now: UnixMillis,
-        renew_before: Duration,
-    ) -> Result<bool, LocalCaError> {
-        if let Some(current) = store::current_for(db, domain, now).await? {
-            let renew_before = i64::try_from(renew_before.as_millis()).unwrap_or(i64::MAX);
-            if current.info.not_after.0.saturating_sub(now.0) > renew_before {
-                return Ok(false);
-            }
-        }
-        let issued = self.issue_at(names, now, DEFAULT_LEAF_VALIDITY)?;
-        store::insert(
-            db,
-            master,
-            &NewCertificate {
-                tenant,
-                domain,
-                issuer: ISSUER,
-                chain_pem: &issued.chain_pem,
-                key_pem: &issued.key_pem,
-            },
-            now,
-        )
-        .await?;
-        Ok(true)
     }
 }
 

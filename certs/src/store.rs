@@ -18,6 +18,7 @@ use porta_core::clock::UnixMillis;
 use porta_core::db::{Db, DbError};
 use porta_core::host::HostName;
 use porta_core::ids::TenantId;
+use porta_core::issuer::CertificateSource;
 use porta_core::{on_pool, on_tx};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
@@ -92,8 +93,8 @@ pub struct NewCertificate<'a> {
     pub tenant: Option<TenantId>,
     /// The name it is served for: a host name or a wildcard (`*.example.com`).
     pub domain: &'a str,
-    /// `internal` (the local CA), or the ACME directory it came from.
-    pub issuer: &'a str,
+    /// Where it came from: an issuer, or an operator's import.
+    pub issuer: CertificateSource,
     /// Leaf first, then intermediates.
     pub chain_pem: &'a str,
     pub key_pem: &'a str,
@@ -116,7 +117,7 @@ pub struct CertificateInfo {
     pub id: CertificateId,
     pub tenant_id: Option<TenantId>,
     pub domain: String,
-    pub issuer: String,
+    pub issuer: CertificateSource,
     /// The serial number in lower-case hex, without leading zero bytes.
     pub serial: String,
     pub not_before: UnixMillis,
@@ -284,7 +285,7 @@ pub async fn insert(
         id: CertificateId::generate(),
         tenant_id: new.tenant,
         domain,
-        issuer: new.issuer.to_owned(),
+        issuer: new.issuer,
         serial: parsed.serial,
         not_before: UnixMillis(parsed.not_before),
         not_after: UnixMillis(parsed.not_after),
@@ -309,7 +310,7 @@ pub async fn insert(
     .bind(info.id.to_string())
     .bind(info.tenant_id)
     .bind(&info.domain)
-    .bind(&info.issuer)
+    .bind(info.issuer)
     .bind(&info.serial)
     .bind(info.not_before.0)
     .bind(info.not_after.0)
@@ -340,7 +341,7 @@ struct InfoRow {
     id: String,
     tenant_id: Option<TenantId>,
     domain: String,
-    issuer: String,
+    issuer: CertificateSource,
     serial: String,
     not_before: i64,
     not_after: i64,
@@ -508,7 +509,7 @@ mod tests {
         let new = NewCertificate {
             tenant: None,
             domain: "a.example.com",
-            issuer: "internal",
+            issuer: CertificateSource::Imported,
             chain_pem: "",
             key_pem: "-----BEGIN PRIVATE KEY-----secret",
         };

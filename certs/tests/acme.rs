@@ -9,15 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use porta_certs::acme::{
-    self, release, tls_alpn01_key_authorization, tls_alpn01_server_config, try_lease, AcmeClient, AcmeError,
-    AcmeSettings, ChallengeKind, ACME_TLS_ALPN,
-};
+use porta_certs::acme::{tls_alpn01, AcmeClient, AcmeError, AcmeSettings, ProblemType, ACME_TLS_ALPN};
 use porta_certs::master_key::MasterKey;
 use porta_certs::store;
+use porta_core::challenge_kind::ChallengeKind;
 use porta_core::clock::UnixMillis;
 use porta_core::db::{acme_challenges, Db};
 use porta_core::host::HostName;
+use porta_core::issuer::{CertificateSource, Issuer};
 use porta_core::on_pool;
 use porta_core::secret::Secret;
 use porta_testkit::dns::TestZone;
@@ -45,8 +44,6 @@ both_backends! {
     unreachable_ca => unreachable_ca_body;
     stopped_ca_is_unreachable_during_issue => stopped_ca_body;
     rate_limits_carry_retry_after => rate_limited_body;
-    lease_admits_one_holder_until_expiry => lease_body;
-    racing_holders_get_one_lease => lease_race_body;
 }
 
 // ---------------------------------------------------------------------------
@@ -200,10 +197,10 @@ fn answer_tls_alpn01(stream: TcpStream, db: Db, hits: Arc<Hits>) -> BoxFuture {
                 return Err("the ClientHello does not offer acme-tls/1".into());
             }
             let domain = HostName::parse(&sni)?;
-            let key_authorization = tls_alpn01_key_authorization(&db, &domain, UnixMillis::now())
+            let key_authorization = tls_alpn01::key_authorization(&db, &domain, UnixMillis::now())
                 .await?
                 .ok_or("no TLS-ALPN-01 challenge stored")?;
-            let config = tls_alpn01_server_config(&domain, &key_authorization)?;
+            let config = tls_alpn01::server_config(&domain, &key_authorization)?;
             let mut tls = start.into_stream(config).await?;
             hits.tls_alpn01.fetch_add(1, Ordering::SeqCst);
             let _ = tls.shutdown().await;
@@ -242,7 +239,7 @@ async fn assert_stored_certificate_is_pebbles(db: &Db, master: &MasterKey, pebbl
         .await
         .unwrap()
         .expect("a current certificate for the domain");
-    assert_eq!(stored.info.issuer, acme::ISSUER);
+    assert_eq!(stored.info.issuer, CertificateSource::Issued(Issuer::Acme));
     stored
         .certified_key(master)
         .expect("the stored key opens and matches");
@@ -315,7 +312,7 @@ async fn http01_issuance_body(t: TestDb) {
     );
 
     assert_eq!(info.domain, DOMAIN);
-    assert_eq!(info.issuer, "acme");
+    assert_eq!(info.issuer.as_str(), "acme");
     assert!(
         env.hits.http01.load(Ordering::SeqCst) >= 1,
         "the CA fetched the HTTP-01 answer"
@@ -558,7 +555,11 @@ async fn eab_body(t: TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AcmeError::Rejected(ref d) if d.contains("externalAccountRequired")),
+        matches!(
+            err,
+            AcmeError::Rejected { problem: Some(ProblemType::ExternalAccountRequired), ref detail }
+                if detail.contains("externalAccountRequired")
+        ),
         "{err:?}"
     );
     assert_eq!(count(&t.db, "acme_accounts").await, 0);
@@ -569,7 +570,7 @@ async fn eab_body(t: TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AcmeError::Rejected(_)),
+        matches!(err, AcmeError::Rejected { .. }),
         "a wrong HMAC key is refused: {err:?}"
     );
 
@@ -636,7 +637,10 @@ async fn stopped_ca_body(t: TestDb) {
         .issue(&domain(), None, UnixMillis::now())
         .await
         .unwrap_err();
-    assert!(matches!(err, AcmeError::Rejected(_)), "{err:?}");
+    assert!(matches!(err, AcmeError::Rejected { .. }), "{err:?}");
+    // Recognised by its problem type: what makes the lifecycle forget the
+    // account and create a new one.
+    assert!(err.is_unknown_account(), "{err:?}");
 }
 
 /// A CA that answers every new account with 429, `rateLimited` and
@@ -771,81 +775,4 @@ async fn fake_ca_exchange(
     );
     tls.write_all(response.as_bytes()).await?;
     tls.shutdown().await
-}
-
-// ---------------------------------------------------------------------------
-// Leases.
-
-async fn lease_body(t: TestDb) {
-    let db = &t.db;
-    let d = domain();
-    let other = HostName::parse("other.example.test").unwrap();
-    let ttl = Duration::from_secs(60);
-    let t0 = UnixMillis::now();
-    let at = |s: i64| t0.plus_seconds(s);
-
-    assert!(
-        try_lease(db, &d, "node-a", ttl, at(0)).await.unwrap(),
-        "a free lease is taken"
-    );
-    assert!(
-        !try_lease(db, &d, "node-b", ttl, at(1)).await.unwrap(),
-        "held by node-a"
-    );
-    assert!(
-        try_lease(db, &other, "node-b", ttl, at(1)).await.unwrap(),
-        "leases are per domain"
-    );
-    assert!(
-        try_lease(db, &d, "node-a", ttl, at(30)).await.unwrap(),
-        "the holder extends it"
-    );
-    assert!(
-        !try_lease(db, &d, "node-b", ttl, at(61)).await.unwrap(),
-        "extended to 90 s"
-    );
-    assert!(
-        try_lease(db, &d, "node-b", ttl, at(90)).await.unwrap(),
-        "an expired lease is taken over"
-    );
-    assert!(
-        !try_lease(db, &d, "node-a", ttl, at(91)).await.unwrap(),
-        "node-b holds it now"
-    );
-
-    assert!(
-        !release(db, &d, "node-a").await.unwrap(),
-        "node-a no longer holds it"
-    );
-    assert!(
-        !try_lease(db, &d, "node-a", ttl, at(92)).await.unwrap(),
-        "node-a's release freed nothing"
-    );
-    assert!(release(db, &d, "node-b").await.unwrap());
-    assert!(
-        try_lease(db, &d, "node-a", ttl, at(93)).await.unwrap(),
-        "released: free before expiry"
-    );
-}
-
-async fn lease_race_body(t: TestDb) {
-    let d = domain();
-    let now = UnixMillis::now();
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let db = t.db.clone();
-            let d = d.clone();
-            tokio::spawn(async move {
-                try_lease(&db, &d, &format!("node-{i}"), Duration::from_secs(60), now).await
-            })
-        })
-        .collect();
-    let mut winners = 0;
-    for task in tasks {
-        if task.await.unwrap().unwrap() {
-            winners += 1;
-        }
-    }
-    assert_eq!(winners, 1);
-    assert_eq!(count(&t.db, "acme_order_leases").await, 1);
 }

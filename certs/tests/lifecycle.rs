@@ -5,9 +5,8 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use porta_certs::acme::try_lease;
 use porta_certs::dns::CnameVerifier;
-use porta_certs::lifecycle::{registered_domain, DomainWorker, LifecycleSettings};
+use porta_certs::lifecycle::{registered_domain, try_lease, DomainWorker, LifecycleSettings};
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
 use porta_certs::store;
@@ -16,6 +15,7 @@ use porta_core::db::portal_domains::{self, NewPortalDomain, PortalDomain};
 use porta_core::db::{audit, tenants, Db};
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
+use porta_core::issuer::{CertificateSource, Issuer};
 use porta_core::slug::TenantSlug;
 use porta_testkit::dns::TestZone;
 use porta_testkit::{both_backends, TestDb};
@@ -58,7 +58,7 @@ async fn fixture(t: &TestDb) -> Fixture {
     }
 }
 
-async fn register(db: &Db, name: &str, trust_dns: bool, issuer: &str, now: UnixMillis) -> PortalDomain {
+async fn register(db: &Db, name: &str, trust_dns: bool, issuer: Issuer, now: UnixMillis) -> PortalDomain {
     let tenant = match tenants::find_by_slug(db, &TenantSlug::parse("acme").unwrap())
         .await
         .unwrap()
@@ -95,7 +95,7 @@ async fn reload(db: &Db, d: &PortalDomain) -> PortalDomain {
 async fn dns_then_certificate_then_active(t: TestDb) {
     let f = fixture(&t).await;
     let now = UnixMillis::now();
-    let d = register(&f.db, "shop.example.test", false, "internal", now).await;
+    let d = register(&f.db, "shop.example.test", false, Issuer::Internal, now).await;
     f.zone
         .set_a("shop.example.test", Ipv4Addr::new(192, 0, 2, 7))
         .await;
@@ -157,7 +157,7 @@ async fn dns_then_certificate_then_active(t: TestDb) {
         active.status_message,
         format!("Certificate issued (serial {})", cert.info.serial)
     );
-    assert_eq!(cert.info.issuer, "internal");
+    assert_eq!(cert.info.issuer, CertificateSource::Issued(Issuer::Internal));
 
     let mut transitions: Vec<String> = audit::recent(&f.db, active.tenant_id, 20)
         .await
@@ -174,7 +174,7 @@ async fn dns_then_certificate_then_active(t: TestDb) {
 async fn gives_up_after_the_configured_period(t: TestDb) {
     let f = fixture(&t).await;
     let created = UnixMillis::now();
-    let d = register(&f.db, "late.example.test", false, "internal", created).await;
+    let d = register(&f.db, "late.example.test", false, Issuer::Internal, created).await;
     let much_later = created.plus_seconds(73 * 3600);
     f.worker.tick(much_later).await.unwrap();
     let failed = reload(&f.db, &d).await;
@@ -197,7 +197,7 @@ async fn gives_up_after_the_configured_period(t: TestDb) {
 async fn trusted_dns_skips_the_check(t: TestDb) {
     let f = fixture(&t).await;
     let now = UnixMillis::now();
-    let d = register(&f.db, "proxied.example.test", true, "internal", now).await;
+    let d = register(&f.db, "proxied.example.test", true, Issuer::Internal, now).await;
     f.worker.tick(now).await.unwrap();
     let after = reload(&f.db, &d).await;
     assert_eq!(after.status, DomainStatus::PendingCertificate);
@@ -212,7 +212,7 @@ async fn trusted_dns_skips_the_check(t: TestDb) {
 async fn acme_without_a_ca_fails_with_the_reason_and_backs_off(t: TestDb) {
     let f = fixture(&t).await;
     let now = UnixMillis::now();
-    let d = register(&f.db, "acme.example.test", true, "acme", now).await;
+    let d = register(&f.db, "acme.example.test", true, Issuer::Acme, now).await;
     f.worker.tick(now).await.unwrap();
     let report = f.worker.tick(now).await.unwrap();
     assert_eq!(report.orders, ["error"]);
@@ -229,7 +229,7 @@ async fn acme_without_a_ca_fails_with_the_reason_and_backs_off(t: TestDb) {
 async fn renews_in_the_last_third_and_keeps_serving_the_old(t: TestDb) {
     let f = fixture(&t).await;
     let now = UnixMillis::now();
-    let d = register(&f.db, "renew.example.test", true, "internal", now).await;
+    let d = register(&f.db, "renew.example.test", true, Issuer::Internal, now).await;
     f.worker.tick(now).await.unwrap();
     f.worker.tick(now).await.unwrap();
     let first = store::current_for(&f.db, "renew.example.test", now)
@@ -254,7 +254,7 @@ async fn renews_in_the_last_third_and_keeps_serving_the_old(t: TestDb) {
 async fn a_leased_domain_is_left_alone(t: TestDb) {
     let f = fixture(&t).await;
     let now = UnixMillis::now();
-    let d = register(&f.db, "busy.example.test", true, "internal", now).await;
+    let d = register(&f.db, "busy.example.test", true, Issuer::Internal, now).await;
     assert!(
         try_lease(&f.db, &d.domain, "another-node", Duration::from_secs(600), now)
             .await

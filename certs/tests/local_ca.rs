@@ -1,4 +1,5 @@
-//! The local CA: its files, what it issues, and ensure_stored.
+//! The local CA: its files, what it issues, and the policy that keeps its
+//! certificates stored and renewed.
 
 mod common;
 
@@ -7,8 +8,15 @@ use std::time::Duration;
 
 use porta_certs::local_ca::{LocalCa, LocalCaError, ROOT_CERT_FILE, ROOT_KEY_FILE};
 use porta_certs::master_key::MasterKey;
+use porta_certs::policy::{self, LocalTarget};
 use porta_certs::store;
 use porta_core::clock::UnixMillis;
+use porta_core::db::portal_domains::{self, NewPortalDomain};
+use porta_core::db::tenants;
+use porta_core::domain_status::DomainStatus;
+use porta_core::host::HostName;
+use porta_core::issuer::{CertificateSource, Issuer};
+use porta_core::slug::TenantSlug;
 use porta_testkit::{both_backends, TestDb};
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
@@ -239,32 +247,39 @@ fn issued_leaves_verify_for_their_names_only() {
 }
 
 both_backends! {
-    ensure_stored_issues_only_when_due => ensure_stored_issues_only_when_due_body;
+    ensure_local_issues_only_when_due => ensure_local_issues_only_when_due_body;
+    ensure_local_certificates_covers_the_canonical_hosts_and_internal_domains => local_certificates_body;
 }
 
-async fn ensure_stored_issues_only_when_due_body(t: TestDb) {
+async fn ensure_local_issues_only_when_due_body(t: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let ca = LocalCa::load_or_create(dir.path()).unwrap();
     let master = MasterKey::generate();
     let domain = "dev.portal.localhost";
-    let renew_before = 30 * DAY;
     let now = UnixMillis::now();
-    let names = [domain.to_owned()];
-    let ensure = |at: UnixMillis| ca.ensure_stored(&t.db, &master, None, domain, &names, at, renew_before);
+    let target = LocalTarget {
+        tenant: None,
+        domain: domain.to_owned(),
+        names: vec![domain.to_owned()],
+    };
+    let ensure = |at: UnixMillis| policy::ensure_local(&t.db, &ca, &master, &target, at);
 
     assert!(ensure(now).await.unwrap(), "no certificate yet");
     assert!(!ensure(now).await.unwrap(), "a fresh one exists");
     let rows = store::list(&t.db).await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].issuer, "internal");
+    assert_eq!(rows[0].issuer, CertificateSource::Issued(Issuer::Internal));
     let not_after = rows[0].not_after;
+    // The policy's rule: renewed once a third of the lifetime is left.
+    let renew_at = policy::renewal_at(&rows[0]);
+    let lifetime = rows[0].not_after.0 - rows[0].not_before.0;
+    assert_eq!(renew_at.0, not_after.0 - lifetime / 3);
 
-    let renew_ms = renew_before.as_millis() as i64;
     // Just outside the renewal window: nothing to do.
-    let before_window = UnixMillis(not_after.0 - renew_ms - 60_000);
+    let before_window = UnixMillis(renew_at.0 - 60_000);
     assert!(!ensure(before_window).await.unwrap());
     // Inside it: renewed.
-    let in_window = UnixMillis(not_after.0 - renew_ms + 60_000);
+    let in_window = UnixMillis(renew_at.0 + 60_000);
     assert!(ensure(in_window).await.unwrap());
     assert!(!ensure(in_window).await.unwrap());
 
@@ -281,4 +296,64 @@ async fn ensure_stored_issues_only_when_due_body(t: TestDb) {
     // Expired altogether: issued again.
     let later = UnixMillis(current.info.not_after.0 + 1);
     assert!(ensure(later).await.unwrap());
+}
+
+/// What `porta up` stores: the canonical wildcard (naming the base too)
+/// and the active custom domains whose issuer is `internal`, each once.
+async fn local_certificates_body(t: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = LocalCa::load_or_create(dir.path()).unwrap();
+    let master = MasterKey::generate();
+    let base = HostName::parse("portal.localhost").unwrap();
+    let tenant = tenants::create(&t.db, &TenantSlug::parse("acme").unwrap(), "Acme")
+        .await
+        .unwrap();
+    let now = UnixMillis::now();
+    for (name, status, issuer) in [
+        ("own.example.test", DomainStatus::Active, Issuer::Internal),
+        ("public.example.test", DomainStatus::Active, Issuer::Acme),
+        ("later.example.test", DomainStatus::PendingDns, Issuer::Internal),
+    ] {
+        portal_domains::create(
+            &t.db,
+            &NewPortalDomain {
+                tenant: tenant.id,
+                domain: &HostName::parse(name).unwrap(),
+                status,
+                status_message: "",
+                expected_cname: &HostName::parse("acme.portal.localhost").unwrap(),
+                issuer,
+                trust_dns: true,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    }
+
+    let issued = policy::ensure_local_certificates(&t.db, &ca, &master, &base, now)
+        .await
+        .unwrap();
+    assert_eq!(issued, ["*.portal.localhost", "own.example.test"]);
+    let wildcard = store::current_for(&t.db, "*.portal.localhost", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let leaf = chain(&wildcard.chain_pem).remove(0);
+    assert_eq!(
+        common::dns_names(&leaf),
+        ["*.portal.localhost", "portal.localhost"]
+    );
+    let own = store::current_for(&t.db, "own.example.test", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(own.info.tenant_id, Some(tenant.id));
+    assert_eq!(own.info.issuer, CertificateSource::Issued(Issuer::Internal));
+    // Nothing is due a moment later.
+    let again = policy::ensure_local_certificates(&t.db, &ca, &master, &base, now.plus_seconds(60))
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(store::list(&t.db).await.unwrap().len(), 2);
 }

@@ -12,6 +12,7 @@ use porta_certs::resolver::{CertResolver, LoadOutcome, ResolverSettings};
 use porta_certs::store::{self, NewCertificate};
 use porta_core::clock::UnixMillis;
 use porta_core::db::Db;
+use porta_core::issuer::Issuer;
 use porta_testkit::{both_backends, TestDb};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
@@ -47,7 +48,7 @@ impl Fixture {
             &NewCertificate {
                 tenant: None,
                 domain,
-                issuer: "internal",
+                issuer: Issuer::Internal.into(),
                 chain_pem: &issued.chain_pem,
                 key_pem: &issued.key_pem,
             },

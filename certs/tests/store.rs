@@ -7,6 +7,7 @@ use porta_certs::master_key::MasterKey;
 use porta_certs::store::{self, NewCertificate, StoreError};
 use porta_core::clock::UnixMillis;
 use porta_core::db::tenants;
+use porta_core::issuer::{CertificateSource, Issuer};
 use porta_core::on_pool;
 use porta_core::slug::TenantSlug;
 use porta_testkit::{both_backends, TestDb};
@@ -15,7 +16,7 @@ fn new_cert<'a>(domain: &'a str, cert: &'a common::TestCert) -> NewCertificate<'
     NewCertificate {
         tenant: None,
         domain,
-        issuer: "internal",
+        issuer: Issuer::Internal.into(),
         chain_pem: &cert.chain_pem,
         key_pem: &cert.key_pem,
     }
@@ -50,7 +51,7 @@ async fn insert_records_serial_and_validity_body(t: TestDb) {
         &NewCertificate {
             tenant: Some(tenant.id),
             domain: "Portal.Acme.Test",
-            issuer: "https://acme.test/dir",
+            issuer: CertificateSource::Imported,
             chain_pem: &cert.chain_pem,
             key_pem: &cert.key_pem,
         },
@@ -63,7 +64,7 @@ async fn insert_records_serial_and_validity_body(t: TestDb) {
     assert_eq!(info.not_before.0, cert.not_before.unix_timestamp() * 1000);
     assert_eq!(info.not_after.0, cert.not_after.unix_timestamp() * 1000);
     assert_eq!(info.domain, "portal.acme.test");
-    assert_eq!(info.issuer, "https://acme.test/dir");
+    assert_eq!(info.issuer, CertificateSource::Imported);
     assert_eq!(info.tenant_id, Some(tenant.id));
     assert_eq!(info.created_at, now);
     assert_eq!(info.replaced_at, None);

@@ -3,7 +3,9 @@
 //! This crate owns what every other part of Porta agrees on:
 //! - validated values ([`ids`], [`slug::TenantSlug`], [`email::EmailAddress`],
 //!   [`host::HostName`], [`next_path::NextPath`], [`user_type::UserType`]),
-//!   each a newtype that can only be built through `parse`;
+//!   each a newtype that can only be built through `parse`, and the closed
+//!   sets of the certificate side ([`issuer::Issuer`],
+//!   [`challenge_kind::ChallengeKind`]), parsed once at the boundary;
 //! - configuration ([`config`]): TOML files, environment overrides and
 //!   validation that reports every bad key;
 //! - storage ([`db`]): one sqlx layer over SQLite and PostgreSQL where every
@@ -16,6 +18,7 @@
 //!
 //! It depends on no other Porta crate.
 
+pub mod challenge_kind;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -25,6 +28,7 @@ pub mod email;
 pub mod host;
 pub mod host_cache;
 pub mod ids;
+pub mod issuer;
 pub mod key_file;
 pub mod next_path;
 pub mod ott;

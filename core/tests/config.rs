@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use porta_core::challenge_kind::ChallengeKind;
 use porta_core::config::{Config, ConfigError, DatabaseUrl, ENV_OVERRIDES};
 use porta_core::session_cookie::Transport;
 
@@ -222,4 +223,88 @@ fn secrets_never_appear_in_errors_or_debug() {
     )
     .unwrap();
     assert!(!format!("{ok:?}").contains("hunter2"));
+}
+
+const ACME: &str = "[acme]\ndirectory_url = \"https://ca.test/dir\"\n";
+
+#[test]
+fn challenge_order_is_parsed_into_kinds() {
+    let config = with_env(ACME, &[]).unwrap();
+    assert_eq!(
+        config.acme.unwrap().challenge_order,
+        [ChallengeKind::Http01, ChallengeKind::TlsAlpn01],
+        "the default"
+    );
+    let config = with_env(&format!("{ACME}challenge_order = [\"tls-alpn-01\"]\n"), &[]).unwrap();
+    assert_eq!(config.acme.unwrap().challenge_order, [ChallengeKind::TlsAlpn01]);
+    let config = with_env(ACME, &[("PORTA_ACME_CHALLENGE_ORDER", "tls-alpn-01,http-01")]).unwrap();
+    assert_eq!(
+        config.acme.unwrap().challenge_order,
+        [ChallengeKind::TlsAlpn01, ChallengeKind::Http01]
+    );
+}
+
+#[test]
+fn an_unknown_challenge_name_is_an_error_naming_the_key_and_the_value() {
+    for (text, env, bad) in [
+        (
+            format!("{ACME}challenge_order = [\"http-01\", \"dns-01\"]\n"),
+            None,
+            "\"dns-01\"",
+        ),
+        (ACME.to_owned(), Some("http-01,tls_alpn_01"), "\"tls_alpn_01\""),
+        (
+            format!("{ACME}challenge_order = [\"HTTP-01\"]\n"),
+            None,
+            "\"HTTP-01\"",
+        ),
+        (
+            format!("{ACME}challenge_order = [\"http-01\", \"http-01\"]\n"),
+            None,
+            "\"http-01\" twice",
+        ),
+        (format!("{ACME}challenge_order = []\n"), None, "empty list"),
+    ] {
+        let vars: Vec<(&str, &str)> = env
+            .map(|v| ("PORTA_ACME_CHALLENGE_ORDER", v))
+            .into_iter()
+            .collect();
+        let err = with_env(&text, &vars).unwrap_err();
+        assert_eq!(
+            issue_keys(&err),
+            BTreeSet::from(["acme.challenge_order".to_owned()]),
+            "{err}"
+        );
+        let shown = err.to_string();
+        assert!(
+            shown.contains("acme.challenge_order: ") && shown.contains(bad),
+            "the message names {bad}: {shown}"
+        );
+    }
+}
+
+#[test]
+fn the_config_remembers_whether_upstreams_were_given() {
+    let dev = Config::from_toml("dev", porta_core::config::DEV_TOML).unwrap();
+    assert!(!dev.edge.upstreams_given, "the built-in config names no upstream");
+    assert_eq!(dev.edge.upstreams, [dev.portal.listen]);
+    let moved = with_env(
+        porta_core::config::DEV_TOML,
+        &[("PORTA_PORTAL_LISTEN", "127.0.0.1:9999")],
+    )
+    .unwrap();
+    assert!(!moved.edge.upstreams_given);
+    assert_eq!(moved.edge.upstreams.len(), 1);
+    assert_eq!(moved.edge.upstreams[0].to_string(), "127.0.0.1:9999");
+
+    let by_env = with_env(
+        porta_core::config::DEV_TOML,
+        &[("PORTA_EDGE_UPSTREAMS", "127.0.0.1:7001,127.0.0.1:7002")],
+    )
+    .unwrap();
+    assert!(by_env.edge.upstreams_given);
+    assert_eq!(by_env.edge.upstreams.len(), 2);
+    let in_file = with_env("[edge]\nupstreams = [\"127.0.0.1:7003\"]\n", &[]).unwrap();
+    assert!(in_file.edge.upstreams_given);
+    assert_eq!(in_file.edge.upstreams[0].to_string(), "127.0.0.1:7003");
 }

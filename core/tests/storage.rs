@@ -9,6 +9,7 @@ use porta_core::email::EmailAddress;
 use porta_core::host::HostName;
 use porta_core::ids::PortalDomainId;
 use porta_core::ids::{TenantId, UserId};
+use porta_core::issuer::Issuer;
 use porta_core::next_path::NextPath;
 use porta_core::ott::{BindingHash, HandoffNonce, OttToken, SessionSnapshot};
 use porta_core::permission::perm;
@@ -311,7 +312,7 @@ async fn domain(db: &Db, tenant: TenantId, name: &str, status: DomainStatus) -> 
             status,
             status_message: "",
             expected_cname: &HostName::parse("acme.portal.localhost").unwrap(),
-            issuer: "internal",
+            issuer: Issuer::Internal,
             trust_dns: false,
         },
         UnixMillis::now(),
@@ -443,7 +444,7 @@ async fn domains_are_unique_and_found_by_name(t: TestDb) {
             status: DomainStatus::PendingDns,
             status_message: "",
             expected_cname: &HostName::parse("beta.portal.localhost").unwrap(),
-            issuer: "acme",
+            issuer: Issuer::Acme,
             trust_dns: false,
         },
         UnixMillis::now(),

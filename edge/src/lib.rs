@@ -8,18 +8,24 @@
 //! [`pages`]), proxying to the portal upstreams ([`proxy`]) and the metrics
 //! listener ([`metrics`]).
 //!
-//! [`build`] prepares a server from configuration; [`EdgeServer::run`]
-//! blocks, serving, until its shutdown signal fires. Pingora runs its own
-//! runtimes, so callers run it on a thread of its own.
+//! [`EdgeListeners::bind`] binds the three listeners (HTTPS, plain HTTP,
+//! metrics) and [`build_with_listeners`] prepares a server on them, so the
+//! bound addresses are known before it runs ([`EdgeServer::addresses`];
+//! tests start it on port 0), as `porta_portal::build` does; [`build`] does
+//! both. [`EdgeServer::run`] blocks, serving, until its shutdown signal
+//! fires. Pingora runs its own runtimes, so callers run it on a thread of
+//! its own. How the sockets reach Pingora is in [`listeners`].
 
 pub mod exchange;
 pub mod lifecycle_service;
+pub mod listeners;
 pub mod metrics;
 pub mod pages;
 pub mod proxy;
 pub mod state;
 pub mod tls;
 
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
@@ -42,6 +48,7 @@ use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
 use crate::lifecycle_service::LifecycleService;
+use crate::listeners::{BoundListener, PreBound};
 use crate::metrics::MetricsApp;
 use crate::proxy::EdgeProxy;
 use crate::state::EdgeState;
@@ -49,6 +56,13 @@ use crate::tls::{ClientHelloLoader, ServerNameRecorder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {
+    /// A listener address cannot be bound (taken, or not this machine's).
+    #[error("cannot listen on {addr} ({key}): {source}")]
+    Bind {
+        key: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("database: {0}")]
     Db(#[from] porta_core::db::DbError),
     #[error("TLS settings: {0}")]
@@ -57,21 +71,84 @@ pub enum EdgeError {
     Dns(String),
 }
 
-/// An edge ready to run.
-pub struct EdgeServer {
-    server: Server,
+/// Where an edge listens (the addresses actually bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeAddresses {
+    pub https: SocketAddr,
+    pub http: SocketAddr,
+    pub metrics: SocketAddr,
 }
 
-/// Builds the edge: its own (lazily connecting) database pool, certificate
-/// cache, listeners, the lifecycle worker and the metrics service. Nothing
-/// is bound until [`EdgeServer::run`]. `local_ca` issues certificates for
-/// domains whose issuer is `internal`.
+/// The edge's sockets, bound and not yet served.
+#[derive(Debug)]
+pub struct EdgeListeners {
+    https: BoundListener,
+    http: BoundListener,
+    metrics: BoundListener,
+}
+
+impl EdgeListeners {
+    /// Binds `edge.https_listen`, `edge.http_listen` and `metrics.listen`
+    /// (port 0 picks a free port). A taken address is an error at once,
+    /// naming its key: Pingora itself would retry for half a minute and
+    /// then panic on its own thread.
+    pub fn bind(config: &Config) -> Result<EdgeListeners, EdgeError> {
+        let bind = |key: &'static str, addr: SocketAddr| {
+            BoundListener::bind(addr).map_err(|source| EdgeError::Bind { key, addr, source })
+        };
+        Ok(EdgeListeners {
+            https: bind("edge.https_listen", config.edge.https_listen)?,
+            http: bind("edge.http_listen", config.edge.http_listen)?,
+            metrics: bind("metrics.listen", config.metrics_listen)?,
+        })
+    }
+
+    pub fn addresses(&self) -> EdgeAddresses {
+        EdgeAddresses {
+            https: self.https.addr(),
+            http: self.http.addr(),
+            metrics: self.metrics.addr(),
+        }
+    }
+}
+
+/// An edge ready to run, its listeners bound.
+pub struct EdgeServer {
+    server: Server,
+    addresses: EdgeAddresses,
+}
+
+/// Binds the listeners of `config` ([`EdgeListeners::bind`]) and builds the
+/// edge on them ([`build_with_listeners`]).
 pub fn build(
     config: Arc<Config>,
     keys: SessionKeys,
     master: MasterKey,
     local_ca: Option<LocalCa>,
 ) -> Result<EdgeServer, EdgeError> {
+    let listeners = EdgeListeners::bind(&config)?;
+    build_with_listeners(config, listeners, keys, master, local_ca)
+}
+
+/// Builds the edge on `listeners`: its own (lazily connecting) database
+/// pool, certificate cache, the proxy service on the HTTPS and plain-HTTP
+/// sockets, the lifecycle worker and the metrics service. Nothing is
+/// served until [`EdgeServer::run`] (connections wait in the sockets'
+/// backlog). `local_ca` issues certificates for domains whose issuer is
+/// `internal`. The listen addresses of `config` are not used.
+pub fn build_with_listeners(
+    config: Arc<Config>,
+    listeners: EdgeListeners,
+    keys: SessionKeys,
+    master: MasterKey,
+    local_ca: Option<LocalCa>,
+) -> Result<EdgeServer, EdgeError> {
+    let addresses = listeners.addresses();
+    let EdgeListeners {
+        https,
+        http,
+        metrics: metrics_socket,
+    } = listeners;
     let db = Db::connect_lazy(&config.database_url(), config.database.max_connections)?;
     let resolver = Arc::new(CertResolver::new(
         db.clone(),
@@ -123,19 +200,19 @@ pub fn build(
         },
         "porta-edge",
     );
-    proxy.add_tcp(&config.edge.http_listen.to_string());
+    proxy.add_tcp(&http.key());
     let mut tls = TlsSettings::with_callbacks(Box::new(ServerNameRecorder))
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
     tls.set_cert_resolver(resolver.clone());
     tls.set_alpn(ALPN::H2H1);
-    proxy.add_tls_with_settings(&config.edge.https_listen.to_string(), None, tls);
+    proxy.add_tls_with_settings(&https.key(), None, tls);
     proxy
         .endpoints()
         .set_pre_tls_callback(Arc::new(ClientHelloLoader {
             resolver: resolver.clone(),
             db: db_for_hello,
         }));
-    server.add_service(proxy);
+    server.add_service(PreBound::new(proxy, vec![http, https]));
 
     server.add_service(pingora::services::background::background_service(
         "porta-domain-lifecycle",
@@ -148,9 +225,9 @@ pub fn build(
     ));
 
     let mut metrics = Service::new("porta-metrics".to_owned(), MetricsApp);
-    metrics.add_tcp(&config.metrics_listen.to_string());
-    server.add_service(metrics);
-    Ok(EdgeServer { server })
+    metrics.add_tcp(&metrics_socket.key());
+    server.add_service(PreBound::new(metrics, vec![metrics_socket]));
+    Ok(EdgeServer { server, addresses })
 }
 
 /// Stops the edge when the watched value becomes true.
@@ -166,6 +243,11 @@ impl ShutdownSignalWatch for WatchShutdown {
 }
 
 impl EdgeServer {
+    /// The addresses the edge listens on.
+    pub fn addresses(&self) -> EdgeAddresses {
+        self.addresses
+    }
+
     /// Serves until `shutdown` turns true (or its sender is dropped). Blocks.
     pub fn run(self, shutdown: tokio::sync::watch::Receiver<bool>) {
         self.server.run(RunArgs {

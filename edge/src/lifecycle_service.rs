@@ -31,7 +31,10 @@ impl LifecycleService {
         match self.worker.tick(UnixMillis::now()).await {
             Ok(report) => {
                 for outcome in report.orders {
-                    metrics.certificate_orders.with_label_values(&[outcome]).inc();
+                    metrics
+                        .certificate_orders
+                        .with_label_values(&[outcome.as_str()])
+                        .inc();
                 }
                 for domain in report.new_certificates {
                     self.resolver.invalidate(&domain);

@@ -2,8 +2,10 @@
 //! page with its script.
 
 /// A minimal branded page (no external assets, so it renders even when the
-/// portal is down).
+/// portal is down). `title` and `message` are text: they are escaped.
 pub fn error_page(status: u16, title: &str, message: &str) -> String {
+    let title = html_escape(title);
+    let message = html_escape(message);
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -101,11 +103,20 @@ pub const HANDOFF_JS: &str = r#"(function () {
 })();
 "#;
 
+/// `text` safe in HTML text and in quoted attribute values.
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -121,6 +132,23 @@ mod tests {
             !page.contains("<script>"),
             "no inline script: the page's CSP forbids it"
         );
+    }
+
+    #[test]
+    fn error_pages_escape_every_value() {
+        let page = error_page(
+            400,
+            "<script>alert('t')</script>",
+            "a & b \"<img src=x onerror=alert(1)>\" 'q'",
+        );
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("<title>&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;</title>"));
+        assert!(page.contains("<h1>&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;</h1>"));
+        assert!(page.contains("<p>a &amp; b &quot;&lt;img src=x onerror=alert(1)&gt;&quot; &#39;q&#39;</p>"));
+        assert!(page.contains("data-status=\"400\""));
+        // The fixed pages are unchanged by escaping.
+        assert!(not_found().contains("<h1>Portal not found</h1>"));
     }
 
     #[test]

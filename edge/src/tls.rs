@@ -21,7 +21,7 @@ use pingora::listeners::{PreTlsProcess, TlsAccept};
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::tls::TlsRef;
 use pingora::{Error, ErrorType, Result};
-use porta_certs::acme::{tls_alpn01_key_authorization, tls_alpn01_server_config};
+use porta_certs::acme::tls_alpn01::{self, ACME_TLS_ALPN};
 use porta_certs::resolver::{CertResolver, LoadOutcome};
 use porta_core::clock::UnixMillis;
 use porta_core::db::Db;
@@ -102,14 +102,12 @@ async fn read_client_hello(stream: &mut L4Stream) -> std::io::Result<(Hello, Vec
     }
 }
 
-const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
-
 /// Completes a TLS-ALPN-01 handshake with the challenge certificate for
 /// `name` (from the database, so any node answers whichever placed the
 /// order). Without a pending challenge the handshake just fails.
 async fn answer_tls_alpn01(db: &Db, stream: &mut L4Stream, name: &str) {
     let Ok(host) = HostName::parse(name) else { return };
-    let key_authorization = match tls_alpn01_key_authorization(db, &host, UnixMillis::now()).await {
+    let key_authorization = match tls_alpn01::key_authorization(db, &host, UnixMillis::now()).await {
         Ok(Some(key_authorization)) => key_authorization,
         Ok(None) => return,
         Err(e) => {
@@ -117,7 +115,7 @@ async fn answer_tls_alpn01(db: &Db, stream: &mut L4Stream, name: &str) {
             return;
         }
     };
-    let config = match tls_alpn01_server_config(&host, &key_authorization) {
+    let config = match tls_alpn01::server_config(&host, &key_authorization) {
         Ok(config) => config,
         Err(e) => {
             tracing::warn!(error = %e, "TLS-ALPN-01 certificate failed");

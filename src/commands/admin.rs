@@ -3,30 +3,18 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{anyhow, bail, Context};
-use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
-use porta_core::db::{clients, otts, roles, tenants, users, Db, DbError};
+use porta_core::db::{clients, roles, tenants, users, Db, DbError};
 use porta_core::email::EmailAddress;
 use porta_core::host::HostName;
-use porta_core::ids::TenantId;
 use porta_core::password;
 use porta_core::secret::Secret;
 use porta_core::slug::TenantSlug;
 use porta_core::user_type::UserType;
 use serde_json::json;
 
-use crate::cli::{
-    ClientCommand, PortalDomainCommand, SessionsCommand, TenantCommand, UserCommand, UserTypeArg,
-};
-
-/// Prints `value` as JSON, or `text` for people.
-pub(super) fn output(as_json: bool, value: serde_json::Value, text: String) {
-    if as_json {
-        println!("{value}");
-    } else {
-        println!("{text}");
-    }
-}
+use super::output::output;
+use crate::cli::{ClientCommand, TenantCommand, UserCommand, UserTypeArg};
 
 pub(super) async fn tenant_by_slug(db: &Db, raw: &str) -> anyhow::Result<tenants::Tenant> {
     let slug = TenantSlug::parse(raw).map_err(|e| anyhow!("--tenant {raw:?}: {e}"))?;
@@ -217,39 +205,4 @@ pub fn default_display_name(email: &EmailAddress) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-pub async fn portal_domain(db: &Db, cmd: PortalDomainCommand) -> anyhow::Result<()> {
-    let PortalDomainCommand::Sessions(SessionsCommand::Prune {
-        tenant,
-        minutes,
-        dry_run,
-        json,
-    }) = cmd;
-    let tenant = match tenant {
-        None => None,
-        Some(raw) => Some(match raw.parse::<TenantId>() {
-            Ok(id) => tenants::get(db, id)
-                .await
-                .map_err(|_| anyhow!("no tenant with id {raw}"))?,
-            Err(_) => tenant_by_slug(db, &raw).await?,
-        }),
-    };
-    let cutoff = UnixMillis::now().plus_seconds(-i64::from(minutes) * 60);
-    let count = otts::prune(db, tenant.as_ref().map(|t| t.id), cutoff, dry_run).await?;
-    let scope = tenant
-        .as_ref()
-        .map_or_else(|| "all tenants".to_owned(), |t| format!("tenant {}", t.slug));
-    let verb = if dry_run { "would delete" } else { "deleted" };
-    output(
-        json,
-        json!({
-            "dry_run": dry_run,
-            "tenant": tenant.as_ref().map(|t| t.slug.as_str()),
-            "minutes": minutes,
-            "count": count,
-        }),
-        format!("{verb} {count} one-time token(s) consumed or expired more than {minutes} minute(s) ago ({scope})"),
-    );
-    Ok(())
 }

@@ -1,7 +1,9 @@
 //! One function per command.
 
 mod admin;
-mod operator;
+mod cert;
+mod domain;
+mod output;
 mod serve;
 
 use anyhow::Context;
@@ -30,9 +32,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => admin::tenant(&open_db(&config).await?, &config, cmd).await,
         Command::Client(cmd) => admin::client(&open_db(&config).await?, cmd).await,
         Command::User(cmd) => admin::user(&open_db(&config).await?, cmd).await,
-        Command::Domain(cmd) => operator::domain(&open_db(&config).await?, &config, cmd).await,
-        Command::Cert(cmd) => operator::cert(&open_db(&config).await?, &config, cmd).await,
-        Command::PortalDomain(cmd) => admin::portal_domain(&open_db(&config).await?, cmd).await,
+        Command::Domain(cmd) => domain::domain(&open_db(&config).await?, &config, cmd).await,
+        Command::Cert(cmd) => cert::cert(&open_db(&config).await?, &config, cmd).await,
     }
 }
 

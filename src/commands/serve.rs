@@ -1,24 +1,17 @@
 //! `porta up`, `porta portal` and `porta edge`: run the servers until a
 //! signal.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use porta_certs::local_ca::LocalCa;
 use porta_certs::master_key::MasterKey;
-use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
-use porta_core::db::{portal_domains, Db};
-use porta_core::domain_status::DomainStatus;
 use porta_core::key_file;
 
 use super::open_db;
 use crate::demo;
-
-/// Renew local-CA certificates this long before they expire.
-const LOCAL_RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
+use crate::launch::{RunningEdge, Up};
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
@@ -43,136 +36,25 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Certificates from the local CA for the canonical hosts (one wildcard)
-/// and for every active custom domain whose issuer is `internal`.
-async fn ensure_local_certificates(
-    db: &Db,
-    ca: &LocalCa,
-    master: &MasterKey,
-    config: &Config,
-) -> anyhow::Result<()> {
-    let now = UnixMillis::now();
-    let base = config.canonical_base.as_str();
-    let wildcard = format!("*.{base}");
-    let names = [wildcard.clone(), base.to_owned()];
-    if ca
-        .ensure_stored(db, master, None, &wildcard, &names, now, LOCAL_RENEW_BEFORE)
-        .await?
-    {
-        tracing::info!(domain = %wildcard, "issued a local-CA certificate");
-    }
-    for domain in portal_domains::list_all(db).await? {
-        if domain.status != DomainStatus::Active || domain.issuer != "internal" {
-            continue;
-        }
-        let name = domain.domain.to_string();
-        if ca
-            .ensure_stored(
-                db,
-                master,
-                Some(domain.tenant_id),
-                &name,
-                std::slice::from_ref(&name),
-                now,
-                LOCAL_RENEW_BEFORE,
-            )
-            .await?
-        {
-            tracing::info!(domain = %name, "issued a local-CA certificate");
-        }
-    }
-    Ok(())
-}
-
-/// Fails with a clear error when an edge address is taken: Pingora itself
-/// would retry for half a minute and then panic on its own thread.
-fn check_edge_addresses(config: &Config) -> anyhow::Result<()> {
-    for (what, addr) in [
-        ("edge.https_listen", config.edge.https_listen),
-        ("edge.http_listen", config.edge.http_listen),
-        ("metrics.listen", config.metrics_listen),
-    ] {
-        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({what})"))?;
-    }
-    Ok(())
-}
-
-/// A running edge: its stop switch and a signal that it has ended.
-struct RunningEdge {
-    stop: tokio::sync::watch::Sender<bool>,
-    ended: tokio::sync::oneshot::Receiver<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl RunningEdge {
-    async fn stop_thread(stop: tokio::sync::watch::Sender<bool>, thread: std::thread::JoinHandle<()>) {
-        let _ = stop.send(true);
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    }
-}
-
-/// Runs the edge on a thread of its own (Pingora brings its own runtimes).
-fn start_edge(config: &Config, master: MasterKey, local_ca: Option<LocalCa>) -> anyhow::Result<RunningEdge> {
-    check_edge_addresses(config)?;
-    let keys = key_file::session_keys(config)?;
-    let edge = porta_edge::build(Arc::new(config.clone()), keys, master, local_ca)?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (ended_tx, ended) = tokio::sync::oneshot::channel();
-    let thread = std::thread::Builder::new()
-        .name("porta-edge".into())
-        .spawn(move || {
-            // Reports the end even when Pingora panics (the sender drops).
-            let _ended = ended_tx;
-            edge.run(stopped);
-        })
-        .context("cannot start the edge thread")?;
-    Ok(RunningEdge { stop, ended, thread })
-}
-
-/// Everything on one machine: migrate, seed the demo when the database is
-/// empty, certificates from the local CA, then the portal and the edge.
+/// Everything on one machine (see [`Up`]): the portal, and the edge in
+/// front of it with certificates from the local CA; an empty database gets
+/// the demo tenant.
 pub async fn up(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let db = open_db(&config).await?;
-    let demo = demo::seed_if_empty(&db, &config).await?;
-    let master = MasterKey::from_config(&config)?;
-    let ca = LocalCa::load_or_create(&config.data_dir.join("local-ca"))?;
-    ensure_local_certificates(&db, &ca, &master, &config).await?;
-
-    let keys = key_file::session_keys(&config)?;
-    let portal = porta_portal::build(Arc::new(config.clone()), db, keys)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.portal.listen))?;
-    let ca_root = ca.dir().join("root.pem");
-    let edge = start_edge(&config, master, Some(ca))?;
-    println!("porta: portal listening on http://{}", portal.address());
+    let up = Up::prepare(config).await?;
+    let edge = up.edge_addresses();
+    println!("porta: portal listening on http://{}", up.portal_address());
     println!(
         "porta: edge listening on https://{} and http://{}",
-        config.edge.https_listen, config.edge.http_listen
+        edge.https, edge.http
     );
-    println!("porta: local CA certificate: {}", ca_root.display());
-    match demo {
-        Some(demo) => demo::print(&demo, &config),
+    let upstreams: Vec<String> = up.upstreams().iter().map(|a| format!("http://{a}")).collect();
+    println!("porta: edge proxies to {}", upstreams.join(", "));
+    println!("porta: local CA certificate: {}", up.ca_root().display());
+    match up.demo() {
+        Some(demo) => demo::print(demo, up.config()),
         None => println!("porta: the database already holds tenants; no demo data was added"),
     }
-    let RunningEdge { stop, ended, thread } = edge;
-    let edge_failed = Arc::new(AtomicBool::new(false));
-    let flag = edge_failed.clone();
-    let served = portal
-        .run_until_stopped(async move {
-            tokio::select! {
-                () = shutdown_signal() => {}
-                _ = ended => flag.store(true, Ordering::SeqCst),
-            }
-        })
-        .await;
-    RunningEdge::stop_thread(stop, thread).await;
-    served?;
-    if edge_failed.load(Ordering::SeqCst) {
-        anyhow::bail!("the edge stopped unexpectedly (see the log above)");
-    }
-    Ok(())
+    up.run_until(shutdown_signal()).await
 }
 
 /// The portal core alone, on whatever the database holds.
@@ -181,7 +63,7 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
     let keys = key_file::session_keys(&config)?;
     let app = porta_portal::build(Arc::new(config.clone()), db, keys)
         .await
-        .with_context(|| format!("cannot listen on {}", config.portal.listen))?;
+        .with_context(|| format!("cannot listen on {} (portal.listen)", config.portal.listen))?;
     println!("porta: portal listening on http://{}", app.address());
     app.run_until_stopped(shutdown_signal()).await?;
     Ok(())
@@ -193,21 +75,24 @@ pub async fn edge(config: Config) -> anyhow::Result<()> {
     let master = MasterKey::from_config(&config)?;
     // A local CA only if this data directory has one (created by `porta up`).
     let ca_dir = config.data_dir.join("local-ca");
-    let local_ca = if ca_dir.join("root.pem").exists() {
+    let local_ca = if ca_dir.join(porta_certs::local_ca::ROOT_CERT_FILE).exists() {
         Some(LocalCa::load_or_create(&ca_dir)?)
     } else {
         None
     };
-    let RunningEdge { stop, ended, thread } = start_edge(&config, master, local_ca)?;
+    let keys = key_file::session_keys(&config)?;
+    let server = porta_edge::build(Arc::new(config), keys, master, local_ca)?;
+    let addresses = server.addresses();
+    let mut edge = RunningEdge::start(server)?;
     println!(
         "porta: edge listening on https://{} and http://{}",
-        config.edge.https_listen, config.edge.http_listen
+        addresses.https, addresses.http
     );
     let failed = tokio::select! {
         () = shutdown_signal() => false,
-        _ = ended => true,
+        _ = &mut edge.ended => true,
     };
-    RunningEdge::stop_thread(stop, thread).await;
+    edge.stop().await;
     if failed {
         anyhow::bail!("the edge stopped unexpectedly (see the log above)");
     }

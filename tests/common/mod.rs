@@ -16,9 +16,14 @@
 //! session cookie is `__Secure-authjs.session-token`. Children get a clean
 //! environment: every `PORTA_*` variable of the test process (and
 //! `RUST_LOG`) is removed, so only what a test sets reaches the binary.
+//!
+//! [`in_process`] runs the same `porta up` inside the test process on port 0
+//! instead, for tests that need no process of their own.
 
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
+
+pub mod in_process;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -308,6 +313,17 @@ impl Store {
     /// `/healthz` answering and, for `up`, the edge's too.
     pub fn start(&self, command: &str, env: &[(&str, &str)]) -> Porta {
         let mut cmd = self.command([command]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Porta::spawn(cmd, self.data_dir().to_owned(), self.ports, command == "up")
+    }
+
+    /// [`Store::start`] without the `PORTA_EDGE_UPSTREAMS` every other
+    /// child gets: the edge's upstream is left to porta.
+    pub fn start_with_default_upstreams(&self, command: &str, env: &[(&str, &str)]) -> Porta {
+        let mut cmd = self.command([command]);
+        cmd.env_remove("PORTA_EDGE_UPSTREAMS");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -18,6 +18,7 @@ use ipnet::IpNet;
 
 pub use env::{EnvOverride, ENV_OVERRIDES};
 
+use crate::challenge_kind::ChallengeKind;
 use crate::host::HostName;
 use crate::secret::Secret;
 use crate::session_cookie::Transport;
@@ -63,8 +64,8 @@ pub struct AcmeConfig {
     pub root_ca: Option<PathBuf>,
     /// External account binding: key id and HMAC key.
     pub eab: Option<(String, Secret)>,
-    /// `http-01` / `tls-alpn-01`, in order of preference.
-    pub challenge_order: Vec<String>,
+    /// Challenge kinds in order of preference: never empty, no repeats.
+    pub challenge_order: Vec<ChallengeKind>,
     /// Orders per registered domain (e.g. example.com) per 7 days.
     pub weekly_order_budget: u32,
 }
@@ -128,8 +129,13 @@ pub struct PortalConfig {
 pub struct EdgeConfig {
     pub http_listen: SocketAddr,
     pub https_listen: SocketAddr,
-    /// Portal core addresses the edge proxies to (round robin).
+    /// Portal core addresses the edge proxies to (round robin). When
+    /// `edge.upstreams` is not set: `[portal.listen]`.
     pub upstreams: Vec<SocketAddr>,
+    /// Whether `edge.upstreams` was set (in the file or by
+    /// `PORTA_EDGE_UPSTREAMS`). When it was not, `porta up` proxies to the
+    /// portal it started, at the address that portal actually bound.
+    pub upstreams_given: bool,
     /// A cached certificate is reloaded from the database after this long:
     /// the bound within which a renewed certificate is served.
     pub cert_cache_ttl: Duration,

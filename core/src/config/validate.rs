@@ -13,6 +13,7 @@ use super::{
     AcmeConfig, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DomainsConfig, EdgeConfig, LogFormat,
     PortalConfig, PortalDomainConfig, SessionConfig, SigninLimits,
 };
+use crate::challenge_kind::ChallengeKind;
 use crate::host::HostName;
 use crate::secret::Secret;
 use crate::session_cookie::Transport;
@@ -218,6 +219,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
     let http_listen = raw.edge.http_listen.take("edge.http_listen", i.0);
     let https_listen = raw.edge.https_listen.take("edge.https_listen", i.0);
     let upstreams = raw.edge.upstreams.take("edge.upstreams", i.0);
+    let upstreams_given = upstreams.is_some();
     let upstreams: Vec<SocketAddr> = match upstreams {
         None => vec![portal.listen],
         Some(list) => list
@@ -257,6 +259,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         http_listen: i.socket_addr("edge.http_listen", http_listen, "0.0.0.0:80"),
         https_listen: i.socket_addr("edge.https_listen", https_listen, "0.0.0.0:443"),
         upstreams,
+        upstreams_given,
         cert_cache_ttl: Duration::from_secs(u64::from(i.in_range(
             "edge.cert_cache_ttl_seconds",
             cert_ttl,
@@ -425,17 +428,7 @@ fn acme(raw: super::raw::RawAcme, i: &mut Issues<'_>) -> Option<AcmeConfig> {
         .filter(|k| !k.expose().trim().is_empty());
     let order = raw.challenge_order.take("acme.challenge_order", i.0);
     let budget = raw.weekly_order_budget.take("acme.weekly_order_budget", i.0);
-    let challenge_order = order.unwrap_or_else(|| vec!["http-01".to_owned(), "tls-alpn-01".to_owned()]);
-    if challenge_order.is_empty()
-        || challenge_order
-            .iter()
-            .any(|c| c != "http-01" && c != "tls-alpn-01")
-    {
-        i.push(
-            "acme.challenge_order",
-            "must list \"http-01\" and/or \"tls-alpn-01\"",
-        );
-    }
+    let challenge_order = challenge_order(order, i);
     if let Some(path) = &root_ca {
         if !path.is_file() {
             i.push(
@@ -475,4 +468,31 @@ fn acme(raw: super::raw::RawAcme, i: &mut Issues<'_>) -> Option<AcmeConfig> {
         challenge_order,
         weekly_order_budget,
     })
+}
+
+/// `acme.challenge_order`: each name parsed once; an unknown or repeated
+/// name, or an empty list, is an issue naming the value.
+fn challenge_order(raw: Option<Vec<String>>, i: &mut Issues<'_>) -> Vec<ChallengeKind> {
+    const KEY: &str = "acme.challenge_order";
+    let Some(names) = raw else {
+        return vec![ChallengeKind::Http01, ChallengeKind::TlsAlpn01];
+    };
+    if names.is_empty() {
+        i.push(
+            KEY,
+            "must list \"http-01\" and/or \"tls-alpn-01\" (found an empty list)",
+        );
+    }
+    let mut kinds = Vec::with_capacity(names.len());
+    for name in names {
+        match name.parse::<ChallengeKind>() {
+            Ok(kind) if kinds.contains(&kind) => i.push(KEY, format!("lists {name:?} twice")),
+            Ok(kind) => kinds.push(kind),
+            Err(_) => i.push(
+                KEY,
+                format!("{name:?} is not a challenge kind (use \"http-01\" and/or \"tls-alpn-01\")"),
+            ),
+        }
+    }
+    kinds
 }

@@ -1,33 +1,20 @@
 //! Pending ACME challenges, kept in the database so that any edge node can
-//! answer the CA, whichever node placed the order.
+//! answer the CA, whichever node placed the order: HTTP-01 by token on port
+//! 80 ([`http01`]), TLS-ALPN-01 by server name on port 443 ([`tls_alpn01`]).
 
 use super::{Db, DbError};
+use crate::challenge_kind::ChallengeKind;
 use crate::clock::UnixMillis;
 use crate::host::HostName;
 use crate::on_pool;
 
-/// `http-01` or `tls-alpn-01`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChallengeType {
-    Http01,
-    TlsAlpn01,
-}
-
-impl ChallengeType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChallengeType::Http01 => "http-01",
-            ChallengeType::TlsAlpn01 => "tls-alpn-01",
-        }
-    }
-}
-
-/// Stores (or replaces) a challenge's key authorization.
+/// Stores (or replaces) a challenge's key authorization, answerable until
+/// `expires_at`.
 pub async fn put(
     db: &Db,
     token: &str,
     domain: &HostName,
-    kind: ChallengeType,
+    kind: ChallengeKind,
     key_authorization: &str,
     now: UnixMillis,
     expires_at: UnixMillis,
@@ -39,7 +26,7 @@ pub async fn put(
     on_pool!(db, |pool| sqlx::query(sql)
         .bind(token)
         .bind(domain)
-        .bind(kind.as_str())
+        .bind(kind)
         .bind(key_authorization)
         .bind(now.0)
         .bind(expires_at.0)
@@ -57,10 +44,26 @@ pub async fn http01(
     now: UnixMillis,
 ) -> Result<Option<String>, DbError> {
     let sql = "SELECT key_authorization FROM acme_challenges \
-               WHERE token = $1 AND domain = $2 AND challenge_type = 'http-01' AND expires_at > $3";
+               WHERE token = $1 AND domain = $2 AND challenge_type = $3 AND expires_at > $4";
     Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
         .bind(token)
         .bind(domain)
+        .bind(ChallengeKind::Http01)
+        .bind(now.0)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The key authorization of the unexpired TLS-ALPN-01 challenge for
+/// `domain` (the newest, if an order left several): what the edge answers
+/// an `acme-tls/1` handshake for that server name with.
+pub async fn tls_alpn01(db: &Db, domain: &HostName, now: UnixMillis) -> Result<Option<String>, DbError> {
+    let sql = "SELECT key_authorization FROM acme_challenges \
+               WHERE domain = $1 AND challenge_type = $2 AND expires_at > $3 \
+               ORDER BY created_at DESC LIMIT 1";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
+        .bind(domain)
+        .bind(ChallengeKind::TlsAlpn01)
         .bind(now.0)
         .fetch_optional(pool)
         .await)?)

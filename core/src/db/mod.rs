@@ -8,9 +8,11 @@
 //!
 //! [`TenantId`]: crate::ids::TenantId
 
+pub mod acme_accounts;
 pub mod acme_challenges;
 pub mod audit;
 pub mod clients;
+pub mod leases;
 pub mod otts;
 pub mod portal_domains;
 pub mod roles;

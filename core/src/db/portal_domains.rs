@@ -9,6 +9,7 @@ use crate::clock::UnixMillis;
 use crate::domain_status::DomainStatus;
 use crate::host::HostName;
 use crate::ids::{PortalDomainId, TenantId};
+use crate::issuer::Issuer;
 use crate::on_pool;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -22,8 +23,8 @@ pub struct PortalDomain {
     pub expected_cname: String,
     /// What DNS answered at the last check (JSON list), if checked.
     pub observed_cname: Option<String>,
-    /// `acme` or `internal`.
-    pub issuer: String,
+    /// Where its certificates come from.
+    pub issuer: Issuer,
     pub trust_dns: bool,
     pub attempts: i32,
     pub next_retry_at: Option<i64>,
@@ -45,7 +46,7 @@ pub struct NewPortalDomain<'a> {
     pub status: DomainStatus,
     pub status_message: &'a str,
     pub expected_cname: &'a HostName,
-    pub issuer: &'a str,
+    pub issuer: Issuer,
     pub trust_dns: bool,
 }
 

@@ -8,10 +8,12 @@ use sqlx::encode::{Encode, IsNull};
 use sqlx::error::BoxDynError;
 use sqlx::types::Type;
 
+use crate::challenge_kind::ChallengeKind;
 use crate::domain_status::DomainStatus;
 use crate::email::EmailAddress;
 use crate::host::HostName;
 use crate::ids::{ClientId, ContactId, PortalDomainId, RoleId, SessionId, TenantId, UserId};
+use crate::issuer::{CertificateSource, Issuer};
 use crate::slug::TenantSlug;
 use crate::user_type::UserType;
 
@@ -67,4 +69,7 @@ text_column!(
     DomainStatus,
     EmailAddress,
     UserType,
+    Issuer,
+    CertificateSource,
+    ChallengeKind,
 );

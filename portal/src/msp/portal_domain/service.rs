@@ -87,7 +87,7 @@ impl From<&PortalDomain> for DomainView {
             name: d.domain.to_string(),
             status: d.status,
             status_message: d.status_message.clone(),
-            issuer: d.issuer.clone(),
+            issuer: d.issuer.to_string(),
             trust_dns: d.trust_dns,
             cname: CnameRecord {
                 name: d.domain.to_string(),
@@ -191,11 +191,7 @@ pub async fn register(
             status_message: "Waiting for the CNAME record to point at the portal",
             expected_cname: &canonical,
             // Without an ACME CA (development), the local CA issues.
-            issuer: if state.config.acme.is_some() {
-                "acme"
-            } else {
-                "internal"
-            },
+            issuer: porta_core::issuer::Issuer::default_for(&state.config),
             trust_dns: false,
         },
         UnixMillis::now(),

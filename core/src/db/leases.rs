@@ -1,16 +1,17 @@
 //! At most one node works on a domain's certificate at a time: a lease row
-//! per domain (`acme_order_leases`), taken with one atomic upsert.
+//! per domain (table `acme_order_leases`, whatever issues the certificate),
+//! taken with one atomic upsert.
 //!
 //! A lease is free when there is no row or its `expires_at` has passed, so
 //! the lease of a node that died lapses after its TTL. The holder takes it
-//! again to extend it while an order runs, and releases it when done.
+//! again to extend it while it works, and releases it when done.
 
 use std::time::Duration;
 
-use porta_core::clock::UnixMillis;
-use porta_core::db::{Db, DbError};
-use porta_core::host::HostName;
-use porta_core::on_pool;
+use super::{Db, DbError};
+use crate::clock::UnixMillis;
+use crate::host::HostName;
+use crate::on_pool;
 
 /// Takes (or, for its current holder, extends) the lease on `domain` until
 /// `now + ttl`. Returns whether `holder` holds it now: `false` while another
