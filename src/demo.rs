@@ -28,6 +28,9 @@ pub struct DemoUser {
     pub role: String,
     pub display_name: String,
     pub signin_url: String,
+    /// The client company of a client user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +50,7 @@ pub struct Demo {
 const TENANT_SLUG: &str = "acme";
 const TENANT_NAME: &str = "Acme IT Services";
 const CLIENT_NAME: &str = "Globex Corporation";
+const SECOND_CLIENT_NAME: &str = "Initech";
 const CUSTOM_DOMAIN: &str = "portal.acme-it.localhost";
 
 fn demo_json_path(config: &Config) -> PathBuf {
@@ -71,6 +75,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
     let slug = TenantSlug::parse(TENANT_SLUG)?;
     let tenant = tenants::create(db, &slug, TENANT_NAME).await?;
     let client = clients::create(db, tenant.id, CLIENT_NAME).await?;
+    let initech = clients::create(db, tenant.id, SECOND_CLIENT_NAME).await?;
     let canonical = HostName::tenant_host(&slug, &config.canonical_base);
     let origin = config.public_origin(&canonical);
     let custom = HostName::parse(CUSTOM_DOMAIN)?;
@@ -88,17 +93,74 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
         UnixMillis::now(),
     )
     .await?;
+    // The first client user and the first staff member are the ones `up`
+    // prints; every role of both kinds is here.
     let people = [
-        ("jane.doe@globex.example", "Jane Doe", UserType::Client, "Admin"),
         (
+            "jane",
+            "jane.doe@globex.example",
+            "Jane Doe",
+            UserType::Client,
+            "Admin",
+            Some(&client),
+        ),
+        (
+            "alex",
             "alex.admin@acme-it.example",
             "Alex Admin",
             UserType::Internal,
             "Admin",
+            None,
+        ),
+        (
+            "frank",
+            "frank.finance@globex.example",
+            "Frank Finance",
+            UserType::Client,
+            "Finance",
+            Some(&client),
+        ),
+        (
+            "uma",
+            "uma.user@globex.example",
+            "Uma User",
+            UserType::Client,
+            "User",
+            Some(&client),
+        ),
+        (
+            "peter",
+            "peter.gibbons@initech.example",
+            "Peter Gibbons",
+            UserType::Client,
+            "Admin",
+            Some(&initech),
+        ),
+        (
+            "milton",
+            "milton.waddams@initech.example",
+            "Milton Waddams",
+            UserType::Client,
+            "User",
+            Some(&initech),
+        ),
+        (
+            "tina",
+            "tina.tech@acme-it.example",
+            "Tina Tech",
+            UserType::Internal,
+            "Technician",
+            None,
         ),
     ];
     let mut demo_users = Vec::new();
-    for (email, name, user_type, role_name) in people {
+    let mut cast = crate::demo_data::Cast {
+        people: std::collections::HashMap::new(),
+        companies: [("globex", client.id), ("initech", initech.id)]
+            .into_iter()
+            .collect(),
+    };
+    for (key, email, name, user_type, role_name, company) in people {
         let password = random_password();
         let hash = password::hash_blocking(Secret::new(password.clone())).await?;
         let id = users::create(
@@ -108,7 +170,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
                 user_type,
                 email: EmailAddress::parse(email)?,
                 display_name: name.to_owned(),
-                client: (user_type == UserType::Client).then_some(client.id),
+                client: company.map(|c| c.id),
                 password_hash: hash,
             },
         )
@@ -117,6 +179,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
             .await?
             .context("default role missing")?;
         roles::assign(db, tenant.id, id, &role, user_type).await?;
+        cast.people.insert(key, id);
         let path = match user_type {
             UserType::Client => "/auth/client-portal/signin",
             UserType::Internal => "/auth/msp/signin",
@@ -128,8 +191,12 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
             role: role_name.to_owned(),
             display_name: name.to_owned(),
             signin_url: format!("{origin}{path}"),
+            company: company.map(|c| c.name.clone()),
         });
     }
+    let files = porta_portal::attachments::AttachmentStore::open(&config.attachments)?;
+    let tickets = crate::demo_data::seed(db, &files, tenant.id, &cast).await?;
+    tracing::info!(tickets, "seeded the demo support history");
     let demo = Demo {
         tenant_slug: TENANT_SLUG.to_owned(),
         tenant_name: TENANT_NAME.to_owned(),
@@ -166,9 +233,18 @@ async fn read_existing(db: &Db, config: &Config) -> Option<Demo> {
 pub fn print(demo: &Demo, config: &Config) {
     println!();
     println!("  {} is ready (tenant `{}`).", demo.tenant_name, demo.tenant_slug);
-    for user in &demo.users {
+    let first_client = demo.users.iter().position(|u| u.user_type == UserType::Client);
+    let first_staff = demo.users.iter().position(|u| u.user_type == UserType::Internal);
+    for (index, user) in demo.users.iter().enumerate() {
+        if Some(index) != first_client && Some(index) != first_staff {
+            continue;
+        }
         let who = match user.user_type {
-            UserType::Client => format!("Client user ({}, {})", demo.client_name, user.role),
+            UserType::Client => format!(
+                "Client user ({}, {})",
+                user.company.as_deref().unwrap_or(&demo.client_name),
+                user.role
+            ),
             UserType::Internal => format!("MSP staff ({})", user.role),
         };
         println!();
@@ -176,6 +252,21 @@ pub fn print(demo: &Demo, config: &Config) {
         println!("    open      {}", user.signin_url);
         println!("    email     {}", user.email);
         println!("    password  {}", user.password);
+    }
+    let others: Vec<&DemoUser> = demo
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != first_client && Some(*i) != first_staff)
+        .map(|(_, u)| u)
+        .collect();
+    if !others.is_empty() {
+        println!();
+        println!("  More demo users (their passwords are in demo.json):");
+        for user in others {
+            let place = user.company.as_deref().unwrap_or("MSP staff");
+            println!("    {:<34} {:<11} {place}", user.email, user.role);
+        }
     }
     println!();
     println!("  These details are also in {}", demo_json_path(config).display());

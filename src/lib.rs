@@ -12,5 +12,6 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod demo_data;
 pub mod launch;
 mod telemetry;

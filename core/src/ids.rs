@@ -30,6 +30,11 @@ macro_rules! uuid_id {
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
+
+            /// The id as 32 hex digits (for CSS class names and the like).
+            pub fn short(&self) -> String {
+                self.0.simple().to_string()
+            }
         }
 
         impl fmt::Display for $name {
@@ -83,6 +88,52 @@ uuid_id!(
     /// A custom domain registered by a tenant.
     PortalDomainId,
     "portal domain"
+);
+
+uuid_id!(
+    /// A ticket board (a queue with its own statuses and categories).
+    BoardId,
+    "board"
+);
+uuid_id!(
+    /// A status of a board.
+    StatusId,
+    "status"
+);
+uuid_id!(
+    /// A ticket priority of a tenant.
+    PriorityId,
+    "priority"
+);
+uuid_id!(
+    /// A ticket category or subcategory of a board.
+    CategoryId,
+    "category"
+);
+uuid_id!(
+    /// A ticket.
+    TicketId,
+    "ticket"
+);
+uuid_id!(
+    /// A comment on a ticket (public or internal).
+    CommentId,
+    "comment"
+);
+uuid_id!(
+    /// An uploaded document (attachment).
+    DocumentId,
+    "document"
+);
+uuid_id!(
+    /// An in-app notification.
+    NotificationId,
+    "notification"
+);
+uuid_id!(
+    /// An invitation to join a client company.
+    InvitationId,
+    "invitation"
 );
 
 #[cfg(test)]

@@ -43,4 +43,5 @@ pub mod session_cookie;
 pub mod session_issue;
 pub mod session_token;
 pub mod slug;
+pub mod ticket;
 pub mod user_type;

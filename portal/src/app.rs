@@ -20,11 +20,12 @@ use tracing::Level;
 use crate::error::AppError;
 use crate::request::{self, csrf};
 use crate::state::AppState;
-use crate::{auth, client, msp, system};
+use crate::{auth, client, msp, system, theme};
 
 pub fn app(state: AppState) -> Router {
     let tenant = Router::new()
         .route("/", get(|| async { Redirect::to(client::LANDING) }))
+        .route("/theme.css", get(theme::stylesheet))
         .merge(auth::router())
         .merge(client::router(state.clone()))
         .merge(msp::router(state.clone()))

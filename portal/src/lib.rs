@@ -17,14 +17,19 @@
 //! resolves. Tests start the same `App` on port 0.
 
 mod app;
+pub mod attachments;
 mod auth;
 mod client;
 pub mod error;
 mod msp;
+mod notifications;
 mod page;
+mod profile;
 pub mod request;
 mod state;
 mod system;
+mod theme;
+mod tickets;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -45,12 +50,24 @@ pub struct App {
     router: axum::Router,
 }
 
-/// Binds `config.portal.listen` and builds the router. Links built for
-/// plain HTTP use the bound port when the configuration asked for port 0
-/// and named no public port.
-pub async fn build(config: Arc<Config>, db: Db, keys: SessionKeys) -> std::io::Result<App> {
-    let listener = TcpListener::bind(config.portal.listen).await?;
-    let address = listener.local_addr()?;
+/// Why the portal could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Attachments(#[from] attachments::store::StoreError),
+}
+
+/// Binds `config.portal.listen`, opens the attachment store and builds the
+/// router. Links built for plain HTTP use the bound port when the
+/// configuration asked for port 0 and named no public port.
+pub async fn build(config: Arc<Config>, db: Db, keys: SessionKeys) -> Result<App, BuildError> {
+    let listen = config.portal.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| BuildError::Listen(listen, e))?;
+    let address = listener.local_addr().map_err(|e| BuildError::Listen(listen, e))?;
     let config = if config.portal.listen.port() == 0 && config.portal.public_port.is_none() {
         let mut bound = (*config).clone();
         bound.portal.public_port = Some(address.port());
@@ -58,7 +75,8 @@ pub async fn build(config: Arc<Config>, db: Db, keys: SessionKeys) -> std::io::R
     } else {
         config
     };
-    let state = AppState::new(config, db, keys);
+    let files = attachments::AttachmentStore::open(&config.attachments)?;
+    let state = AppState::new(config, db, keys, files);
     Ok(App {
         listener,
         address,

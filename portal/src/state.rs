@@ -8,6 +8,7 @@ use porta_core::host_cache::HostCache;
 use porta_core::request_context::ContextSigner;
 use porta_core::session_token::{DerivedKeys, SessionKeys};
 
+use crate::attachments::AttachmentStore;
 use crate::request::csrf::CsrfKeys;
 
 #[derive(Clone)]
@@ -20,12 +21,14 @@ pub struct AppState {
     /// Verifies the request context the edge sends.
     pub context: Arc<ContextSigner>,
     pub csrf: Arc<CsrfKeys>,
+    /// Where documents are kept.
+    pub files: AttachmentStore,
     /// Derives handoff one-time tokens.
     pub ott_keys: Arc<DerivedKeys>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, db: Db, keys: SessionKeys) -> Self {
+    pub fn new(config: Arc<Config>, db: Db, keys: SessionKeys, files: AttachmentStore) -> Self {
         let hosts = HostCache::new(
             db.clone(),
             config.canonical_base.clone(),
@@ -36,6 +39,7 @@ impl AppState {
             csrf: Arc::new(CsrfKeys::new(&keys)),
             ott_keys: Arc::new(keys.derive("ott")),
             hosts,
+            files,
             config,
             db,
             keys: Arc::new(keys),

@@ -138,6 +138,52 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "portal_domain.ott_ttl_seconds",
         EnvKind::Integer,
     ),
+    var("PORTA_ATTACHMENTS_STORE", "attachments.store", EnvKind::Text),
+    var(
+        "PORTA_ATTACHMENTS_LOCAL_DIR",
+        "attachments.local_dir",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_S3_BUCKET",
+        "attachments.s3_bucket",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_S3_REGION",
+        "attachments.s3_region",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_S3_ENDPOINT",
+        "attachments.s3_endpoint",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_S3_ACCESS_KEY_ID",
+        "attachments.s3_access_key_id",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_S3_SECRET_ACCESS_KEY",
+        "attachments.s3_secret_access_key",
+        EnvKind::Text,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_MAX_FILE_BYTES",
+        "attachments.max_file_bytes",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_MAX_FILES",
+        "attachments.max_files",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_ATTACHMENTS_ALLOWED_TYPES",
+        "attachments.allowed_types",
+        EnvKind::List,
+    ),
 ];
 
 fn to_value(kind: EnvKind, text: &str) -> Result<toml::Value, String> {

@@ -5,6 +5,7 @@
 //! turns the result into the internal [`Config`], collecting every problem
 //! with the key it concerns. Nothing here panics on bad input.
 
+mod attachments;
 mod env;
 mod raw;
 mod validate;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub use attachments::{AttachmentStore, AttachmentsConfig, S3Store, DEFAULT_ALLOWED_TYPES};
 pub use env::{EnvOverride, ENV_OVERRIDES};
 
 use crate::challenge_kind::ChallengeKind;
@@ -53,6 +55,8 @@ pub struct Config {
     /// Certificates over ACME; `None` when no directory is configured.
     pub acme: Option<AcmeConfig>,
     pub domains: DomainsConfig,
+    /// Uploaded files: where they live, what is accepted.
+    pub attachments: AttachmentsConfig,
 }
 
 /// The ACME CA custom-domain certificates come from.

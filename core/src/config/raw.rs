@@ -74,6 +74,7 @@ pub struct RawConfig {
     pub dns: RawDns,
     pub acme: RawAcme,
     pub domains: RawDomains,
+    pub attachments: super::attachments::RawAttachments,
 }
 
 #[derive(Debug, Default, Deserialize)]

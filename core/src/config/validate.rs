@@ -385,7 +385,9 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         give_up_after: secs(i.in_range("domains.give_up_hours", give_up, 72, (1, 8760)) * 3600),
     };
 
+    let attachments = super::attachments::validate(raw.attachments, &data_dir, i.0);
     Some(Config {
+        attachments,
         data_dir,
         canonical_base: canonical_base?,
         log_format,

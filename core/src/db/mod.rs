@@ -10,9 +10,16 @@
 
 pub mod acme_accounts;
 pub mod acme_challenges;
+pub mod activity;
+pub mod args;
 pub mod audit;
+pub mod catalog;
 pub mod clients;
+pub mod comments;
+pub mod documents;
+pub mod invitations;
 pub mod leases;
+pub mod notifications;
 pub mod otts;
 pub mod portal_domains;
 pub mod roles;
@@ -20,6 +27,7 @@ pub mod routes;
 pub mod sessions;
 pub mod tenants;
 pub mod throttle;
+pub mod tickets;
 mod types;
 pub mod users;
 

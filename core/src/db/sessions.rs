@@ -123,19 +123,36 @@ struct LiveRow {
     client_id: Option<crate::ids::ClientId>,
     client_name: Option<String>,
     last_signin_at: Option<i64>,
+    phone: String,
+    time_zone: String,
+    locale: String,
+    unread_notifications: i64,
 }
 
-/// Like [`find_live`], with the session's user (and their client company's
-/// name) in the same query: what every signed-in request needs.
+/// A live session with its user and what the layout shows of them.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: Session,
+    pub user: UserProfile,
+    /// Unread in-app notifications (the bell).
+    pub unread_notifications: i64,
+}
+
+/// Like [`find_live`], with the session's user (their client company's
+/// name, their unread notifications) in the same query: what every
+/// signed-in request needs.
 pub async fn find_live_with_user(
     db: &Db,
     tenant: TenantId,
     id: SessionId,
     now: UnixMillis,
-) -> Result<Option<(Session, UserProfile)>, DbError> {
+) -> Result<Option<LiveSession>, DbError> {
     let sql = "SELECT s.id, s.tenant_id, s.user_id, s.host, s.created_at, s.expires_at, s.last_seen_at, \
                s.ip, s.user_agent, s.login_method, s.parent_session_id, \
-               u.user_type, u.email, u.display_name, u.client_id, c.name AS client_name, u.last_signin_at \
+               u.user_type, u.email, u.display_name, u.client_id, c.name AS client_name, u.last_signin_at, \
+               u.phone, u.time_zone, u.locale, \
+               (SELECT COUNT(*) FROM notifications n WHERE n.tenant_id = s.tenant_id AND n.user_id = s.user_id \
+                AND n.read_at IS NULL) AS unread_notifications \
                FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
                LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
                WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
@@ -157,6 +174,9 @@ pub async fn find_live_with_user(
             client_name: r.client_name,
             disabled: false,
             last_signin_at: r.last_signin_at,
+            phone: r.phone,
+            time_zone: r.time_zone,
+            locale: r.locale,
         };
         let session = Session {
             id: r.id,
@@ -173,7 +193,11 @@ pub async fn find_live_with_user(
             login_method: r.login_method,
             parent_session_id: r.parent_session_id,
         };
-        (session, profile)
+        LiveSession {
+            session,
+            user: profile,
+            unread_notifications: r.unread_notifications,
+        }
     }))
 }
 
@@ -207,6 +231,11 @@ enum Scope {
         root: SessionId,
         member: SessionId,
     },
+    /// Every session of `user` outside the family of `root`.
+    OthersOf {
+        user: UserId,
+        root: SessionId,
+    },
 }
 
 impl Scope {
@@ -217,6 +246,9 @@ impl Scope {
             Scope::One(_) => format!("id = ${a}"),
             Scope::User(_) => format!("user_id = ${a}"),
             Scope::Family { .. } => format!("(id = ${a} OR parent_session_id = ${a} OR id = ${b})"),
+            Scope::OthersOf { .. } => format!(
+                "user_id = ${a} AND id <> ${b} AND (parent_session_id IS NULL OR parent_session_id <> ${b})"
+            ),
         }
     }
 
@@ -232,6 +264,7 @@ impl Scope {
             Scope::One(id) => query.bind(id),
             Scope::User(user) => query.bind(user),
             Scope::Family { root, member } => query.bind(root).bind(member),
+            Scope::OthersOf { user, root } => query.bind(user).bind(root),
         }
     }
 }
@@ -319,4 +352,34 @@ pub async fn revoke_family(
         member: session.id,
     };
     revoke_scope(db, session.tenant_id, scope, reason, now).await
+}
+
+/// Revokes every session of the user but `keep` and the handoff sessions
+/// tied to it ("sign out everywhere else"); returns how many were live.
+pub async fn revoke_others(db: &Db, keep: &Session, reason: &str, now: UnixMillis) -> Result<u64, DbError> {
+    let root = keep.parent_session_id.unwrap_or(keep.id);
+    let scope = Scope::OthersOf {
+        user: keep.user_id,
+        root,
+    };
+    revoke_scope(db, keep.tenant_id, scope, reason, now).await
+}
+
+/// The user's live sessions, most recently seen first.
+pub async fn live_for_user(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    now: UnixMillis,
+) -> Result<Vec<Session>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL \
+         AND expires_at > $3 ORDER BY last_seen_at DESC, created_at DESC"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(user)
+        .bind(now.0)
+        .fetch_all(pool)
+        .await)?)
 }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{roles, Db, DbError};
+use super::{catalog, roles, Db, DbError};
 use crate::clock::UnixMillis;
 use crate::ids::TenantId;
 use crate::on_pool;
@@ -39,6 +39,7 @@ pub async fn create(db: &Db, slug: &TenantSlug, name: &str) -> Result<Tenant, Db
     .map(|_| ()))
     .map_err(DbError::conflict_as("tenant slug"))?;
     roles::create_defaults(&mut tx, tenant.id).await?;
+    catalog::create_defaults(&mut tx, tenant.id).await?;
     tx.commit().await?;
     Ok(tenant)
 }

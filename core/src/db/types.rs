@@ -12,9 +12,13 @@ use crate::challenge_kind::ChallengeKind;
 use crate::domain_status::DomainStatus;
 use crate::email::EmailAddress;
 use crate::host::HostName;
-use crate::ids::{ClientId, ContactId, PortalDomainId, RoleId, SessionId, TenantId, UserId};
+use crate::ids::{
+    BoardId, CategoryId, ClientId, CommentId, ContactId, DocumentId, InvitationId, NotificationId,
+    PortalDomainId, PriorityId, RoleId, SessionId, StatusId, TenantId, TicketId, UserId,
+};
 use crate::issuer::{CertificateSource, Issuer};
 use crate::slug::TenantSlug;
+use crate::ticket::{NotificationKind, ResponseState, TicketOrigin};
 use crate::user_type::UserType;
 
 macro_rules! text_column {
@@ -64,6 +68,18 @@ text_column!(
     SessionId,
     RoleId,
     PortalDomainId,
+    BoardId,
+    StatusId,
+    PriorityId,
+    CategoryId,
+    TicketId,
+    CommentId,
+    DocumentId,
+    NotificationId,
+    InvitationId,
+    ResponseState,
+    TicketOrigin,
+    NotificationKind,
     TenantSlug,
     HostName,
     DomainStatus,

@@ -42,6 +42,11 @@ pub struct UserProfile {
     pub client_name: Option<String>,
     pub disabled: bool,
     pub last_signin_at: Option<i64>,
+    pub phone: String,
+    /// An IANA time zone name (`Europe/Paris`); `UTC` until chosen.
+    pub time_zone: String,
+    /// A language tag (`fr`), empty for "as the company or tenant says".
+    pub locale: String,
 }
 
 fn checked_display_name(name: &str) -> Result<String, DbError> {
@@ -103,7 +108,7 @@ pub async fn find_credentials(
 /// The tenant's user `id`, with their client company's name.
 pub async fn profile(db: &Db, tenant: TenantId, id: UserId) -> Result<Option<UserProfile>, DbError> {
     let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
-               c.name AS client_name, u.disabled, u.last_signin_at \
+               c.name AS client_name, u.disabled, u.last_signin_at, u.phone, u.time_zone, u.locale \
                FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
                WHERE u.tenant_id = $1 AND u.id = $2";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
@@ -146,9 +151,106 @@ pub async fn set_disabled(db: &Db, tenant: TenantId, id: UserId, disabled: bool)
 /// Users of the tenant, by email.
 pub async fn list(db: &Db, tenant: TenantId) -> Result<Vec<UserProfile>, DbError> {
     let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
-               c.name AS client_name, u.disabled, u.last_signin_at \
+               c.name AS client_name, u.disabled, u.last_signin_at, u.phone, u.time_zone, u.locale \
                FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
                WHERE u.tenant_id = $1 ORDER BY u.email, u.user_type";
+    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(tenant)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// What users change about themselves on their profile page.
+#[derive(Debug, Clone)]
+pub struct OwnProfile<'a> {
+    pub display_name: &'a str,
+    pub phone: &'a str,
+    pub time_zone: &'a str,
+    pub locale: &'a str,
+}
+
+pub async fn update_own_profile(
+    db: &Db,
+    tenant: TenantId,
+    id: UserId,
+    update: &OwnProfile<'_>,
+) -> Result<(), DbError> {
+    let name = checked_display_name(update.display_name)?;
+    let sql = "UPDATE users SET display_name = $3, phone = $4, time_zone = $5, locale = $6, updated_at = $7 \
+               WHERE tenant_id = $1 AND id = $2";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(&name)
+        .bind(update.phone)
+        .bind(update.time_zone)
+        .bind(update.locale)
+        .bind(UnixMillis::now().0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// The stored password hash of the tenant's user `id`.
+pub async fn password_hash(db: &Db, tenant: TenantId, id: UserId) -> Result<Option<String>, DbError> {
+    let sql = "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+pub async fn set_password_hash(db: &Db, tenant: TenantId, id: UserId, hash: &str) -> Result<(), DbError> {
+    let sql = "UPDATE users SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(hash)
+        .bind(UnixMillis::now().0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// A user of a client company, as its Admin manages them.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct CompanyUser {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub disabled: bool,
+    pub last_signin_at: Option<i64>,
+    /// Role names, comma-separated and sorted.
+    pub roles: Option<String>,
+}
+
+/// The users of one client company (never another company's or tenant's).
+pub async fn of_client(db: &Db, tenant: TenantId, client: ClientId) -> Result<Vec<CompanyUser>, DbError> {
+    let sql = "SELECT u.id, u.email, u.display_name, u.disabled, u.last_signin_at, \
+               (SELECT GROUP_CONCAT_ROLES FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id \
+                WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id) AS roles \
+               FROM users u WHERE u.tenant_id = $1 AND u.client_id = $2 AND u.user_type = 'client' \
+               ORDER BY u.disabled, lower(u.display_name)";
+    let sql = match db {
+        Db::Sqlite(_) => sql.replace("GROUP_CONCAT_ROLES", "group_concat(r.name, ', ')"),
+        Db::Postgres(_) => sql.replace("GROUP_CONCAT_ROLES", "string_agg(r.name, ', ' ORDER BY r.name)"),
+    };
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(client)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// The tenant's active staff, by name (assignee choices).
+pub async fn staff(db: &Db, tenant: TenantId) -> Result<Vec<UserProfile>, DbError> {
+    let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
+               NULL AS client_name, u.disabled, u.last_signin_at, u.phone, u.time_zone, u.locale \
+               FROM users u WHERE u.tenant_id = $1 AND u.user_type = 'internal' AND u.disabled = FALSE \
+               ORDER BY lower(u.display_name)";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(tenant)
         .fetch_all(pool)

@@ -18,6 +18,7 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use porta_core::next_path::{NextPath, PortalArea};
+use porta_core::permission::Permission;
 use porta_core::user_type::UserType;
 
 use crate::error::AppError;
@@ -145,5 +146,38 @@ pub async fn require_staff_api(
         None => Err(AppError::Unauthenticated),
         Some(s) if s.user.user_type != UserType::Internal => Err(AppError::WrongUserType),
         Some(_) => Ok(no_store(next.run(request).await)),
+    }
+}
+
+type PermissionCheck = fn(
+    State<Permission>,
+    CurrentSession,
+    Request,
+    Next,
+) -> futures::future::BoxFuture<'static, Result<Response, AppError>>;
+
+/// The layer [`needs`] makes.
+pub type NeedsLayer =
+    axum::middleware::FromFnLayer<PermissionCheck, Permission, (State<Permission>, CurrentSession, Request)>;
+
+/// The layer that declares a route's permission:
+/// `get(list).route_layer(needs(perm::TICKET_READ))`. Behind an area's
+/// guard, a user without it gets the 403 page (or JSON under `/api/`).
+pub fn needs(permission: Permission) -> NeedsLayer {
+    axum::middleware::from_fn_with_state(permission, |State(p), current, request, next| {
+        Box::pin(require_permission(p, current, request, next))
+    })
+}
+
+async fn require_permission(
+    permission: Permission,
+    current: CurrentSession,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    match &current.0 {
+        Some(s) if s.can(permission) => Ok(next.run(request).await),
+        Some(_) => Err(AppError::PermissionDenied(permission)),
+        None => Err(AppError::Unauthenticated),
     }
 }

@@ -1,16 +1,20 @@
 //! The MSP staff area (`/msp/*`, behind [`require_staff`]) and its JSON API
 //! (`/api/msp/*`, behind [`require_staff_api`]).
 
+mod clients;
 mod home;
 mod portal_domain;
+mod tickets;
 
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::auth::guard::{require_staff, require_staff_api};
+use crate::auth::guard::{needs, require_staff, require_staff_api};
 use crate::error::AppError;
+use crate::notifications;
 use crate::state::AppState;
+use porta_core::permission::perm;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let pages = Router::new()
@@ -19,6 +23,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             portal_domain::PAGE,
             get(portal_domain::page::show).post(portal_domain::page::submit),
         )
+        .merge(crate::profile::routes("/msp/profile"))
+        .merge(tickets::router(&state))
+        .route(
+            "/msp/clients",
+            get(clients::show).route_layer(needs(perm::CLIENT_READ)),
+        )
+        .route("/msp/notifications", get(notifications::list))
+        .route("/msp/notifications/read-all", post(notifications::read_all))
+        .route("/msp/notifications/{id}/open", get(notifications::open))
         .route("/msp/{*rest}", get(not_found).post(not_found))
         .route_layer(from_fn_with_state(state, require_staff));
     let api = Router::new()

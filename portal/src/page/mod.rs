@@ -9,6 +9,7 @@
 
 pub mod nav;
 pub mod notice;
+pub mod time;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Query};
@@ -43,6 +44,12 @@ pub struct PageContext {
     /// A message a redirect asked for, by code.
     pub flash: Option<Flash>,
     pub lang: &'static str,
+    /// Whether a tenant is known (its stylesheet can be linked).
+    pub tenant_known: bool,
+    /// Unread notifications (the bell), for a signed-in user.
+    pub unread: i64,
+    /// The reader's time zone.
+    pub zone: time::Zone,
 }
 
 impl PageContext {
@@ -63,6 +70,9 @@ impl PageContext {
             csrf_token,
             flash: None,
             lang: "en",
+            tenant_known: true,
+            unread: signed_in.map_or(0, |s| s.unread_notifications),
+            zone: signed_in.map_or_else(time::Zone::utc, |s| time::Zone::named(&s.user.time_zone)),
         }
     }
 
@@ -76,6 +86,9 @@ impl PageContext {
             csrf_token: String::new(),
             flash: None,
             lang: "en",
+            tenant_known: false,
+            unread: 0,
+            zone: time::Zone::utc(),
         }
     }
 
@@ -92,6 +105,54 @@ impl PageContext {
 
     pub fn is_client_area(&self) -> bool {
         self.area == Area::Client
+    }
+
+    pub fn has_tenant(&self) -> bool {
+        self.tenant_known
+    }
+
+    /// Where the brand leads: the area's start page.
+    pub fn home_href(&self) -> &'static str {
+        match self.area {
+            Area::Client => "/client-portal/dashboard",
+            Area::Staff => "/msp",
+            Area::Public => "/",
+        }
+    }
+
+    /// Where the bell leads.
+    pub fn notifications_href(&self) -> &'static str {
+        match self.area {
+            Area::Staff => "/msp/notifications",
+            _ => "/client-portal/notifications",
+        }
+    }
+
+    /// A time in the reader's zone (`2026-11-29 15:05 CET`).
+    pub fn time(&self, millis: impl Millis) -> String {
+        self.zone.time(millis.millis())
+    }
+
+    /// A date in the reader's zone.
+    pub fn date(&self, millis: impl Millis) -> String {
+        self.zone.date(millis.millis())
+    }
+}
+
+/// A timestamp in milliseconds, however deeply a template borrowed it.
+pub trait Millis {
+    fn millis(&self) -> i64;
+}
+
+impl Millis for i64 {
+    fn millis(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: Millis + ?Sized> Millis for &T {
+    fn millis(&self) -> i64 {
+        (**self).millis()
     }
 }
 
@@ -168,15 +229,6 @@ pub fn error_page(
 /// The error page before a tenant is known.
 pub fn bare_error_page(error: &AppError) -> Response {
     error_response(PageContext::bare(), error)
-}
-
-/// `2026-11-29 14:05 UTC` for a millisecond timestamp.
-pub fn format_time(millis: i64) -> Option<String> {
-    let at = time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000)).ok()?;
-    at.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute] UTC"
-    ))
-    .ok()
 }
 
 #[cfg(test)]

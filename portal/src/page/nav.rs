@@ -44,18 +44,6 @@ const CLIENT: &[Entry] = &[
         Some(perm::TICKET_READ),
     ),
     entry(
-        "nav-projects",
-        "Projects",
-        "/client-portal/projects",
-        Some(perm::PROJECT_READ),
-    ),
-    entry(
-        "nav-billing",
-        "Billing",
-        "/client-portal/billing",
-        Some(perm::BILLING_READ),
-    ),
-    entry(
         "nav-account",
         "Account",
         "/client-portal/account",
@@ -81,6 +69,7 @@ const STAFF: &[Entry] = &[
         "/msp/settings/portal-domain",
         Some(perm::SETTINGS_READ),
     ),
+    entry("nav-profile", "Profile", "/msp/profile", None),
 ];
 
 /// Which menu a page shows.
@@ -149,7 +138,6 @@ mod tests {
             [
                 ("nav-dashboard", false),
                 ("nav-tickets", true),
-                ("nav-projects", false),
                 ("nav-account", false),
                 ("nav-profile", false),
             ]

@@ -59,6 +59,29 @@ messages! {
     DomainCheckScheduled => (Notice, "domain_check_scheduled", "Checking again now."),
     DomainDisabled => (Notice, "domain_disabled", "The domain is disabled: clients are no longer sent there."),
     DomainRemoved => (Notice, "domain_removed", "The domain was removed."),
+    // Tickets.
+    TicketCreated => (Notice, "ticket_created", "Your ticket was created. We will reply here."),
+    CommentAdded => (Notice, "comment_added", "Your reply was added."),
+    TicketClosed => (Notice, "ticket_closed", "The ticket is closed."),
+    TicketReopened => (Notice, "ticket_reopened", "The ticket is open again."),
+    ReplySent => (Notice, "reply_sent", "Your reply was sent to the client."),
+    NoteAdded => (Notice, "note_added", "The internal note was added. The client does not see it."),
+    TicketUpdated => (Notice, "ticket_updated", "The ticket was updated."),
+    // Notifications.
+    NotificationsRead => (Notice, "notifications_read", "All notifications are marked as read."),
+    // Profile and account.
+    ProfileSaved => (Notice, "profile_saved", "Your profile was saved."),
+    PasswordChanged => (Notice, "password_changed", "Your password was changed. Your other sessions were signed out."),
+    SessionRevoked => (Notice, "session_revoked", "That session was signed out."),
+    OtherSessionsRevoked => (Notice, "other_sessions_revoked", "All your other sessions were signed out."),
+    PreferencesSaved => (Notice, "preferences_saved", "Your notification preferences were saved."),
+    CompanySaved => (Notice, "company_saved", "The company details were saved."),
+    UserInvited => (Notice, "user_invited", "The invitation was created."),
+    InvitationRevoked => (Notice, "invitation_revoked", "The invitation was revoked."),
+    RolesChanged => (Notice, "roles_changed", "The roles were changed."),
+    UserDeactivated => (Notice, "user_deactivated", "The user was deactivated and signed out everywhere."),
+    UserReactivated => (Notice, "user_reactivated", "The user can sign in again."),
+    SettingsSaved => (Notice, "settings_saved", "The settings were saved."),
 }
 
 impl Message {

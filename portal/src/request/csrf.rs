@@ -156,6 +156,19 @@ fn form_token(body: &[u8]) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
+/// The token field of a multipart form body (files before it are skipped,
+/// not kept).
+async fn multipart_token(body: bytes::Bytes, boundary: &str) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 pub async fn layer(
     State(state): State<AppState>,
     site: Site,
@@ -211,14 +224,34 @@ async fn check_unsafe(
     }
     // Page routes take forms only; anything else is refused before a
     // handler could mistake it for one.
-    if !is_content_type(request.headers(), "application/x-www-form-urlencoded") {
+    let headers = request.headers();
+    let boundary = if is_content_type(headers, "application/x-www-form-urlencoded") {
+        None
+    } else if is_content_type(headers, "multipart/form-data") {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        Some(
+            multer::parse_boundary(content_type)
+                .map_err(|_| AppError::invalid("bad_form", "The form could not be read."))?,
+        )
+    } else {
         return Err(AppError::UnsupportedMediaType);
-    }
+    };
+    let limit = match boundary {
+        None => FORM_BODY_LIMIT,
+        Some(_) => state.config.attachments.max_request_bytes(),
+    };
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, FORM_BODY_LIMIT)
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| AppError::PayloadTooLarge)?;
-    let token = form_token(&bytes).ok_or(AppError::Forbidden("form post without a CSRF token"))?;
+    let token = match &boundary {
+        None => form_token(&bytes),
+        Some(boundary) => multipart_token(bytes.clone(), boundary).await,
+    }
+    .ok_or(AppError::Forbidden("form post without a CSRF token"))?;
     if !state.csrf.verify(subject, &token) {
         return Err(AppError::Forbidden("form post with a wrong CSRF token"));
     }

@@ -34,6 +34,8 @@ pub struct SignedIn {
     pub roles: Vec<String>,
     /// What those roles grant.
     pub permissions: PermissionSet,
+    /// Unread in-app notifications (the bell in the layout).
+    pub unread_notifications: i64,
 }
 
 impl SignedIn {
@@ -84,11 +86,15 @@ pub async fn load(state: &AppState, site: &Site, headers: &HeaderMap) -> Result<
         return Ok(None);
     }
     let tenant = site.tenant.id;
-    let Some((session, user)) = sessions::find_live_with_user(&state.db, tenant, claims.sid, now).await?
-    else {
+    let Some(live) = sessions::find_live_with_user(&state.db, tenant, claims.sid, now).await? else {
         tracing::debug!("session revoked, expired or unknown");
         return Ok(None);
     };
+    let sessions::LiveSession {
+        session,
+        user,
+        unread_notifications,
+    } = live;
     if session.user_id != claims.sub
         || session.host != site.host.as_str()
         || user.user_type != claims.user_type
@@ -104,6 +110,7 @@ pub async fn load(state: &AppState, site: &Site, headers: &HeaderMap) -> Result<
         user,
         roles: grants.roles,
         permissions: grants.permissions,
+        unread_notifications,
     }))
 }
 

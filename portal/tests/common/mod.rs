@@ -27,6 +27,8 @@ pub struct TestApp {
     pub db: Db,
     pub keys: SessionKeys,
     pub http: reqwest::Client,
+    /// Where this portal keeps attachments.
+    pub files_dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _test_db: TestDb,
 }
@@ -58,7 +60,11 @@ impl TestApp {
     }
 
     pub async fn start_with(test_db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
-        let mut config = config(overrides);
+        let files_dir = tempfile::tempdir().unwrap();
+        let files_var = files_dir.path().display().to_string();
+        let mut with_files: Vec<(&str, &str)> = vec![("PORTA_ATTACHMENTS_LOCAL_DIR", &files_var)];
+        with_files.extend_from_slice(overrides);
+        let mut config = config(&with_files);
         // Links (and the expected Origin) use the port actually bound.
         config.portal.public_port = None;
         let config = Arc::new(config);
@@ -78,6 +84,7 @@ impl TestApp {
             db,
             keys: keys(),
             http,
+            files_dir,
             _shutdown: tx,
             _test_db: test_db,
         }
@@ -172,6 +179,44 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// POSTs a multipart form (text `fields` and `files` as
+    /// `(field, file name, bytes)`) as the page at `token_page` would.
+    pub async fn submit_multipart(
+        &self,
+        host: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+        cookie: &str,
+        token_page: &str,
+    ) -> Response {
+        let token = self.page_csrf(host, token_page, cookie).await;
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", token);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (field, file_name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.to_string());
+            form = form.part(field.to_string(), part);
+        }
+        self.http
+            .post(self.url(path))
+            .header(HOST, host)
+            .header("origin", self.origin(host))
+            .header("cookie", cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs `path` and returns its status and body.
+    pub async fn page(&self, host: &str, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response = self.get(host, path, Some(cookie)).await;
+        let status = response.status();
+        (status, response.text().await.unwrap())
     }
 
     /// Posts a sign-in form (`fields` besides the token) as the sign-in page

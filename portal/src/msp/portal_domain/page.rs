@@ -11,7 +11,7 @@ use super::service::{self, DomainView};
 use super::PAGE;
 use crate::error::AppError;
 use crate::page::notice::Message;
-use crate::page::{format_time, render, PageContext};
+use crate::page::{render, PageContext};
 use crate::request::{SignedIn, Site};
 use crate::state::AppState;
 
@@ -45,12 +45,13 @@ fn page(
             o.join("; ")
         }
     });
+    let last_checked = view.and_then(|v| v.last_checked_at).map(|at| ctx.time(at));
     render(&DomainPage {
         ctx,
         can_update: who.can(service::UPDATE),
         domain: view,
         observed,
-        last_checked: view.and_then(|v| v.last_checked_at).and_then(format_time),
+        last_checked,
         refresh: view.is_some_and(|v| v.status.as_str().starts_with("pending")),
         form_error,
         typed,

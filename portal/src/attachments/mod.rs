@@ -1,0 +1,18 @@
+//! Files attached to tickets and comments.
+//!
+//! - [`store`]: where the bytes live (a directory, or an S3-compatible
+//!   bucket for several nodes), through the `object_store` crate; objects
+//!   are named by Porta (`tenants/<tenant>/documents/<id>`), never by the
+//!   uploaded path;
+//! - [`upload`]: what is accepted (size, count, the content type judged
+//!   from the bytes against the configured allow-list) and the display
+//!   name made safe;
+//! - [`download`]: the response that serves a file (always as an
+//!   attachment, with its stored type and `nosniff`).
+
+pub mod download;
+pub mod store;
+pub mod upload;
+
+pub use store::AttachmentStore;
+pub use upload::{Upload, UploadError};
