@@ -44,4 +44,5 @@ pub mod session_issue;
 pub mod session_token;
 pub mod slug;
 pub mod ticket;
+pub mod token;
 pub mod user_type;

@@ -16,6 +16,9 @@ pub enum PasswordError {
     TooShort,
     #[error("password must be at most {MAX_LEN} characters")]
     TooLong,
+    /// Too easy to guess: what the estimator says, for the person.
+    #[error("password is too easy to guess{}", hint.as_deref().map(|h| format!(": {h}")).unwrap_or_default())]
+    Weak { hint: Option<String> },
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error("password hashing task failed")]
@@ -40,6 +43,38 @@ pub fn check_policy(password: &Secret) -> Result<(), PasswordError> {
         return Err(PasswordError::TooLong);
     }
     Ok(())
+}
+
+/// Checks a new password against the length policy and the strength
+/// estimator (zxcvbn): its score (0-4) must reach `min_score`, judged
+/// knowing `user_inputs` (the person's email and name), so `jane.doe2026`
+/// is weak for Jane Doe.
+pub fn check_strength(password: &Secret, user_inputs: &[&str], min_score: u8) -> Result<(), PasswordError> {
+    check_policy(password)?;
+    // The estimator matches whole inputs: give it the words too, and the
+    // words run together (`jane.doe@x` also means `jane`, `doe`, `janedoe`).
+    let mut inputs: Vec<String> = Vec::new();
+    for input in user_inputs {
+        let lower = input.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 3)
+            .collect();
+        inputs.push(words.concat());
+        inputs.extend(words.iter().map(|w| (*w).to_owned()));
+        inputs.push(lower.clone());
+    }
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password.expose(), &inputs);
+    if (estimate.score() as u8) >= min_score {
+        return Ok(());
+    }
+    let hint = estimate.feedback().and_then(|f| {
+        f.warning()
+            .map(|w| w.to_string())
+            .or_else(|| f.suggestions().first().map(|s| s.to_string()))
+    });
+    Err(PasswordError::Weak { hint })
 }
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
@@ -113,5 +148,27 @@ mod tests {
             check_policy(&Secret::new("x".repeat(MAX_LEN + 1))),
             Err(PasswordError::TooLong)
         ));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_a_hint() {
+        let inputs = ["jane.doe@globex.example", "Jane Doe"];
+        assert!(check_strength(&Secret::new("correct horse battery staple"), &inputs, 3).is_ok());
+        assert!(matches!(
+            check_strength(&Secret::new("password123"), &inputs, 3),
+            Err(PasswordError::Weak { .. })
+        ));
+        assert!(matches!(
+            check_strength(&Secret::new("janedoe2026!"), &inputs, 3),
+            Err(PasswordError::Weak { .. })
+        ));
+        assert!(matches!(
+            check_strength(&Secret::new("short"), &inputs, 0),
+            Err(PasswordError::TooShort)
+        ));
+        let hint = check_strength(&Secret::new("aaaaaaaaaaaa"), &inputs, 3)
+            .unwrap_err()
+            .to_string();
+        assert!(hint.starts_with("password is too easy to guess"), "{hint}");
     }
 }

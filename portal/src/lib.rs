@@ -19,8 +19,10 @@
 mod app;
 pub mod attachments;
 mod auth;
+pub mod background;
 mod client;
 pub mod error;
+pub mod mail;
 mod msp;
 mod notifications;
 mod page;
@@ -48,6 +50,8 @@ pub struct App {
     listener: TcpListener,
     address: SocketAddr,
     router: axum::Router,
+    state: AppState,
+    transport: mail::Transport,
 }
 
 /// Why the portal could not be built.
@@ -57,6 +61,8 @@ pub enum BuildError {
     Listen(SocketAddr, std::io::Error),
     #[error(transparent)]
     Attachments(#[from] attachments::store::StoreError),
+    #[error("mail: {0}")]
+    Mail(#[from] mail::MailError),
 }
 
 /// Binds `config.portal.listen`, opens the attachment store and builds the
@@ -76,11 +82,14 @@ pub async fn build(config: Arc<Config>, db: Db, keys: SessionKeys) -> Result<App
         config
     };
     let files = attachments::AttachmentStore::open(&config.attachments)?;
+    let transport = mail::Transport::from_config(&config.mail)?;
     let state = AppState::new(config, db, keys, files);
     Ok(App {
         listener,
         address,
-        router: app::app(state),
+        router: app::app(state.clone()),
+        state,
+        transport,
     })
 }
 
@@ -90,16 +99,24 @@ impl App {
         self.address
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves (and runs the [`background`] tasks) until `shutdown`
+    /// resolves, then finishes in-flight requests.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks = background::spawn(&self.state, self.transport, stopped);
+        let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        let _ = stop.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
+        served
     }
 }

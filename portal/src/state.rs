@@ -23,6 +23,8 @@ pub struct AppState {
     pub csrf: Arc<CsrfKeys>,
     /// Where documents are kept.
     pub files: AttachmentStore,
+    /// Wakes the mail sender when this node wrote a message.
+    pub mail_wake: crate::mail::worker::Wake,
     /// Derives handoff one-time tokens.
     pub ott_keys: Arc<DerivedKeys>,
 }
@@ -38,6 +40,7 @@ impl AppState {
             context: Arc::new(ContextSigner::new(&keys)),
             csrf: Arc::new(CsrfKeys::new(&keys)),
             ott_keys: Arc::new(keys.derive("ott")),
+            mail_wake: crate::mail::worker::Wake::default(),
             hosts,
             files,
             config,

@@ -8,6 +8,7 @@
 
 pub mod dns;
 pub mod pebble;
+pub mod smtp;
 
 use std::path::PathBuf;
 

@@ -184,6 +184,38 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "attachments.allowed_types",
         EnvKind::List,
     ),
+    var("PORTA_MAIL_SMTP_HOST", "mail.smtp_host", EnvKind::Text),
+    var("PORTA_MAIL_SMTP_PORT", "mail.smtp_port", EnvKind::Integer),
+    var("PORTA_MAIL_TLS", "mail.tls", EnvKind::Text),
+    var("PORTA_MAIL_USERNAME", "mail.username", EnvKind::Text),
+    var("PORTA_MAIL_PASSWORD", "mail.password", EnvKind::Text),
+    var("PORTA_MAIL_FROM", "mail.from", EnvKind::Text),
+    var("PORTA_MAIL_DEV_DIR", "mail.dev_dir", EnvKind::Text),
+    var(
+        "PORTA_MAIL_POLL_INTERVAL_SECONDS",
+        "mail.poll_interval_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_ACCOUNTS_MIN_PASSWORD_SCORE",
+        "accounts.min_password_score",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_ACCOUNTS_RESET_LINK_MINUTES",
+        "accounts.reset_link_minutes",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_ACCOUNTS_INVITATION_HOURS",
+        "accounts.invitation_hours",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_ACCOUNTS_SECOND_STEP_MINUTES",
+        "accounts.second_step_minutes",
+        EnvKind::Integer,
+    ),
 ];
 
 fn to_value(kind: EnvKind, text: &str) -> Result<toml::Value, String> {

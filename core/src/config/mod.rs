@@ -5,8 +5,10 @@
 //! turns the result into the internal [`Config`], collecting every problem
 //! with the key it concerns. Nothing here panics on bad input.
 
+mod accounts;
 mod attachments;
 mod env;
+mod mail;
 mod raw;
 mod validate;
 
@@ -17,8 +19,10 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub use accounts::AccountsConfig;
 pub use attachments::{AttachmentStore, AttachmentsConfig, S3Store, DEFAULT_ALLOWED_TYPES};
 pub use env::{EnvOverride, ENV_OVERRIDES};
+pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpTls};
 
 use crate::challenge_kind::ChallengeKind;
 use crate::host::HostName;
@@ -57,6 +61,10 @@ pub struct Config {
     pub domains: DomainsConfig,
     /// Uploaded files: where they live, what is accepted.
     pub attachments: AttachmentsConfig,
+    /// Outgoing mail.
+    pub mail: MailConfig,
+    /// Password strength and the lifetimes of mailed links.
+    pub accounts: AccountsConfig,
 }
 
 /// The ACME CA custom-domain certificates come from.

@@ -75,6 +75,8 @@ pub struct RawConfig {
     pub acme: RawAcme,
     pub domains: RawDomains,
     pub attachments: super::attachments::RawAttachments,
+    pub mail: super::mail::RawMail,
+    pub accounts: super::accounts::RawAccounts,
 }
 
 #[derive(Debug, Default, Deserialize)]

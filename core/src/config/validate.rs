@@ -386,8 +386,12 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
     };
 
     let attachments = super::attachments::validate(raw.attachments, &data_dir, i.0);
+    let mail = super::mail::validate(raw.mail, &data_dir, i.0);
+    let accounts = super::accounts::validate(raw.accounts, i.0);
     Some(Config {
         attachments,
+        mail,
+        accounts,
         data_dir,
         canonical_base: canonical_base?,
         log_format,

@@ -21,6 +21,8 @@ pub mod invitations;
 pub mod leases;
 pub mod notifications;
 pub mod otts;
+pub mod outbox;
+pub mod password_resets;
 pub mod portal_domains;
 pub mod roles;
 pub mod routes;

@@ -15,6 +15,8 @@ pub struct Tenant {
     pub slug: TenantSlug,
     pub name: String,
     pub created_at: i64,
+    /// Where replies to the tenant's mail go (its support address), if set.
+    pub reply_to: String,
 }
 
 /// Creates a tenant with its default roles, in one transaction.
@@ -25,6 +27,7 @@ pub async fn create(db: &Db, slug: &TenantSlug, name: &str) -> Result<Tenant, Db
         slug: slug.clone(),
         name: name.to_owned(),
         created_at: UnixMillis::now().0,
+        reply_to: String::new(),
     };
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |t| sqlx::query(
@@ -45,7 +48,7 @@ pub async fn create(db: &Db, slug: &TenantSlug, name: &str) -> Result<Tenant, Db
 }
 
 pub async fn find_by_slug(db: &Db, slug: &TenantSlug) -> Result<Option<Tenant>, DbError> {
-    let sql = "SELECT id, slug, name, created_at FROM tenants WHERE slug = $1";
+    let sql = "SELECT id, slug, name, created_at, reply_to FROM tenants WHERE slug = $1";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(slug)
         .fetch_optional(pool)
@@ -53,13 +56,13 @@ pub async fn find_by_slug(db: &Db, slug: &TenantSlug) -> Result<Option<Tenant>, 
 }
 
 pub async fn get(db: &Db, id: TenantId) -> Result<Tenant, DbError> {
-    let sql = "SELECT id, slug, name, created_at FROM tenants WHERE id = $1";
+    let sql = "SELECT id, slug, name, created_at, reply_to FROM tenants WHERE id = $1";
     on_pool!(db, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?
         .ok_or(DbError::NotFound("tenant"))
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Tenant>, DbError> {
-    let sql = "SELECT id, slug, name, created_at FROM tenants ORDER BY slug";
+    let sql = "SELECT id, slug, name, created_at, reply_to FROM tenants ORDER BY slug";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await)?)
 }
 

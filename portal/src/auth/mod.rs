@@ -5,6 +5,8 @@
 pub mod guard;
 mod handoff;
 mod limits;
+mod links;
+mod reset;
 mod signin;
 mod signout;
 
@@ -25,4 +27,10 @@ pub fn router() -> Router<AppState> {
             get(signin::msp_signin_page).post(signin::msp_signin),
         )
         .route(paths::SIGNOUT, post(signout::signout))
+        .route(
+            reset::CLIENT_FORGOT,
+            get(reset::client_form).post(reset::client_request),
+        )
+        .route(reset::MSP_FORGOT, get(reset::msp_form).post(reset::msp_request))
+        .route(reset::SET_NEW, get(reset::set_new_form).post(reset::set_new))
 }

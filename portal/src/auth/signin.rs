@@ -90,6 +90,7 @@ struct SigninPage<'a> {
     next: Option<&'a str>,
     handoff: Option<String>,
     other_link: (&'a str, &'a str),
+    forgot: &'a str,
 }
 
 fn signin_page(
@@ -116,6 +117,10 @@ fn signin_page(
             next: next.map(NextPath::as_str),
             handoff: handoff.map(BindingHash::to_param),
             other_link,
+            forgot: match door.area {
+                PortalArea::ClientPortal => super::reset::CLIENT_FORGOT,
+                PortalArea::Msp => super::reset::MSP_FORGOT,
+            },
         })?
         .into_response(),
     ))

@@ -82,6 +82,7 @@ messages! {
     UserDeactivated => (Notice, "user_deactivated", "The user was deactivated and signed out everywhere."),
     UserReactivated => (Notice, "user_reactivated", "The user can sign in again."),
     SettingsSaved => (Notice, "settings_saved", "The settings were saved."),
+    PasswordReset => (Notice, "password_reset", "Your password was changed. Sign in with the new one."),
 }
 
 impl Message {

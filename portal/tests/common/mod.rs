@@ -62,7 +62,13 @@ impl TestApp {
     pub async fn start_with(test_db: TestDb, overrides: &[(&str, &str)]) -> TestApp {
         let files_dir = tempfile::tempdir().unwrap();
         let files_var = files_dir.path().display().to_string();
-        let mut with_files: Vec<(&str, &str)> = vec![("PORTA_ATTACHMENTS_LOCAL_DIR", &files_var)];
+        let mail_var = files_dir.path().join("mail").display().to_string();
+        let mut with_files: Vec<(&str, &str)> = vec![
+            ("PORTA_ATTACHMENTS_LOCAL_DIR", &files_var),
+            // Mail without an SMTP server lands here, not in the working copy.
+            ("PORTA_MAIL_DEV_DIR", &mail_var),
+            ("PORTA_MAIL_POLL_INTERVAL_SECONDS", "1"),
+        ];
         with_files.extend_from_slice(overrides);
         let mut config = config(&with_files);
         // Links (and the expected Origin) use the port actually bound.
@@ -365,4 +371,14 @@ pub async fn user(db: &Db, tenant: TenantId, email: &str, user_type: UserType, n
         .unwrap();
     roles::assign(db, tenant, id, &role, user_type).await.unwrap();
     id
+}
+
+/// Runs one statement (tests that move time or break rows on purpose).
+pub async fn execute_sql(db: &Db, sql: &str) {
+    porta_core::on_pool!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+}
+
+/// The one integer a query answers.
+pub async fn fetch_i64(db: &Db, sql: &str) -> i64 {
+    porta_core::on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).unwrap()
 }
