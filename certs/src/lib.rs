@@ -25,7 +25,7 @@ pub mod acme;
 pub mod dns;
 pub mod lifecycle;
 pub mod local_ca;
-pub mod master_key;
+pub use porta_core::master_key;
 pub mod policy;
 pub mod resolver;
 pub mod store;

@@ -11,8 +11,8 @@
 //! - storage ([`db`]): one sqlx layer over SQLite and PostgreSQL where every
 //!   query on tenant data takes a [`ids::TenantId`];
 //! - sessions ([`session_token`]: signed JWT claims with rotating keys,
-//!   [`session_cookie`]: the cookie that carries them) and passwords
-//!   ([`password`]);
+//!   [`session_cookie`]: the cookie that carries them), passwords
+//!   ([`password`]) and the key that seals secrets at rest ([`master_key`]);
 //! - permissions ([`permission`]), the request context the edge hands the
 //!   portal ([`request_context`]) and the paths both serve ([`paths`]).
 //!
@@ -30,6 +30,7 @@ pub mod host_cache;
 pub mod ids;
 pub mod issuer;
 pub mod key_file;
+pub mod master_key;
 pub mod next_path;
 pub mod ott;
 pub mod password;
@@ -45,4 +46,5 @@ pub mod session_token;
 pub mod slug;
 pub mod ticket;
 pub mod token;
+pub mod totp;
 pub mod user_type;

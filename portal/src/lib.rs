@@ -32,6 +32,7 @@ mod state;
 mod system;
 mod theme;
 mod tickets;
+mod two_factor;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,6 +64,8 @@ pub enum BuildError {
     Attachments(#[from] attachments::store::StoreError),
     #[error("mail: {0}")]
     Mail(#[from] mail::MailError),
+    #[error(transparent)]
+    MasterKey(#[from] porta_core::master_key::MasterKeyError),
 }
 
 /// Binds `config.portal.listen`, opens the attachment store and builds the
@@ -83,7 +86,8 @@ pub async fn build(config: Arc<Config>, db: Db, keys: SessionKeys) -> Result<App
     };
     let files = attachments::AttachmentStore::open(&config.attachments)?;
     let transport = mail::Transport::from_config(&config.mail)?;
-    let state = AppState::new(config, db, keys, files);
+    let master_key = porta_core::master_key::MasterKey::from_config(&config)?;
+    let state = AppState::new(config, db, keys, master_key, files);
     Ok(App {
         listener,
         address,

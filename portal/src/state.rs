@@ -5,6 +5,7 @@ use std::sync::Arc;
 use porta_core::config::Config;
 use porta_core::db::Db;
 use porta_core::host_cache::HostCache;
+use porta_core::master_key::MasterKey;
 use porta_core::request_context::ContextSigner;
 use porta_core::session_token::{DerivedKeys, SessionKeys};
 
@@ -27,10 +28,22 @@ pub struct AppState {
     pub mail_wake: crate::mail::worker::Wake,
     /// Derives handoff one-time tokens.
     pub ott_keys: Arc<DerivedKeys>,
+    /// Signs what the second sign-in step carries.
+    pub second_step_keys: Arc<DerivedKeys>,
+    /// Signs the state of an OpenID Connect round trip.
+    pub oidc_keys: Arc<DerivedKeys>,
+    /// Seals TOTP secrets and OpenID client secrets at rest.
+    pub master_key: Arc<MasterKey>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, db: Db, keys: SessionKeys, files: AttachmentStore) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        db: Db,
+        keys: SessionKeys,
+        master_key: MasterKey,
+        files: AttachmentStore,
+    ) -> Self {
         let hosts = HostCache::new(
             db.clone(),
             config.canonical_base.clone(),
@@ -40,6 +53,9 @@ impl AppState {
             context: Arc::new(ContextSigner::new(&keys)),
             csrf: Arc::new(CsrfKeys::new(&keys)),
             ott_keys: Arc::new(keys.derive("ott")),
+            second_step_keys: Arc::new(keys.derive("second-step")),
+            oidc_keys: Arc::new(keys.derive("oidc-state")),
+            master_key: Arc::new(master_key),
             mail_wake: crate::mail::worker::Wake::default(),
             hosts,
             files,

@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod tenants;
 pub mod throttle;
 pub mod tickets;
+pub mod two_factor;
 mod types;
 pub mod users;
 

@@ -4,10 +4,12 @@ use sqlx::FromRow;
 
 use super::{catalog, roles, Db, DbError};
 use crate::clock::UnixMillis;
+use crate::email::EmailAddress;
 use crate::ids::TenantId;
 use crate::on_pool;
 use crate::on_tx;
 use crate::slug::TenantSlug;
+use crate::user_type::UserType;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Tenant {
@@ -71,4 +73,70 @@ pub async fn count(db: &Db) -> Result<i64, DbError> {
     Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
         .fetch_one(pool)
         .await)?)
+}
+
+/// How a tenant's people may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct SignInPolicy {
+    /// Client users must use a second factor (they enrol at their next
+    /// sign-in if they have none).
+    pub require_2fa_clients: bool,
+    pub require_2fa_staff: bool,
+    /// Password sign-in stays available (turned off only when an OpenID
+    /// provider serves that user type).
+    pub password_signin_clients: bool,
+    pub password_signin_staff: bool,
+}
+
+impl SignInPolicy {
+    pub fn requires_2fa(&self, user_type: UserType) -> bool {
+        match user_type {
+            UserType::Client => self.require_2fa_clients,
+            UserType::Internal => self.require_2fa_staff,
+        }
+    }
+
+    pub fn allows_password(&self, user_type: UserType) -> bool {
+        match user_type {
+            UserType::Client => self.password_signin_clients,
+            UserType::Internal => self.password_signin_staff,
+        }
+    }
+}
+
+pub async fn signin_policy(db: &Db, id: TenantId) -> Result<SignInPolicy, DbError> {
+    let sql =
+        "SELECT require_2fa_clients, require_2fa_staff, password_signin_clients, password_signin_staff \
+               FROM tenants WHERE id = $1";
+    on_pool!(db, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?
+        .ok_or(DbError::NotFound("tenant"))
+}
+
+pub async fn set_signin_policy(db: &Db, id: TenantId, policy: &SignInPolicy) -> Result<(), DbError> {
+    let sql = "UPDATE tenants SET require_2fa_clients = $2, require_2fa_staff = $3, \
+               password_signin_clients = $4, password_signin_staff = $5 WHERE id = $1";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(id)
+        .bind(policy.require_2fa_clients)
+        .bind(policy.require_2fa_staff)
+        .bind(policy.password_signin_clients)
+        .bind(policy.password_signin_staff)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Sets where replies to the tenant's mail go (empty: nowhere special).
+pub async fn set_reply_to(db: &Db, id: TenantId, reply_to: Option<&EmailAddress>) -> Result<(), DbError> {
+    let value = reply_to.map(ToString::to_string).unwrap_or_default();
+    on_pool!(db, |pool| sqlx::query(
+        "UPDATE tenants SET reply_to = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(&value)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    Ok(())
 }

@@ -2,11 +2,13 @@
 //! one-time-token handoff to a custom domain, and the guards of the
 //! signed-in areas ([`guard`]).
 
+mod finish;
 pub mod guard;
 mod handoff;
 mod limits;
 mod links;
 mod reset;
+pub mod second_step;
 mod signin;
 mod signout;
 
@@ -33,4 +35,8 @@ pub fn router() -> Router<AppState> {
         )
         .route(reset::MSP_FORGOT, get(reset::msp_form).post(reset::msp_request))
         .route(reset::SET_NEW, get(reset::set_new_form).post(reset::set_new))
+        .route(
+            second_step::PATH,
+            get(second_step::show).post(second_step::submit),
+        )
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
-use porta_core::db::users;
+use porta_core::db::{tenants, two_factor, users};
 use porta_core::email::EmailAddress;
 use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::ott::BindingHash;
@@ -24,13 +24,15 @@ use porta_core::secret::Secret;
 use porta_core::user_type::UserType;
 use serde::Deserialize;
 
+use super::finish::arrive;
 use super::guard::{canonical_signin_redirect, signin_redirect};
 use super::handoff::handoff_url;
 use super::limits;
+use super::second_step::{self, SecondStep};
 use crate::error::AppError;
 use crate::page::notice::Message;
 use crate::page::{render, PageContext};
-use crate::request::{session, CurrentSession, Site};
+use crate::request::{CurrentSession, Site};
 use crate::state::AppState;
 
 /// The audit action of every sign-in attempt (both forms: the per-account
@@ -341,26 +343,46 @@ async fn sign_in(
     let response = match verdict {
         Verdict::Admitted(user) => {
             limits::succeeded(state, &attempt).await?;
-            users::record_signin(&state.db, site.tenant.id, user.id, now).await?;
-            let issued = session::mint(state, site, user.id, door.admits, "password").await?;
+            let policy = tenants::signin_policy(&state.db, site.tenant.id).await?;
+            if !policy.allows_password(door.admits) {
+                audit("denied", Some(user.id), Some("password_signin_off")).await?;
+                return Ok(no_store(
+                    signin_redirect(
+                        door.area,
+                        Some(next.as_str()),
+                        Some(Message::PasswordSigninOff.code()),
+                    )
+                    .into_response(),
+                ));
+            }
+            let second = two_factor::get(&state.db, site.tenant.id, user.id).await?;
+            if second.enabled() || policy.requires_2fa(door.admits) {
+                audit("password_ok", Some(user.id), Some("second_step")).await?;
+                let pending = SecondStep {
+                    tenant: site.tenant.id,
+                    user: user.id,
+                    user_type: door.admits,
+                    next: next.as_str().to_owned(),
+                    handoff: handoff.as_ref().map(BindingHash::to_param),
+                    enrol: !second.enabled(),
+                    expires_at: now
+                        .plus_seconds(state.config.accounts.second_step.as_secs() as i64)
+                        .0,
+                };
+                return Ok(no_store(second_step::begin(state, site, &pending)?));
+            }
             audit("success", Some(user.id), None).await?;
-            tracing::info!(tenant = %site.tenant.slug, user = %user.id, "signed in");
-            let profile = users::profile(&state.db, site.tenant.id, user.id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let handoff = match door.admits {
-                UserType::Client => {
-                    handoff_url(state, site, &profile, &issued.session, &next, handoff.as_ref()).await?
-                }
-                UserType::Internal => None,
-            };
-            let location = handoff.unwrap_or_else(|| next.as_str().to_owned());
-            let mut response = Redirect::to(&location).into_response();
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                HeaderValue::from_str(&issued.cookie.to_string()).map_err(AppError::internal)?,
-            );
-            response
+            arrive(
+                state,
+                site,
+                user.id,
+                door.admits,
+                "password",
+                &next,
+                handoff.as_ref(),
+            )
+            .await?
+            .redirect()
         }
         Verdict::WrongDoor => {
             audit("denied", None, Some("wrong_user_type")).await?;

@@ -76,13 +76,24 @@ messages! {
     OtherSessionsRevoked => (Notice, "other_sessions_revoked", "All your other sessions were signed out."),
     PreferencesSaved => (Notice, "preferences_saved", "Your notification preferences were saved."),
     CompanySaved => (Notice, "company_saved", "The company details were saved."),
-    UserInvited => (Notice, "user_invited", "The invitation was created."),
+    UserInvited => (Notice, "user_invited", "The invitation was sent."),
     InvitationRevoked => (Notice, "invitation_revoked", "The invitation was revoked."),
     RolesChanged => (Notice, "roles_changed", "The roles were changed."),
     UserDeactivated => (Notice, "user_deactivated", "The user was deactivated and signed out everywhere."),
     UserReactivated => (Notice, "user_reactivated", "The user can sign in again."),
     SettingsSaved => (Notice, "settings_saved", "The settings were saved."),
     PasswordReset => (Notice, "password_reset", "Your password was changed. Sign in with the new one."),
+    PasswordSigninOff => (Error, "PasswordSigninOff", "Sign in with your organisation's account: password sign-in is turned off here."),
+    SecondStepExpired => (Error, "SecondStepExpired", "That took too long. Sign in again."),
+    OidcFailed => (Error, "OAuthSignin", "Sign-in with that provider did not work. Try again, or use another way in."),
+    OidcNoAccount => (Error, "OAuthAccountNotLinked", "No account here matches the address your provider confirmed. Ask your administrator for an invitation."),
+    // Two-factor authentication.
+    TwoFactorEnabled => (Notice, "two_factor_enabled", "Two-factor authentication is on."),
+    TwoFactorDisabled => (Notice, "two_factor_disabled", "Two-factor authentication is off."),
+    RecoveryCodesReplaced => (Notice, "recovery_codes_replaced", "New recovery codes were made; the old ones no longer work."),
+    TwoFactorReset => (Notice, "two_factor_reset", "Their two-factor authentication was reset. They set it up again at their next sign-in if it is required."),
+    InvitationResent => (Notice, "invitation_resent", "A new invitation was sent; the earlier link no longer works."),
+    AccountReady => (Notice, "account_ready", "Your account is ready."),
 }
 
 impl Message {

@@ -3,7 +3,7 @@
 //! the reason next to the form it concerns.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
@@ -11,6 +11,7 @@ use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
 use porta_core::db::notifications::{self, Preference};
 use porta_core::db::sessions::{self, Session};
+use porta_core::db::two_factor::{self, TwoFactor};
 use porta_core::db::users::{self, OwnProfile};
 use porta_core::ids::SessionId;
 use porta_core::password;
@@ -64,6 +65,9 @@ struct ProfilePage {
     sessions: Vec<SessionRow>,
     preferences: Vec<Preference>,
     error: Option<(Section, String)>,
+    two_factor: TwoFactor,
+    /// Why turning two-factor off (or new codes) was refused.
+    tfa_error: Option<&'static str>,
 }
 
 impl ProfilePage {
@@ -96,6 +100,16 @@ async fn page(
     who: &SignedIn,
     error: Option<(Section, String)>,
 ) -> Result<Html<String>, AppError> {
+    page_with(state, ctx, who, error, None).await
+}
+
+async fn page_with(
+    state: &AppState,
+    ctx: PageContext,
+    who: &SignedIn,
+    error: Option<(Section, String)>,
+    tfa_error: Option<&'static str>,
+) -> Result<Html<String>, AppError> {
     let user = &who.user;
     let now = UnixMillis::now();
     let sessions = sessions::live_for_user(&state.db, user.tenant_id, user.id, now)
@@ -110,6 +124,7 @@ async fn page(
         })
         .collect();
     let preferences = notifications::preferences(&state.db, user.tenant_id, user.id).await?;
+    let two_factor = two_factor::get(&state.db, user.tenant_id, user.id).await?;
     render(&ProfilePage {
         ctx,
         base: base_of(who),
@@ -123,6 +138,8 @@ async fn page(
         sessions,
         preferences,
         error,
+        two_factor,
+        tfa_error,
     })
 }
 
@@ -141,12 +158,23 @@ fn done(who: &SignedIn, message: Message) -> Response {
     Redirect::to(&format!("{}?notice={}", base_of(who), message.code())).into_response()
 }
 
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    tfa_error: Option<String>,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     ctx: PageContext,
     who: SignedIn,
+    Query(query): Query<ShowQuery>,
 ) -> Result<Html<String>, AppError> {
-    page(&state, ctx, &who, None).await
+    let tfa_error = match query.tfa_error.as_deref() {
+        Some("password") => Some("Your password is not right."),
+        Some("code") => Some("That code is not right, or it was already used."),
+        _ => None,
+    };
+    page_with(&state, ctx, &who, None, tfa_error).await
 }
 
 #[derive(Deserialize)]
@@ -259,7 +287,8 @@ pub async fn change_password(
         .await;
     }
     let new = Secret::new(form.new);
-    if let Err(e) = password::check_policy(&new) {
+    let inputs = [who.user.email.as_str(), who.user.display_name.as_str()];
+    if let Err(e) = password::check_strength(&new, &inputs, state.config.accounts.min_password_score) {
         return refused(&state, ctx, &who, Section::Password, format!("The new {e}.")).await;
     }
     let hash = password::hash_blocking(new).await.map_err(AppError::internal)?;

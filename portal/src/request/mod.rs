@@ -17,6 +17,7 @@ pub mod csrf;
 mod headers;
 pub mod origin;
 pub mod session;
+pub mod signed_cookie;
 pub mod site;
 
 use axum::extract::{FromRequestParts, Request, State};

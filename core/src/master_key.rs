@@ -1,5 +1,5 @@
-//! The master key: encrypts certificate private keys and ACME credentials at
-//! rest with AES-256-GCM.
+//! The master key: encrypts secrets at rest (certificate private keys, ACME
+//! credentials, TOTP secrets, OpenID client secrets) with AES-256-GCM.
 //!
 //! The key is `security.master_key` (`PORTA_MASTER_KEY`) when configured,
 //! else `<data_dir>/master.key`, created on first use with mode 0600 so a
@@ -10,9 +10,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::config::Config;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use porta_core::config::Config;
 use rand::RngCore;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 
@@ -140,7 +140,7 @@ fn decode(text: &str) -> Option<[u8; 32]> {
 fn create(path: &Path) -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    porta_core::private_file::create_once(path, &format!("{}\n", STANDARD.encode(bytes)))
+    crate::private_file::create_once(path, &format!("{}\n", STANDARD.encode(bytes)))
 }
 
 #[cfg(test)]
