@@ -22,6 +22,7 @@ mod auth;
 pub mod background;
 mod client;
 pub mod error;
+mod invitations;
 pub mod mail;
 mod msp;
 mod notifications;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use porta_core::db::{clients, roles, sessions, users, Db};
+use porta_core::db::{clients, sessions, users, Db};
 use porta_core::ids::{ClientId, TenantId, UserId};
 use porta_core::user_type::UserType;
 use porta_testkit::{both_backends, TestDb};
@@ -33,16 +33,6 @@ struct World {
     bob: String,
     jane_id: UserId,
     uma_id: UserId,
-}
-
-async fn with_role(db: &Db, tenant: TenantId, user: UserId, user_type: UserType, role: &str) {
-    let role = roles::find_by_name(db, tenant, user_type, role)
-        .await
-        .unwrap()
-        .unwrap();
-    roles::set_roles(db, tenant, user, user_type, &[role])
-        .await
-        .unwrap();
 }
 
 async fn client_user_of(

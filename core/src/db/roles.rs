@@ -251,6 +251,27 @@ pub async fn grants(db: &Db, tenant: TenantId, user: UserId) -> Result<Grants, D
     Ok(grants)
 }
 
+/// Grants `roles` to a user created in `tx`.
+pub async fn grant_in(
+    tx: &mut DbTx,
+    tenant: TenantId,
+    user: UserId,
+    roles: &[RoleId],
+) -> Result<(), DbError> {
+    for role in roles {
+        on_tx!(&mut *tx, |t| sqlx::query(
+            "INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ($1, $2, $3)"
+        )
+        .bind(tenant)
+        .bind(user)
+        .bind(role)
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+    }
+    Ok(())
+}
+
 /// Replaces the user's roles with `roles` (all the tenant's and meant for
 /// `user_type`), in one transaction.
 pub async fn set_roles(

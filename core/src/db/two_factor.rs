@@ -191,3 +191,29 @@ pub async fn disable(db: &Db, tenant: TenantId, user: UserId) -> Result<(), DbEr
     tx.commit().await?;
     Ok(())
 }
+
+/// Gives a user created in `tx` an enabled second factor (enrolled on the
+/// account setup page) with its recovery codes.
+pub async fn enable_new(
+    tx: &mut DbTx,
+    tenant: TenantId,
+    user: UserId,
+    sealed: &Sealed,
+    step: i64,
+    codes: &[[u8; 32]],
+    now: UnixMillis,
+) -> Result<(), DbError> {
+    let sql = "UPDATE users SET totp_secret_encrypted = $3, totp_nonce = $4, totp_enabled_at = $5, totp_last_step = $6 \
+               WHERE tenant_id = $1 AND id = $2";
+    on_tx!(&mut *tx, |t| sqlx::query(sql)
+        .bind(tenant)
+        .bind(user)
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.nonce)
+        .bind(now.0)
+        .bind(step)
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+    replace_codes(tx, tenant, user, codes).await
+}

@@ -4,12 +4,12 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError};
+use super::{Db, DbError, DbTx};
 use crate::clock::UnixMillis;
 use crate::email::EmailAddress;
 use crate::ids::{ClientId, TenantId, UserId};
-use crate::on_pool;
 use crate::user_type::UserType;
+use crate::{on_pool, on_tx};
 
 /// What a new user needs. `client` must be set exactly for client users.
 #[derive(Debug, Clone)]
@@ -61,6 +61,14 @@ fn checked_display_name(name: &str) -> Result<String, DbError> {
 /// [`DbError::Conflict`]; a client user without a client, or an internal
 /// user with one, is [`DbError::Invalid`].
 pub async fn create(db: &Db, new: &NewUser) -> Result<UserId, DbError> {
+    let mut tx = db.begin().await?;
+    let id = create_in(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`create`] inside a transaction (with what else makes the account).
+pub async fn create_in(tx: &mut DbTx, new: &NewUser) -> Result<UserId, DbError> {
     if (new.user_type == UserType::Client) != new.client.is_some() {
         return Err(DbError::Invalid(
             "client users belong to exactly one client company; internal users to none".to_owned(),
@@ -72,7 +80,7 @@ pub async fn create(db: &Db, new: &NewUser) -> Result<UserId, DbError> {
     let sql = "INSERT INTO users (id, tenant_id, user_type, email, display_name, client_id, \
                password_hash, disabled, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $8)";
-    on_pool!(db, |pool| sqlx::query(sql)
+    on_tx!(&mut *tx, |t| sqlx::query(sql)
         .bind(id)
         .bind(new.tenant)
         .bind(new.user_type)
@@ -81,7 +89,7 @@ pub async fn create(db: &Db, new: &NewUser) -> Result<UserId, DbError> {
         .bind(new.client)
         .bind(&new.password_hash)
         .bind(now)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|_| ()))
     .map_err(DbError::conflict_as("user with this email"))?;
@@ -225,11 +233,13 @@ pub struct CompanyUser {
     pub last_signin_at: Option<i64>,
     /// Role names, comma-separated and sorted.
     pub roles: Option<String>,
+    /// When they turned on two-factor authentication, if they did.
+    pub two_factor_since: Option<i64>,
 }
 
 /// The users of one client company (never another company's or tenant's).
 pub async fn of_client(db: &Db, tenant: TenantId, client: ClientId) -> Result<Vec<CompanyUser>, DbError> {
-    let sql = "SELECT u.id, u.email, u.display_name, u.disabled, u.last_signin_at, \
+    let sql = "SELECT u.id, u.email, u.display_name, u.disabled, u.last_signin_at, u.totp_enabled_at AS two_factor_since, \
                (SELECT GROUP_CONCAT_ROLES FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id \
                 WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id) AS roles \
                FROM users u WHERE u.tenant_id = $1 AND u.client_id = $2 AND u.user_type = 'client' \

@@ -1,14 +1,16 @@
 //! Signing in and out: the sign-in pages of both areas, sign-out, the
-//! one-time-token handoff to a custom domain, and the guards of the
-//! signed-in areas ([`guard`]).
+//! one-time-token handoff to a custom domain, password reset, the second
+//! step (two-factor), account setup from an invitation, and the guards of
+//! the signed-in areas ([`guard`]).
 
 mod finish;
 pub mod guard;
 mod handoff;
 mod limits;
-mod links;
+pub(crate) mod links;
 mod reset;
 pub mod second_step;
+mod setup;
 mod signin;
 mod signout;
 
@@ -39,4 +41,5 @@ pub fn router() -> Router<AppState> {
             second_step::PATH,
             get(second_step::show).post(second_step::submit),
         )
+        .route(crate::invitations::SETUP, get(setup::show).post(setup::submit))
 }

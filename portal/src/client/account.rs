@@ -2,6 +2,7 @@
 //! others read) and its users: invite, change roles, deactivate. Everything
 //! is the signed-in user's own company: no query reaches another's.
 
+use crate::invitations::{self, Inviter};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,7 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use porta_core::clock::UnixMillis;
 use porta_core::db::clients::{self, ClientProfile, ProfileUpdate};
-use porta_core::db::invitations::{self, Invitation};
+use porta_core::db::invitations::{self as invitation_rows, Invitation};
 use porta_core::db::roles::{self, Role};
 use porta_core::db::users::{self, CompanyUser};
 use porta_core::db::{audit, sessions, DbError};
@@ -44,6 +45,10 @@ struct AccountPage {
 }
 
 impl AccountPage {
+    pub fn now(&self) -> UnixMillis {
+        UnixMillis::now()
+    }
+
     pub fn has_role(&self, user: &CompanyUser, role: &Role) -> bool {
         user.roles
             .as_deref()
@@ -81,7 +86,7 @@ async fn page(
     let (users, invitations) = if can_see_users {
         (
             users::of_client(&state.db, tenant, client).await?,
-            invitations::of_client(&state.db, tenant, client).await?,
+            invitation_rows::of_client(&state.db, tenant, client).await?,
         )
     } else {
         (Vec::new(), Vec::new())
@@ -274,34 +279,22 @@ pub async fn invite(
         )
         .await;
     }
-    if users::find_credentials(&state.db, tenant, &email, UserType::Client)
-        .await?
-        .is_some()
+    let ids: Vec<RoleId> = chosen.iter().map(|r| r.id).collect();
+    let inviter = Inviter {
+        id: who.user.id,
+        name: &who.user.display_name,
+    };
+    if let Err(refusal) =
+        invitations::invite(&state, &site.tenant, client, &email, name, &ids, inviter).await?
     {
         return refused(
             &state,
             ctx,
             &who,
             StatusCode::CONFLICT,
-            "Someone with this email already has an account.".to_owned(),
+            refusal.message().to_owned(),
         )
         .await;
-    }
-    let ids: Vec<RoleId> = chosen.iter().map(|r| r.id).collect();
-    let now = UnixMillis::now();
-    match invitations::create(&state.db, tenant, client, &email, name, &ids, who.user.id, now).await {
-        Ok(_) => {}
-        Err(DbError::Conflict(_)) => {
-            return refused(
-                &state,
-                ctx,
-                &who,
-                StatusCode::CONFLICT,
-                "This address already has an open invitation.".to_owned(),
-            )
-            .await
-        }
-        Err(e) => return Err(e.into()),
     }
     record(&state, &site, &who, "invitation.create", email.as_str()).await?;
     Ok(done(Message::UserInvited))
@@ -315,11 +308,30 @@ pub async fn revoke_invitation(
 ) -> Result<Response, AppError> {
     let id: InvitationId = id.parse().map_err(|_| AppError::NotFound)?;
     let client = company_of(&who)?;
-    if !invitations::revoke(&state.db, who.user.tenant_id, client, id, UnixMillis::now()).await? {
+    if !invitation_rows::revoke(&state.db, who.user.tenant_id, client, id, UnixMillis::now()).await? {
         return Err(AppError::NotFound);
     }
     record(&state, &site, &who, "invitation.revoke", &id.to_string()).await?;
     Ok(done(Message::InvitationRevoked))
+}
+
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    site: Site,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: InvitationId = id.parse().map_err(|_| AppError::NotFound)?;
+    let client = company_of(&who)?;
+    let inviter = Inviter {
+        id: who.user.id,
+        name: &who.user.display_name,
+    };
+    if !invitations::resend(&state, &site.tenant, client, id, inviter).await? {
+        return Err(AppError::NotFound);
+    }
+    record(&state, &site, &who, "invitation.resend", &id.to_string()).await?;
+    Ok(done(Message::InvitationResent))
 }
 
 /// A user of the signed-in user's own company (never anyone else's).

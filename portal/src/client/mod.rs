@@ -43,6 +43,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(account::revoke_invitation).route_layer(needs(perm::USER_CREATE)),
         )
         .route(
+            "/client-portal/account/invitations/{id}/resend",
+            post(account::resend_invitation).route_layer(needs(perm::USER_CREATE)),
+        )
+        .route(
             "/client-portal/account/users/{id}/roles",
             post(account::change_roles).route_layer(needs(perm::USER_UPDATE)),
         )

@@ -29,6 +29,26 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/msp/clients",
             get(clients::show).route_layer(needs(perm::CLIENT_READ)),
         )
+        .route(
+            "/msp/clients/{id}",
+            get(clients::detail).route_layer(needs(perm::CLIENT_READ)),
+        )
+        .route(
+            "/msp/clients/{id}/invitations",
+            post(clients::invite).route_layer(needs(perm::USER_CREATE)),
+        )
+        .route(
+            "/msp/clients/{id}/invitations/{invitation}/resend",
+            post(clients::resend).route_layer(needs(perm::USER_CREATE)),
+        )
+        .route(
+            "/msp/clients/{id}/invitations/{invitation}/revoke",
+            post(clients::revoke).route_layer(needs(perm::USER_CREATE)),
+        )
+        .route(
+            "/msp/clients/{id}/contacts/{user}/reset-two-factor",
+            post(clients::reset_two_factor).route_layer(needs(perm::USER_RESET_PASSWORD)),
+        )
         .route("/msp/notifications", get(notifications::list))
         .route("/msp/notifications/read-all", post(notifications::read_all))
         .route("/msp/notifications/{id}/open", get(notifications::open))

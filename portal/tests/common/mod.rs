@@ -382,3 +382,19 @@ pub async fn execute_sql(db: &Db, sql: &str) {
 pub async fn fetch_i64(db: &Db, sql: &str) -> i64 {
     porta_core::on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).unwrap()
 }
+
+/// Gives `user` exactly the role `role` of their type.
+pub async fn with_role(db: &Db, tenant: TenantId, user: UserId, user_type: UserType, role: &str) {
+    let role = roles::find_by_name(db, tenant, user_type, role)
+        .await
+        .unwrap()
+        .unwrap();
+    roles::set_roles(db, tenant, user, user_type, &[role])
+        .await
+        .unwrap();
+}
+
+/// The `[mail]` settings of a test SMTP server, as `start_with` takes them.
+pub fn smtp_vars(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
