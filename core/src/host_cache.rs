@@ -91,6 +91,11 @@ impl HostCache {
             .await
     }
 
+    /// Forgets one tenant's row (its reply-to address changed, say).
+    pub async fn forget_tenant(&self, id: TenantId) {
+        self.tenants.invalidate(&id).await;
+    }
+
     /// Forgets everything (after a change this process made itself).
     pub fn invalidate_all(&self) {
         self.routes.invalidate_all();

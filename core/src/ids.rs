@@ -135,6 +135,11 @@ uuid_id!(
     InvitationId,
     "invitation"
 );
+uuid_id!(
+    /// An OpenID provider a tenant signs people in with.
+    OidcProviderId,
+    "OpenID provider"
+);
 
 #[cfg(test)]
 mod tests {

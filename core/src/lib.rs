@@ -32,6 +32,7 @@ pub mod issuer;
 pub mod key_file;
 pub mod master_key;
 pub mod next_path;
+pub mod oidc;
 pub mod ott;
 pub mod password;
 pub mod paths;

@@ -26,6 +26,7 @@ mod invitations;
 pub mod mail;
 mod msp;
 mod notifications;
+pub mod oidc;
 mod page;
 mod profile;
 pub mod request;

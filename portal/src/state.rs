@@ -30,8 +30,9 @@ pub struct AppState {
     pub ott_keys: Arc<DerivedKeys>,
     /// Signs what the second sign-in step carries.
     pub second_step_keys: Arc<DerivedKeys>,
-    /// Signs the state of an OpenID Connect round trip.
-    pub oidc_keys: Arc<DerivedKeys>,
+    /// OpenID providers' discovery documents, and the client that talks to them.
+    pub oidc: Arc<crate::oidc::Discovery>,
+    pub oidc_http: openidconnect::reqwest::Client,
     /// Seals TOTP secrets and OpenID client secrets at rest.
     pub master_key: Arc<MasterKey>,
 }
@@ -54,7 +55,8 @@ impl AppState {
             csrf: Arc::new(CsrfKeys::new(&keys)),
             ott_keys: Arc::new(keys.derive("ott")),
             second_step_keys: Arc::new(keys.derive("second-step")),
-            oidc_keys: Arc::new(keys.derive("oidc-state")),
+            oidc: Arc::new(crate::oidc::Discovery::default()),
+            oidc_http: crate::oidc::http_client(),
             master_key: Arc::new(master_key),
             mail_wake: crate::mail::worker::Wake::default(),
             hosts,

@@ -7,6 +7,7 @@
 //! a PostgreSQL test.
 
 pub mod dns;
+pub mod oidc;
 pub mod pebble;
 pub mod smtp;
 

@@ -20,6 +20,7 @@ pub mod documents;
 pub mod invitations;
 pub mod leases;
 pub mod notifications;
+pub mod oidc_providers;
 pub mod otts;
 pub mod outbox;
 pub mod password_resets;

@@ -14,9 +14,10 @@ use crate::email::EmailAddress;
 use crate::host::HostName;
 use crate::ids::{
     BoardId, CategoryId, ClientId, CommentId, ContactId, DocumentId, InvitationId, NotificationId,
-    PortalDomainId, PriorityId, RoleId, SessionId, StatusId, TenantId, TicketId, UserId,
+    OidcProviderId, PortalDomainId, PriorityId, RoleId, SessionId, StatusId, TenantId, TicketId, UserId,
 };
 use crate::issuer::{CertificateSource, Issuer};
+use crate::oidc::OidcPreset;
 use crate::slug::TenantSlug;
 use crate::ticket::{NotificationKind, ResponseState, TicketOrigin};
 use crate::user_type::UserType;
@@ -77,6 +78,8 @@ text_column!(
     DocumentId,
     NotificationId,
     InvitationId,
+    OidcProviderId,
+    OidcPreset,
     ResponseState,
     TicketOrigin,
     NotificationKind,

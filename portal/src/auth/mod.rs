@@ -8,6 +8,7 @@ pub mod guard;
 mod handoff;
 mod limits;
 pub(crate) mod links;
+pub(crate) mod oidc;
 mod reset;
 pub mod second_step;
 mod setup;
@@ -42,4 +43,6 @@ pub fn router() -> Router<AppState> {
             get(second_step::show).post(second_step::submit),
         )
         .route(crate::invitations::SETUP, get(setup::show).post(setup::submit))
+        .route("/auth/oidc/{provider}/start", get(oidc::start))
+        .route(oidc::CALLBACK, get(oidc::callback))
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
-use porta_core::db::{tenants, two_factor, users};
+use porta_core::db::{oidc_providers, tenants, two_factor, users};
 use porta_core::email::EmailAddress;
 use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::ott::BindingHash;
@@ -93,6 +93,60 @@ struct SigninPage<'a> {
     handoff: Option<String>,
     other_link: (&'a str, &'a str),
     forgot: &'a str,
+    ways: WaysIn,
+}
+
+/// A provider's button.
+pub struct SsoButton {
+    pub href: String,
+    pub label: String,
+    pub preset: &'static str,
+}
+
+/// How people of this door may sign in here.
+pub struct WaysIn {
+    pub providers: Vec<SsoButton>,
+    pub password: bool,
+}
+
+impl WaysIn {
+    async fn of(
+        state: &AppState,
+        site: &Site,
+        door: Door,
+        next: Option<&NextPath>,
+        handoff: Option<&BindingHash>,
+    ) -> Result<WaysIn, AppError> {
+        let tenant = site.tenant.id;
+        let policy = tenants::signin_policy(&state.db, tenant).await?;
+        // Finished before any await: the serializer is not `Send`.
+        let query = {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(next) = next {
+                query.append_pair("next", next.as_str());
+            }
+            if let Some(h) = handoff {
+                query.append_pair("handoff", &h.to_param());
+            }
+            query.finish()
+        };
+        let providers: Vec<SsoButton> = oidc_providers::enabled_for(&state.db, tenant, door.admits)
+            .await?
+            .into_iter()
+            .map(|p| SsoButton {
+                href: if query.is_empty() {
+                    super::oidc::start_path(p.id)
+                } else {
+                    format!("{}?{query}", super::oidc::start_path(p.id))
+                },
+                label: format!("Sign in with {}", p.display_name),
+                preset: p.preset.as_str(),
+            })
+            .collect();
+        // Password sign-in can only be off while a provider serves the door.
+        let password = policy.allows_password(door.admits) || providers.is_empty();
+        Ok(WaysIn { providers, password })
+    }
 }
 
 fn signin_page(
@@ -100,6 +154,7 @@ fn signin_page(
     ctx: PageContext,
     next: Option<&NextPath>,
     handoff: Option<&BindingHash>,
+    ways: WaysIn,
 ) -> Result<Response, AppError> {
     let (heading, other_link) = match door.area {
         PortalArea::ClientPortal => (
@@ -123,6 +178,7 @@ fn signin_page(
                 PortalArea::ClientPortal => super::reset::CLIENT_FORGOT,
                 PortalArea::Msp => super::reset::MSP_FORGOT,
             },
+            ways,
         })?
         .into_response(),
     ))
@@ -174,7 +230,8 @@ async fn show_signin(
             return Ok(no_store(Redirect::to(&location).into_response()));
         }
     }
-    signin_page(door, ctx, next.as_ref(), handoff.as_ref())
+    let ways = WaysIn::of(state, site, door, next.as_ref(), handoff.as_ref()).await?;
+    signin_page(door, ctx, next.as_ref(), handoff.as_ref(), ways)
 }
 
 /// From a custom domain: client users start the bound handoff there; staff
@@ -330,7 +387,8 @@ async fn sign_in(
             }
             tracing::warn!(tenant = %site.tenant.slug, reason, "sign-in rate limited");
             let ctx = ctx.with_flash(Some(Message::RateLimited.flash()));
-            let mut response = signin_page(door, ctx, Some(&next), handoff.as_ref())?;
+            let ways = WaysIn::of(state, site, door, Some(&next), handoff.as_ref()).await?;
+            let mut response = signin_page(door, ctx, Some(&next), handoff.as_ref(), ways)?;
             *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             response
                 .headers_mut()
@@ -339,22 +397,23 @@ async fn sign_in(
         }
     }
 
+    let ways = WaysIn::of(state, site, door, None, None).await?;
+    if !ways.password {
+        audit("denied", None, Some("password_signin_off")).await?;
+        return Ok(no_store(
+            signin_redirect(
+                door.area,
+                Some(next.as_str()),
+                Some(Message::PasswordSigninOff.code()),
+            )
+            .into_response(),
+        ));
+    }
     let verdict = check_credentials(door, state, site, email.as_ref(), form.password).await?;
     let response = match verdict {
         Verdict::Admitted(user) => {
             limits::succeeded(state, &attempt).await?;
             let policy = tenants::signin_policy(&state.db, site.tenant.id).await?;
-            if !policy.allows_password(door.admits) {
-                audit("denied", Some(user.id), Some("password_signin_off")).await?;
-                return Ok(no_store(
-                    signin_redirect(
-                        door.area,
-                        Some(next.as_str()),
-                        Some(Message::PasswordSigninOff.code()),
-                    )
-                    .into_response(),
-                ));
-            }
             let second = two_factor::get(&state.db, site.tenant.id, user.id).await?;
             if second.enabled() || policy.requires_2fa(door.admits) {
                 audit("password_ok", Some(user.id), Some("second_step")).await?;

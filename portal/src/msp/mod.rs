@@ -4,6 +4,7 @@
 mod clients;
 mod home;
 mod portal_domain;
+mod signin_settings;
 mod tickets;
 
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -48,6 +49,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/msp/clients/{id}/contacts/{user}/reset-two-factor",
             post(clients::reset_two_factor).route_layer(needs(perm::USER_RESET_PASSWORD)),
+        )
+        .route(
+            signin_settings::PAGE,
+            get(signin_settings::show)
+                .route_layer(needs(perm::SETTINGS_READ))
+                .merge(post(signin_settings::save_policy).route_layer(needs(perm::SETTINGS_UPDATE))),
+        )
+        .route(
+            "/msp/settings/sign-in/providers",
+            post(signin_settings::add_provider).route_layer(needs(perm::SETTINGS_UPDATE)),
+        )
+        .route(
+            "/msp/settings/sign-in/providers/{id}/{action}",
+            post(signin_settings::change_provider).route_layer(needs(perm::SETTINGS_UPDATE)),
         )
         .route("/msp/notifications", get(notifications::list))
         .route("/msp/notifications/read-all", post(notifications::read_all))

@@ -69,6 +69,13 @@ const STAFF: &[Entry] = &[
         "/msp/settings/portal-domain",
         Some(perm::SETTINGS_READ),
     ),
+    entry(
+        "nav-signin-settings",
+        "Sign-in & security",
+        "/msp/settings/sign-in",
+        Some(perm::SETTINGS_READ),
+    ),
+    entry("nav-audit", "Audit log", "/msp/audit", Some(perm::AUDIT_READ)),
     entry("nav-profile", "Profile", "/msp/profile", None),
 ];
 

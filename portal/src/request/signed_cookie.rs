@@ -1,13 +1,15 @@
 //! Short-lived state a browser carries between two requests (the second
 //! sign-in step, an OpenID Connect round trip): JSON, signed with
-//! HMAC-SHA256 under a key derived for that purpose, so the browser can
-//! hold it but not change or forge it. Values carry their own expiry.
+//! HMAC-SHA256 under a key derived for that purpose ([`encode`]), or
+//! encrypted under the master key ([`seal`]) when the browser must not
+//! read it either. Values carry their own expiry.
 
 use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
+use porta_core::master_key::MasterKey;
 use porta_core::session_cookie::Transport;
 use porta_core::session_token::DerivedKeys;
 use serde::de::DeserializeOwned;
@@ -47,6 +49,31 @@ pub fn decode<T: DeserializeOwned>(keys: &DerivedKeys, raw: &str) -> Option<T> {
         .any(|key| mac(key.expose(), payload).verify_slice(&tag).is_ok())
         .then_some(())?;
     let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// Like [`encode`], but encrypted as well (AES-256-GCM under the master
+/// key, `purpose` as associated data): for state the browser must carry
+/// but not read, such as a PKCE verifier.
+pub fn seal<T: Serialize>(key: &MasterKey, purpose: &str, value: &T) -> String {
+    let json = serde_json::to_vec(value).expect("plain data serialises");
+    let sealed = key.seal(&json, purpose.as_bytes());
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(sealed.nonce),
+        URL_SAFE_NO_PAD.encode(sealed.ciphertext)
+    )
+}
+
+/// The value [`seal`] made for `purpose`, if it opens and parses.
+pub fn open<T: DeserializeOwned>(key: &MasterKey, purpose: &str, raw: &str) -> Option<T> {
+    if raw.len() > MAX_LEN {
+        return None;
+    }
+    let (nonce, ciphertext) = raw.split_once('.')?;
+    let nonce = URL_SAFE_NO_PAD.decode(nonce).ok()?;
+    let ciphertext = URL_SAFE_NO_PAD.decode(ciphertext).ok()?;
+    let json = key.open(&ciphertext, &nonce, purpose.as_bytes()).ok()?;
     serde_json::from_slice(&json).ok()
 }
 
@@ -114,5 +141,19 @@ mod tests {
         assert_eq!(decode::<(String, i32)>(&k, payload), None);
         assert_eq!(decode::<(String, i32)>(&k, "x.y"), None);
         assert_eq!(decode::<(String, i32)>(&k, &"a".repeat(5000)), None);
+    }
+
+    #[test]
+    fn sealed_values_open_only_for_their_purpose() {
+        let key = MasterKey::generate();
+        let raw = seal(&key, "oidc", &("verifier", 7));
+        assert!(!raw.contains("verifier"));
+        assert_eq!(
+            open::<(String, i32)>(&key, "oidc", &raw),
+            Some(("verifier".into(), 7))
+        );
+        assert_eq!(open::<(String, i32)>(&key, "other", &raw), None);
+        assert_eq!(open::<(String, i32)>(&MasterKey::generate(), "oidc", &raw), None);
+        assert_eq!(open::<(String, i32)>(&key, "oidc", "a.b"), None);
     }
 }

@@ -143,10 +143,11 @@ impl TestApp {
         format!("http://{host}:{}", self.addr.port())
     }
 
-    /// A new visitor's CSRF cookie (`name=value`) and token, as the sign-in
-    /// page hands them out.
+    /// A new visitor's CSRF cookie (`name=value`) and token, as any page
+    /// hands them out (here the password-reset page, which always has a
+    /// form, even where password sign-in is off).
     pub async fn anonymous_csrf(&self, host: &str) -> (String, String) {
-        let page = self.get(host, "/auth/client-portal/signin", None).await;
+        let page = self.get(host, "/auth/client-portal/forgot-password", None).await;
         let cookie = set_cookies(&page)
             .into_iter()
             .find(|c| c.starts_with("porta.csrf="))
