@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{
-    assert_dashboard, demo_user, metric_sample, session_from_set_cookie, DemoUser, Reply, Session,
+    assert_dashboard, demo_user, forms, metric_sample, session_from_set_cookie, DemoUser, Reply, Session,
     SiteClient, Store, DEMO_CUSTOM_DOMAIN, DEMO_SLUG,
 };
 use porta_certs::local_ca::LocalCa;
@@ -83,6 +83,7 @@ const HANDOFF_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 's
                            style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
                            frame-ancestors 'none'";
 const EXCHANGE_PATH: &str = "/api/client-portal/domain-session";
+const HANDOFF_START: &str = "/auth/client-portal/handoff/start";
 
 // ---------------------------------------------------------------------------
 // HTTP/1.1 by hand
@@ -432,7 +433,8 @@ impl EdgeClient {
         }
     }
 
-    /// `POST path` on `host` with a form body and extra headers.
+    /// `POST path` on `host` with a form body and extra headers, exactly as
+    /// given (no Origin or CSRF token unless `headers` and `form` have them).
     async fn post_form(
         &self,
         host: &str,
@@ -447,67 +449,113 @@ impl EdgeClient {
         self.send(host, &request).await
     }
 
-    /// `POST /api/client-portal/domain-session` on `host` with `body`.
-    async fn exchange_body(&self, host: &str, body: &str) -> Reply {
-        let request = http_request(
-            "POST",
-            EXCHANGE_PATH,
-            Some(&self.authority(host)),
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
+    /// Posts `form` to `path` on `host` as the page at `token_page` would
+    /// for `session`: the host's Origin, the session cookie and that page's
+    /// CSRF token.
+    async fn submit(
+        &self,
+        host: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        session: &Session,
+        token_page: &str,
+    ) -> Reply {
+        let page = self.get(host, token_page, Some(session)).await;
+        let token = forms::csrf_field(&page.body).unwrap_or_else(|| panic!("no CSRF field on {token_page}: {page:?}"));
+        let mut fields = form.to_vec();
+        fields.push((forms::CSRF_FIELD, &token));
+        let cookie = session.cookie_header();
+        let origin = self.origin(host);
+        self.post_form(host, path, &fields, &[("Cookie", &cookie), ("Origin", &origin)])
+            .await
+    }
+
+    /// What the sign-in page at `page` (path and query) on the canonical
+    /// host gives an anonymous visitor: its CSRF cookie and token.
+    async fn signin_csrf(&self, page: &str) -> forms::Csrf {
+        let reply = self.get(CANONICAL, page, None).await;
+        assert_eq!(reply.status, 200, "the sign-in page {page}: {reply:?}");
+        let cookie = forms::cookie_pair(&reply.set_cookies(), forms::CSRF_COOKIE)
+            .unwrap_or_else(|| panic!("{page} sets no CSRF cookie: {reply:?}"));
+        let token = forms::csrf_field(&reply.body).unwrap_or_else(|| panic!("no CSRF field on {page}"));
+        forms::Csrf { cookie, token }
+    }
+
+    /// `GET /auth/client-portal/handoff/start?next=…` on the custom domain
+    /// `host`, as a browser without a session there is sent: asserts the
+    /// 303 to the tenant's canonical sign-in with `next` and the binding,
+    /// and the nonce cookie (host-only `__Host-`, Secure, HttpOnly, Lax);
+    /// returns the nonce and where the browser goes.
+    async fn handoff_start(&self, host: &str, next: Option<&str>) -> (Nonce, String) {
+        let path = match next {
+            Some(next) => format!("{HANDOFF_START}?{}", form_body(&[("next", next)])),
+            None => HANDOFF_START.to_owned(),
+        };
+        let reply = self.get(host, &path, None).await;
+        assert_eq!(reply.status, 303, "handoff start on {host}: {reply:?}");
+        assert_eq!(reply.header("referrer-policy"), "no-referrer", "{reply:?}");
+        let location = reply.location().to_owned();
+        let binding = forms::query_param(&location, "handoff")
+            .unwrap_or_else(|| panic!("no handoff binding in {location}"));
+        assert!(forms::is_binding_param(&binding), "{location}");
+        let set_cookies = reply.set_cookies();
+        assert_eq!(set_cookies.len(), 1, "{reply:?}");
+        let attributes: Vec<&str> = set_cookies[0].split("; ").skip(1).collect();
+        for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(attributes.contains(&attribute), "{attribute}: {set_cookies:?}");
+        }
+        assert!(
+            !attributes.iter().any(|a| a.starts_with("Domain")),
+            "host-only: {set_cookies:?}"
         );
-        self.send(host, &request).await
+        let cookie = forms::cookie_pair(&set_cookies, forms::NONCE_COOKIE)
+            .unwrap_or_else(|| panic!("no nonce cookie: {reply:?}"));
+        (Nonce { cookie, binding }, location)
     }
 
-    /// Exchanges `ott` on `host`.
-    async fn exchange(&self, host: &str, ott: &str) -> Reply {
-        self.exchange_body(host, &json!({ "ott": ott }).to_string()).await
-    }
-
-    /// Exchanges `ott` on `host`, asserting success with exactly the
-    /// documented cookie; returns the new session and `redirectTo`.
-    async fn exchange_ok(&self, host: &str, ott: &str) -> (Session, String) {
-        let reply = self.exchange(host, ott).await;
-        assert_eq!(reply.status, 200, "exchange on {host}: {reply:?}");
-        assert_eq!(reply.header("content-type"), "application/json");
-        assert_eq!(reply.header("cache-control"), "no-store");
-        let cookies = reply.set_cookies();
-        assert_eq!(cookies.len(), 1, "one Set-Cookie: {reply:?}");
-        // Exactly `; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400`:
-        // no Domain attribute, so the cookie stays on this host.
-        let session = session_from_set_cookie(&cookies[0]);
-        let body: Value = serde_json::from_str(&reply.body).expect("JSON body");
-        let object = body.as_object().expect("JSON object");
-        assert_eq!(object.len(), 1, "only redirectTo: {body}");
-        let redirect = body["redirectTo"].as_str().expect("redirectTo").to_owned();
-        (session, redirect)
-    }
-
-    /// Posts the client sign-in form on the canonical host (with `next`
-    /// when given and extra headers).
-    async fn sign_in_raw(&self, user: &DemoUser, next: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    /// Posts the client sign-in form on the canonical host as its page
+    /// would (the page's CSRF cookie and token, the canonical Origin), with
+    /// `next` and the handoff `binding` when given and extra headers.
+    async fn sign_in_raw(
+        &self,
+        user: &DemoUser,
+        next: Option<&str>,
+        headers: &[(&str, &str)],
+        binding: Option<&str>,
+    ) -> Reply {
+        let csrf = self.signin_csrf("/auth/client-portal/signin").await;
         let mut form = vec![
             ("email", user.email.as_str()),
             ("password", user.password.as_str()),
+            (forms::CSRF_FIELD, csrf.token.as_str()),
         ];
         if let Some(next) = next {
             form.push(("next", next));
         }
-        self.post_form(CANONICAL, "/auth/client-portal/signin", &form, headers)
+        if let Some(binding) = binding {
+            form.push(("handoff", binding));
+        }
+        let origin = self.origin(CANONICAL);
+        let mut all = vec![("Cookie", csrf.cookie.as_str()), ("Origin", origin.as_str())];
+        all.extend_from_slice(headers);
+        self.post_form(CANONICAL, "/auth/client-portal/signin", &form, &all)
             .await
     }
 
-    /// Signs the demo client in on the canonical host, asserting the answer:
-    /// 303 to exactly `https://<custom domain>:<port>/auth/client-portal/handoff?ott=<43 chars>&next=<next>`,
+    /// Signs the demo client in the way a browser does from the custom
+    /// domain: its handoff start (the nonce), then the canonical sign-in
+    /// with the binding. Asserts the answer: 303 to exactly
+    /// `https://<custom domain>:<port>/auth/client-portal/handoff?ott=<43 chars>&next=<next>`,
     /// not cacheable, and one canonical session cookie with exactly the
     /// documented attributes.
     async fn sign_in(&self, user: &DemoUser, next: Option<&str>) -> Handoff {
-        let reply = self.sign_in_raw(user, next, &[]).await;
-        self.handoff_from(&reply)
+        let (nonce, _) = self.handoff_start(DEMO_CUSTOM_DOMAIN, next).await;
+        let reply = self.sign_in_raw(user, next, &[], Some(&nonce.binding)).await;
+        self.handoff_from(&reply, nonce)
     }
 
     #[track_caller]
-    fn handoff_from(&self, reply: &Reply) -> Handoff {
+    fn handoff_from(&self, reply: &Reply, nonce: Nonce) -> Handoff {
         assert_eq!(reply.status, 303, "sign-in: {reply:?}");
         assert_eq!(reply.header("cache-control"), "no-store");
         let cookies = reply.set_cookies();
@@ -520,7 +568,53 @@ impl EdgeClient {
             ott,
             next,
             location,
+            nonce,
         }
+    }
+
+    /// `POST /api/client-portal/domain-session` on `host` with `body`, as the
+    /// handoff page's script sends it: JSON, the host's own Origin, and the
+    /// browser's nonce cookie when it has one.
+    async fn exchange_body(&self, host: &str, body: &str, nonce: Option<&Nonce>) -> Reply {
+        let origin = self.origin(host);
+        let mut headers = vec![("Content-Type", "application/json"), ("Origin", origin.as_str())];
+        if let Some(nonce) = nonce {
+            headers.push(("Cookie", nonce.cookie.as_str()));
+        }
+        self.exchange_with(host, body, &headers).await
+    }
+
+    /// The exchange with exactly `headers`.
+    async fn exchange_with(&self, host: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let request = http_request(
+            "POST",
+            EXCHANGE_PATH,
+            Some(&self.authority(host)),
+            headers,
+            body.as_bytes(),
+        );
+        self.send(host, &request).await
+    }
+
+    /// Exchanges the token `ott` on `host` from a browser holding `nonce`.
+    async fn exchange_token(&self, host: &str, ott: &str, nonce: Option<&Nonce>) -> Reply {
+        self.exchange_body(host, &json!({ "ott": ott }).to_string(), nonce)
+            .await
+    }
+
+    /// Exchanges the handoff's token on `host` from the browser that signed
+    /// in (its nonce cookie).
+    async fn exchange(&self, host: &str, handoff: &Handoff) -> Reply {
+        self.exchange_token(host, &handoff.ott, Some(&handoff.nonce))
+            .await
+    }
+
+    /// Exchanges the handoff's token on `host`, asserting success with
+    /// exactly the documented cookies (the session; the spent nonce
+    /// removed); returns the new session and `redirectTo`.
+    async fn exchange_ok(&self, host: &str, handoff: &Handoff) -> (Session, String) {
+        let reply = self.exchange(host, handoff).await;
+        assert_exchanged(&reply, host)
     }
 
     /// The token and `next` of a handoff URL, asserting its exact shape:
@@ -549,6 +643,15 @@ impl EdgeClient {
     }
 }
 
+/// A browser's handoff nonce on the custom domain, from its handoff start.
+#[derive(Debug, Clone)]
+struct Nonce {
+    /// `__Host-porta.handoff=<nonce>`, as the browser sends it back.
+    cookie: String,
+    /// What the canonical sign-in was sent as `handoff=` (the nonce's hash).
+    binding: String,
+}
+
 /// A sign-in on the canonical host, on its way to the custom domain.
 #[derive(Debug)]
 struct Handoff {
@@ -558,6 +661,8 @@ struct Handoff {
     /// `next` of the handoff URL, decoded.
     next: String,
     location: String,
+    /// The nonce of the browser that signed in.
+    nonce: Nonce,
 }
 
 impl Handoff {
@@ -566,6 +671,31 @@ impl Handoff {
         let at = self.location.find("/auth/").expect("handoff path");
         &self.location[at..]
     }
+}
+
+/// Asserts a successful exchange on `host`: 200 JSON, not cacheable, the
+/// host-only session cookie with exactly the documented attributes and the
+/// nonce cookie removed; returns the session and `redirectTo`.
+#[track_caller]
+fn assert_exchanged(reply: &Reply, host: &str) -> (Session, String) {
+    assert_eq!(reply.status, 200, "exchange on {host}: {reply:?}");
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.header("cache-control"), "no-store");
+    let cookies = reply.set_cookies();
+    assert_eq!(cookies.len(), 2, "the session and the spent nonce: {reply:?}");
+    // Exactly `; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400`:
+    // no Domain attribute, so the cookie stays on this host.
+    let session = session_from_set_cookie(&cookies[0]);
+    let cleared = &cookies[1];
+    assert!(
+        cleared.starts_with(&format!("{}=;", forms::NONCE_COOKIE)) && cleared.contains("Max-Age=0"),
+        "the nonce is removed: {cookies:?}"
+    );
+    let body: Value = serde_json::from_str(&reply.body).expect("JSON body");
+    let object = body.as_object().expect("JSON object");
+    assert_eq!(object.len(), 1, "only redirectTo: {body}");
+    let redirect = body["redirectTo"].as_str().expect("redirectTo").to_owned();
+    (session, redirect)
 }
 
 /// Asserts an exchange failed with exactly `status` and `{"error": code}`,
@@ -836,15 +966,18 @@ async fn sni_selects_certificates(db: TestDb) {
     let served = edge.leaf("portal.beta-it.localhost").await;
     assert_eq!(served, stored, "the stored certificate on the first connection");
     assert_eq!(served.sans, ["portal.beta-it.localhost"]);
-    // ... and the domain is routed to its tenant: sign-in happens on beta's
-    // canonical host.
+    // ... and the domain is routed to its tenant: sign-in there starts the
+    // handoff, which sends the browser to beta's canonical host.
     let reply = edge
         .get("portal.beta-it.localhost", "/auth/client-portal/signin", None)
         .await;
-    reply.assert_see_other(&format!(
-        "{}/auth/client-portal/signin",
+    reply.assert_see_other("/auth/client-portal/handoff/start?next=%2Fclient-portal%2Fdashboard");
+    let (_, signin) = edge.handoff_start("portal.beta-it.localhost", None).await;
+    let beta_signin = format!(
+        "{}/auth/client-portal/signin?next=%2Fclient-portal%2Fdashboard&handoff=",
         edge.origin("beta.portal.localhost")
-    ));
+    );
+    assert!(signin.starts_with(&beta_signin), "{signin}");
 
     // No certificate at all, not merely one this client would distrust:
     // these clients accept any (and do get one for a known name).
@@ -874,17 +1007,17 @@ async fn sni_selects_certificates(db: TestDb) {
         Some(1),
         "{text}"
     );
-    // Every successful handshake above: five leaves, two requests, the
+    // Every successful handshake above: five leaves, three requests, the
     // accept-any client.
     assert_eq!(
         metric_sample(&text, &format!("{hellos}{{result=\"sni_known\"}}")),
-        Some(8),
+        Some(9),
         "{text}"
     );
     // Each of those completed its handshake; the refused ones never started.
     assert_eq!(
         metric_sample(&text, "porta_edge_tls_handshakes_completed_total"),
-        Some(8),
+        Some(9),
         "{text}"
     );
 }
@@ -1094,10 +1227,13 @@ async fn forwarding_headers_are_ignored(db: TestDb) {
 
     within_one_minute(Duration::from_secs(40)).await;
     // Attempt 1 of 4 from this address: acme's handoff, the Secure cookie.
-    let signed_in = edge.sign_in_raw(&jane, None, &spoofed).await;
-    let handoff = edge.handoff_from(&signed_in);
+    let (nonce, _) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, None).await;
+    let signed_in = edge
+        .sign_in_raw(&jane, None, &spoofed, Some(&nonce.binding))
+        .await;
+    let handoff = edge.handoff_from(&signed_in, nonce);
     assert_eq!(handoff.next, DASHBOARD);
-    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
     let dashboard = edge
         .get_with(
@@ -1124,14 +1260,14 @@ async fn forwarding_headers_are_ignored(db: TestDb) {
             ("X-Real-IP", ip.as_str()),
             ("Forwarded", "for=198.51.100.99"),
         ];
-        let refused = edge.sign_in_raw(&wrong, None, &headers).await;
+        let refused = edge.sign_in_raw(&wrong, None, &headers, None).await;
         refused.assert_see_other(
             "/auth/client-portal/signin?error=CredentialsSignin&next=%2Fclient-portal%2Fdashboard",
         );
     }
     // ... but they all came from 127.0.0.1: the fifth is over the limit.
     let headers = [("X-Forwarded-For", "198.51.100.5"), ("X-Real-IP", "198.51.100.5")];
-    let limited = edge.sign_in_raw(&jane, None, &headers).await;
+    let limited = edge.sign_in_raw(&jane, None, &headers, None).await;
     assert_eq!(limited.status, 429, "{limited:?}");
     assert!(limited.set_cookies().is_empty(), "{limited:?}");
     assert!(limited.body.contains("Too many sign-in attempts"), "{limited:?}");
@@ -1140,15 +1276,17 @@ async fn forwarding_headers_are_ignored(db: TestDb) {
 // ---------------------------------------------------------------------------
 // 5. The handoff, end to end, and 11. its metrics
 
-/// Sign-in on the canonical host answers with the exact handoff URL and the
+/// Sign-in on the canonical host, started from the custom domain's handoff
+/// start (the browser's nonce), answers with the exact handoff URL and the
 /// canonical cookie; the custom domain serves the handoff page (strict CSP,
-/// no referrer, its script same-origin) and exchanges the token for its own
-/// host-only `__Secure-` cookie, with which the dashboard greets Jane. Each
-/// host refuses the other's cookie. A page asked for on the custom domain
-/// without a session survives the round trip through the canonical sign-in
-/// as `next`. Sign-out on the custom domain (same-origin only) revokes that
-/// session and its canonical parent, not another sign-in's. The metrics
-/// count the successful exchanges.
+/// no referrer, its script same-origin) and exchanges the token, with the
+/// nonce cookie, for its own host-only `__Secure-` cookie, with which the
+/// dashboard greets Jane. Each host refuses the other's cookie. A page
+/// asked for on the custom domain without a session survives the round
+/// trip through the handoff start and the canonical sign-in as `next`.
+/// Sign-out on the custom domain (same-origin, the page's token) revokes
+/// that session and its canonical parent, not another sign-in's. The
+/// metrics count the successful exchanges.
 async fn handoff_flow(db: TestDb) {
     let store = Store::new(&db);
     let porta = store.up();
@@ -1205,7 +1343,7 @@ async fn handoff_flow(db: TestDb) {
     let on_canonical = edge.get(CANONICAL, handoff.path(), None).await;
     assert_eq!(on_canonical.status, 404, "{on_canonical:?}");
 
-    let (custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
     assert_ne!(custom.token, handoff.canonical.token);
     let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom)).await;
@@ -1213,8 +1351,9 @@ async fn handoff_flow(db: TestDb) {
     let dashboard = edge.get(CANONICAL, DASHBOARD, Some(&handoff.canonical)).await;
     assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
 
-    // Each host's cookie is refused on the other.
-    let to_signin = format!("{canonical_signin}?next=%2Fclient-portal%2Fdashboard");
+    // Each host's cookie is refused on the other (the custom domain starts
+    // a handoff for a visitor without its session).
+    let to_signin = format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard");
     edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&handoff.canonical))
         .await
         .assert_see_other(&to_signin);
@@ -1225,22 +1364,33 @@ async fn handoff_flow(db: TestDb) {
     // `next` survives the round trip.
     let wanted = "/client-portal/tickets?x=1";
     let first = edge.get(DEMO_CUSTOM_DOMAIN, wanted, None).await;
-    let signin_with_next = format!("{canonical_signin}?next=%2Fclient-portal%2Ftickets%3Fx%3D1");
-    first.assert_see_other(&signin_with_next);
-    let form = edge
-        .get(
-            CANONICAL,
-            "/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets%3Fx%3D1",
-            None,
+    first.assert_see_other(&format!(
+        "{HANDOFF_START}?next=%2Fclient-portal%2Ftickets%3Fx%3D1"
+    ));
+    let (nonce, signin) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, Some(wanted)).await;
+    assert_eq!(
+        signin,
+        format!(
+            "{canonical_signin}?next=%2Fclient-portal%2Ftickets%3Fx%3D1&handoff={}",
+            nonce.binding
         )
-        .await;
+    );
+    let form = edge.get(CANONICAL, &signin[canonical_origin.len()..], None).await;
     assert_eq!(form.status, 200, "{form:?}");
     assert!(
         form.body
             .contains("<input type=\"hidden\" name=\"next\" value=\"/client-portal/tickets?x=1\">"),
         "{form:?}"
     );
-    let second = edge.sign_in(&jane, Some(wanted)).await;
+    assert_eq!(
+        forms::hidden_field(&form.body, "handoff").as_deref(),
+        Some(nonce.binding.as_str()),
+        "the form carries the binding: {form:?}"
+    );
+    let reply = edge
+        .sign_in_raw(&jane, Some(wanted), &[], Some(&nonce.binding))
+        .await;
+    let second = edge.handoff_from(&reply, nonce);
     assert_eq!(second.next, wanted);
     assert_eq!(
         second.location,
@@ -1249,7 +1399,7 @@ async fn handoff_flow(db: TestDb) {
             second.ott
         )
     );
-    let (second_custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &second.ott).await;
+    let (second_custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &second).await;
     assert_eq!(redirect, wanted);
     // Signed in there: a page that does not exist yet is a 404, not a
     // redirect to sign-in.
@@ -1271,13 +1421,18 @@ async fn handoff_flow(db: TestDb) {
     let still = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom)).await;
     assert_dashboard(&still, "Jane Doe", "Globex Corporation", "Acme IT Services");
 
-    let signout = edge
+    // Same origin but without the page's CSRF token: refused too.
+    let tokenless = edge
         .post_form(
             DEMO_CUSTOM_DOMAIN,
             "/auth/signout",
             &[],
             &[("Cookie", &custom_cookie), ("Origin", &custom_origin)],
         )
+        .await;
+    assert_eq!(tokenless.status, 403, "{tokenless:?}");
+    let signout = edge
+        .submit(DEMO_CUSTOM_DOMAIN, "/auth/signout", &[], &custom, DASHBOARD)
         .await;
     signout.assert_see_other(&canonical_signin);
     let cleared = signout.set_cookies();
@@ -1339,11 +1494,13 @@ async fn exchange_rate_limited(db: TestDb) {
 
     within_one_minute(Duration::from_secs(30)).await;
     for _ in 0..3 {
-        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, "{}").await;
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, "{}", None).await;
         assert_exchange_error(&reply, 400, "ott_required");
     }
     for body in ["{}".to_owned(), json!({ "ott": handoff.ott }).to_string()] {
-        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, &body).await;
+        let reply = edge
+            .exchange_body(DEMO_CUSTOM_DOMAIN, &body, Some(&handoff.nonce))
+            .await;
         assert_exchange_error(&reply, 429, "rate_limited");
         let retry_after: u64 = reply
             .header("retry-after")
@@ -1396,7 +1553,7 @@ async fn exchange_errors(db: TestDb) {
         "ott=abc",
         "",
     ] {
-        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, body).await;
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, body, None).await;
         assert_exchange_error(&reply, 400, "ott_required");
     }
 
@@ -1406,7 +1563,12 @@ async fn exchange_errors(db: TestDb) {
     // unlike the documented order.)
     let handoff = edge.sign_in(&jane, None).await;
     let body = json!({ "ott": handoff.ott }).to_string();
-    let headers = [("Content-Type", "application/json")];
+    let origin = edge.origin(DEMO_CUSTOM_DOMAIN);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Origin", origin.as_str()),
+        ("Cookie", handoff.nonce.cookie.as_str()),
+    ];
     for host in [
         None,
         Some(format!("127.0.0.1:{}", edge.https_port)),
@@ -1419,7 +1581,7 @@ async fn exchange_errors(db: TestDb) {
 
     // domain_not_found: hosts that are not registered custom domains.
     for host in [CANONICAL, "nobody.portal.localhost"] {
-        let reply = edge.exchange(host, &handoff.ott).await;
+        let reply = edge.exchange(host, &handoff).await;
         assert_exchange_error(&reply, 404, "domain_not_found");
     }
 
@@ -1433,7 +1595,7 @@ async fn exchange_errors(db: TestDb) {
     ] {
         add_domain(&store, &db, acme, domain, status).await;
         for ott in [handoff.ott.as_str(), "bogus"] {
-            let reply = edge.exchange(domain, ott).await;
+            let reply = edge.exchange_token(domain, ott, Some(&handoff.nonce)).await;
             assert_exchange_error(&reply, 403, "domain_inactive");
         }
     }
@@ -1441,14 +1603,16 @@ async fn exchange_errors(db: TestDb) {
     // invalid_or_expired
     let bogus = "A".repeat(43);
     for ott in [bogus.as_str(), "not a token", "x", &"B".repeat(500)] {
-        let reply = edge.exchange(DEMO_CUSTOM_DOMAIN, ott).await;
+        let reply = edge
+            .exchange_token(DEMO_CUSTOM_DOMAIN, ott, Some(&handoff.nonce))
+            .await;
         assert_exchange_error(&reply, 400, "invalid_or_expired");
     }
     // Another active domain of the same tenant.
     let extra = "extra.acme-it.localhost";
     add_domain(&store, &db, acme, extra, DomainStatus::Active).await;
     assert_exchange_error(
-        &edge.exchange(extra, &handoff.ott).await,
+        &edge.exchange(extra, &handoff).await,
         400,
         "invalid_or_expired",
     );
@@ -1457,25 +1621,25 @@ async fn exchange_errors(db: TestDb) {
     let beta_domain = "portal.beta-it.localhost";
     add_domain(&store, &db, beta, beta_domain, DomainStatus::Active).await;
     assert_exchange_error(
-        &edge.exchange(beta_domain, &handoff.ott).await,
+        &edge.exchange(beta_domain, &handoff).await,
         400,
         "invalid_or_expired",
     );
     // None of those refusals spent the token: it works on its own domain,
     // once.
     assert_eq!(ott_unconsumed(&db, &handoff.ott).await, Some(true));
-    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
     let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&session)).await;
     assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
-    let reused = edge.exchange(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let reused = edge.exchange(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_exchange_error(&reused, 400, "invalid_or_expired");
 
     // Expired.
     let late = edge.sign_in(&jane, None).await;
     expire_ott(&db, &late.ott).await;
     assert_exchange_error(
-        &edge.exchange(DEMO_CUSTOM_DOMAIN, &late.ott).await,
+        &edge.exchange(DEMO_CUSTOM_DOMAIN, &late).await,
         400,
         "invalid_or_expired",
     );
@@ -1498,7 +1662,7 @@ async fn exchange_errors(db: TestDb) {
     .await
     .expect("disable the demo domain");
     assert_exchange_error(
-        &edge.exchange(DEMO_CUSTOM_DOMAIN, &held.ott).await,
+        &edge.exchange(DEMO_CUSTOM_DOMAIN, &held).await,
         403,
         "domain_inactive",
     );
@@ -1516,7 +1680,7 @@ async fn exchange_errors(db: TestDb) {
     )
     .await
     .expect("enable the demo domain");
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &held.ott).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &held).await;
     assert_eq!(redirect, DASHBOARD);
 }
 
@@ -1550,19 +1714,19 @@ async fn exchange_dns_mismatch(db: TestDb) {
     add_domain(&store, &db, acme, disabled, DomainStatus::Disabled).await;
     let bogus = "C".repeat(43);
 
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 409, "dns_mismatch");
     zone.set_a(pending, std::net::Ipv4Addr::new(127, 0, 0, 1)).await;
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 409, "dns_mismatch");
     zone.remove(pending).await;
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
-    assert_exchange_error(&edge.exchange(disabled, &bogus).await, 403, "domain_inactive");
+    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 409, "dns_mismatch");
+    assert_exchange_error(&edge.exchange_token(disabled, &bogus, None).await, 403, "domain_inactive");
 
     zone.set_cname(pending, &format!("{CANONICAL}.")).await;
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 400, "invalid_or_expired");
+    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 400, "invalid_or_expired");
 
     // The active demo domain is not checked (the zone knows nothing of it).
     let handoff = edge.sign_in(&jane(&store), None).await;
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
 }
 
@@ -1579,11 +1743,16 @@ async fn concurrent_exchanges(db: TestDb) {
         .await;
     let edge = Arc::new(EdgeClient::new(&store));
     let handoff = edge.sign_in(&jane(&store), None).await;
+    let origin = edge.origin(DEMO_CUSTOM_DOMAIN);
     let request = Arc::new(http_request(
         "POST",
         EXCHANGE_PATH,
         Some(&edge.authority(DEMO_CUSTOM_DOMAIN)),
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", &origin),
+            ("Cookie", &handoff.nonce.cookie),
+        ],
         json!({ "ott": handoff.ott }).to_string().as_bytes(),
     ));
     // Every connection is open (handshake done) before any request is sent.
@@ -1614,13 +1783,8 @@ async fn concurrent_exchanges(db: TestDb) {
     assert_eq!(by_status, BTreeMap::from([(200, 1), (400, RACERS - 1)]));
     for reply in &replies {
         if reply.status == 200 {
-            let cookies = reply.set_cookies();
-            assert_eq!(cookies.len(), 1, "{reply:?}");
-            let session = session_from_set_cookie(&cookies[0]);
-            assert_eq!(
-                serde_json::from_str::<Value>(&reply.body).expect("JSON"),
-                json!({ "redirectTo": DASHBOARD })
-            );
+            let (session, redirect) = assert_exchanged(reply, DEMO_CUSTOM_DOMAIN);
+            assert_eq!(redirect, DASHBOARD);
             let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&session)).await;
             assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
         } else {
@@ -1691,8 +1855,11 @@ async fn hostile_next(db: TestDb) {
         same_origin_absolute.as_str(),
     ];
     assert!(hostile.len() >= 30);
+    // One browser, one nonce, for every sign-in below.
+    let (nonce, _) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, None).await;
     for next in hostile {
-        // The custom domain does not pass it on to the canonical sign-in.
+        // The custom domain does not pass it on to its handoff start, nor
+        // does the start pass it on to the canonical sign-in.
         let on_custom = edge
             .get(
                 DEMO_CUSTOM_DOMAIN,
@@ -1700,7 +1867,13 @@ async fn hostile_next(db: TestDb) {
                 None,
             )
             .await;
-        on_custom.assert_see_other(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL)));
+        on_custom.assert_see_other(&format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard"));
+        let (_, signin) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, Some(next)).await;
+        assert_eq!(
+            forms::query_param(&signin, "next").as_deref(),
+            Some(DASHBOARD),
+            "next {next:?}: {signin}"
+        );
         // The sign-in form does not carry it.
         let form = edge
             .get(
@@ -1715,9 +1888,12 @@ async fn hostile_next(db: TestDb) {
             "next {next:?} rendered: {form:?}"
         );
         // Sign-in, handoff and exchange all land on the dashboard.
-        let handoff = edge.handoff_from(&edge.sign_in_raw(&jane, Some(next), &[]).await);
+        let reply = edge
+            .sign_in_raw(&jane, Some(next), &[], Some(&nonce.binding))
+            .await;
+        let handoff = edge.handoff_from(&reply, nonce.clone());
         assert_eq!(handoff.next, DASHBOARD, "next {next:?}: {}", handoff.location);
-        let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+        let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
         assert_eq!(redirect, DASHBOARD, "next {next:?}");
     }
 }
@@ -1736,13 +1912,14 @@ async fn prune_tokens(db: TestDb) {
     let edge = EdgeClient::new(&store);
     let jane = jane(&store);
 
-    let mut tokens = Vec::new();
+    let mut handoffs = Vec::new();
     for _ in 0..4 {
-        tokens.push(edge.sign_in(&jane, None).await.ott);
+        handoffs.push(edge.sign_in(&jane, None).await);
     }
-    for ott in &tokens[..2] {
-        edge.exchange_ok(DEMO_CUSTOM_DOMAIN, ott).await;
+    for handoff in &handoffs[..2] {
+        edge.exchange_ok(DEMO_CUSTOM_DOMAIN, handoff).await;
     }
+    let tokens: Vec<String> = handoffs.iter().map(|h| h.ott.clone()).collect();
     expire_ott(&db, &tokens[2]).await;
     let fresh = &tokens[3];
     assert_eq!(ott_rows(&db).await, 4);
@@ -1774,7 +1951,7 @@ async fn prune_tokens(db: TestDb) {
     for ott in &tokens[..3] {
         assert_eq!(ott_unconsumed(&db, ott).await, None, "pruned");
     }
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, fresh).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoffs[3]).await;
     assert_eq!(redirect, DASHBOARD);
     assert_eq!(
         prune(&store, &["--minutes", "0"]).await,
@@ -1820,18 +1997,23 @@ async fn upstream_down(db: TestDb) {
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
 
     // Sign in at the portal directly (it runs; only the edge cannot reach
-    // it): the handoff itself is the edge's and still works.
+    // it): the handoff itself is the edge's and still works, from its
+    // start (the nonce) to the exchange.
     let jane = jane(&store);
+    let (nonce, _) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, None).await;
     let signed_in = porta
         .site(DEMO_SLUG)
-        .sign_in_client(&jane.email, &jane.password)
+        .sign_in_client_with(&jane.email, &jane.password, Some(&nonce.binding))
         .await;
     let (ott, next) = edge.handoff_target(&signed_in.location);
     assert_eq!(next, DASHBOARD);
     let path = &signed_in.location[edge.origin(DEMO_CUSTOM_DOMAIN).len()..];
     let page = edge.get(DEMO_CUSTOM_DOMAIN, path, None).await;
     assert_eq!(page.status, 200, "{page:?}");
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &ott).await;
+    let reply = edge
+        .exchange_token(DEMO_CUSTOM_DOMAIN, &ott, Some(&nonce))
+        .await;
+    let (_, redirect) = assert_exchanged(&reply, DEMO_CUSTOM_DOMAIN);
     assert_eq!(redirect, DASHBOARD);
 }
 
@@ -1862,13 +2044,7 @@ async fn up_with_the_portal_moved_proxies_to_that_portal() {
     let handoff = edge.sign_in(&jane(&store), None).await;
     assert_eq!(handoff.next, DASHBOARD);
     // A proxied page on the custom domain too: the portal's redirect to
-    // the canonical sign-in.
+    // the handoff start.
     let custom = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, None).await;
-    assert_eq!(custom.status, 303, "{custom:?}");
-    assert!(
-        custom
-            .location()
-            .starts_with(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL))),
-        "{custom:?}"
-    );
+    custom.assert_see_other(&format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard"));
 }

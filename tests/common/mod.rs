@@ -263,11 +263,25 @@ impl Store {
     /// A small pool on the store's database, for tests that change rows as
     /// another porta process would. Porta must have created (and migrated)
     /// the database first: call after [`Store::up`].
+    ///
+    /// The pool connects lazily and touches no file itself: `Db::connect`
+    /// opens and closes the SQLite file to make it private, and closing any
+    /// descriptor of a file drops every POSIX lock this process holds on it,
+    /// including those of an in-process porta's connections (SQLite's
+    /// documented caveat), after which another process's last connection
+    /// checkpoints and removes the WAL under them.
     pub async fn connect_db(&self) -> porta_core::db::Db {
         let url = self.database_url();
-        porta_core::db::Db::connect(&url, 4)
+        if self.database_url.is_none() {
+            let file = self.data_dir().join("porta.sqlite");
+            assert!(file.exists(), "porta has not created {} yet", file.display());
+        }
+        let db = porta_core::db::Db::connect_lazy(&url, 4)
+            .unwrap_or_else(|e| panic!("cannot open porta's database {url}: {e}"));
+        porta_core::db::tenants::count(&db)
             .await
-            .unwrap_or_else(|e| panic!("cannot open porta's database {url}: {e}"))
+            .unwrap_or_else(|e| panic!("cannot read porta's database {url}: {e}"));
+        db
     }
 
     /// `https://<host>:<edge HTTPS port>`: how browsers reach `host`.
