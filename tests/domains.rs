@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    demo_user, free_port, metric_sample, run_command, Outcome, Porta, Ports, Store, SESSION_COOKIE,
+    demo_user, forms, free_port, metric_sample, run_command, Outcome, Porta, Ports, Store, SESSION_COOKIE,
 };
 use porta_certs::store::CertificateInfo;
 use porta_core::clock::UnixMillis;
@@ -191,7 +191,7 @@ impl World {
     /// The MSP staff admin of the demo tenant, signed in on the canonical
     /// host of `porta`'s portal.
     async fn staff(&self, porta: &Porta) -> Staff {
-        Staff::sign_in(porta.addr, &self.store.demo_json()).await
+        Staff::sign_in(porta.addr, self.store.ports.edge_https, &self.store.demo_json()).await
     }
 
     /// A client trusting only the root pebble issues under (right now:
@@ -215,11 +215,18 @@ impl World {
 struct Staff {
     http: reqwest::Client,
     origin: String,
+    /// What the staff's browser sends as `Origin`: the canonical host on
+    /// the edge's HTTPS port.
+    browser_origin: String,
     cookie: String,
 }
 
 impl Staff {
-    async fn sign_in(portal: SocketAddr, demo: &Value) -> Staff {
+    /// Signs the demo's staff admin in on the canonical host of the portal
+    /// at `portal` (reached as the edge reaches it), as the sign-in page
+    /// posts its form: the page's CSRF cookie and token, the Origin of the
+    /// site browsers see on `https_port`.
+    async fn sign_in(portal: SocketAddr, https_port: u16, demo: &Value) -> Staff {
         let admin = demo_user(demo, "internal");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -228,13 +235,34 @@ impl Staff {
             .build()
             .expect("HTTP client");
         let origin = format!("http://{portal}");
+        let browser_origin = format!("https://{CANONICAL}:{https_port}");
+        let page = http
+            .get(format!("{origin}/auth/msp/signin"))
+            .header("x-forwarded-host", CANONICAL)
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .expect("the staff sign-in page");
+        let set_cookies: Vec<String> = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let csrf_cookie = forms::cookie_pair(&set_cookies, forms::CSRF_COOKIE)
+            .unwrap_or_else(|| panic!("the staff sign-in page sets no CSRF cookie: {set_cookies:?}"));
+        let html = page.text().await.expect("sign-in page body");
+        let token = forms::csrf_field(&html).expect("a CSRF field on the staff sign-in page");
         let response = http
             .post(format!("{origin}/auth/msp/signin"))
             .header("x-forwarded-host", CANONICAL)
             .header("x-forwarded-proto", "https")
+            .header("origin", &browser_origin)
+            .header("cookie", &csrf_cookie)
             .form(&[
                 ("email", admin.email.as_str()),
                 ("password", admin.password.as_str()),
+                (forms::CSRF_FIELD, token.as_str()),
             ])
             .send()
             .await
@@ -251,15 +279,28 @@ impl Staff {
         let body = response.text().await.unwrap_or_default();
         assert_eq!(status, 303, "staff sign-in: {body}");
         let cookie = cookie.unwrap_or_else(|| panic!("staff sign-in set no session cookie: {body}"));
-        Staff { http, origin, cookie }
+        Staff {
+            http,
+            origin,
+            browser_origin,
+            cookie,
+        }
     }
 
+    /// A request as the staff's browser sends it (a state-changing one with
+    /// the site's Origin, as the settings page's script would).
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.origin))
+        let request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.origin))
             .header("x-forwarded-host", CANONICAL)
             .header("x-forwarded-proto", "https")
-            .header("cookie", &self.cookie)
+            .header("cookie", &self.cookie);
+        if method == Method::GET || method == Method::HEAD {
+            request
+        } else {
+            request.header("origin", &self.browser_origin)
+        }
     }
 
     /// A call of the staff API: status and JSON body (`null` when empty).
@@ -481,18 +522,27 @@ async fn https_get(
 }
 
 /// Asserts that the edge routes `host` to the demo tenant's portal: its
-/// sign-in page there sends browsers to the tenant's canonical host.
+/// sign-in page there starts the handoff, whose start sends browsers to the
+/// tenant's canonical host.
 async fn assert_routed_to_tenant(port: u16, host: &str, config: Arc<ClientConfig>) {
-    let (status, location) = https_get(port, host, "/auth/client-portal/signin", config)
+    let (status, location) = https_get(port, host, "/auth/client-portal/signin", config.clone())
         .await
         .unwrap_or_else(|e| panic!("GET the sign-in page on {host}: {e}"));
-    let canonical_signin = format!("https://{CANONICAL}:{port}/auth/client-portal/signin");
+    let start = "/auth/client-portal/handoff/start?next=%2Fclient-portal%2Fdashboard";
+    assert!(
+        status == 303 && location.as_deref() == Some(start),
+        "{host} is routed to the portal (303 to {start}): {status} {location:?}"
+    );
+    let (status, location) = https_get(port, host, start, config)
+        .await
+        .unwrap_or_else(|e| panic!("GET the handoff start on {host}: {e}"));
+    let canonical_signin = format!("https://{CANONICAL}:{port}/auth/client-portal/signin?");
     assert!(
         status == 303
             && location
                 .as_deref()
                 .is_some_and(|l| l.starts_with(&canonical_signin)),
-        "{host} is routed to the tenant (303 to {canonical_signin}): {status} {location:?}"
+        "{host} is routed to the tenant (303 to {canonical_signin}...): {status} {location:?}"
     );
 }
 

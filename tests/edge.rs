@@ -461,7 +461,8 @@ impl EdgeClient {
         token_page: &str,
     ) -> Reply {
         let page = self.get(host, token_page, Some(session)).await;
-        let token = forms::csrf_field(&page.body).unwrap_or_else(|| panic!("no CSRF field on {token_page}: {page:?}"));
+        let token = forms::csrf_field(&page.body)
+            .unwrap_or_else(|| panic!("no CSRF field on {token_page}: {page:?}"));
         let mut fields = form.to_vec();
         fields.push((forms::CSRF_FIELD, &token));
         let cookie = session.cookie_header();
@@ -1611,11 +1612,7 @@ async fn exchange_errors(db: TestDb) {
     // Another active domain of the same tenant.
     let extra = "extra.acme-it.localhost";
     add_domain(&store, &db, acme, extra, DomainStatus::Active).await;
-    assert_exchange_error(
-        &edge.exchange(extra, &handoff).await,
-        400,
-        "invalid_or_expired",
-    );
+    assert_exchange_error(&edge.exchange(extra, &handoff).await, 400, "invalid_or_expired");
     // Another tenant's active domain.
     let beta = create_tenant(&store, &db, "beta", "Beta IT Services").await;
     let beta_domain = "portal.beta-it.localhost";
@@ -1714,15 +1711,35 @@ async fn exchange_dns_mismatch(db: TestDb) {
     add_domain(&store, &db, acme, disabled, DomainStatus::Disabled).await;
     let bogus = "C".repeat(43);
 
-    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 409, "dns_mismatch");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        409,
+        "dns_mismatch",
+    );
     zone.set_a(pending, std::net::Ipv4Addr::new(127, 0, 0, 1)).await;
-    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 409, "dns_mismatch");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        409,
+        "dns_mismatch",
+    );
     zone.remove(pending).await;
-    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 409, "dns_mismatch");
-    assert_exchange_error(&edge.exchange_token(disabled, &bogus, None).await, 403, "domain_inactive");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        409,
+        "dns_mismatch",
+    );
+    assert_exchange_error(
+        &edge.exchange_token(disabled, &bogus, None).await,
+        403,
+        "domain_inactive",
+    );
 
     zone.set_cname(pending, &format!("{CANONICAL}.")).await;
-    assert_exchange_error(&edge.exchange_token(pending, &bogus, None).await, 400, "invalid_or_expired");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        400,
+        "invalid_or_expired",
+    );
 
     // The active demo domain is not checked (the zone knows nothing of it).
     let handoff = edge.sign_in(&jane(&store), None).await;
@@ -2010,9 +2027,7 @@ async fn upstream_down(db: TestDb) {
     let path = &signed_in.location[edge.origin(DEMO_CUSTOM_DOMAIN).len()..];
     let page = edge.get(DEMO_CUSTOM_DOMAIN, path, None).await;
     assert_eq!(page.status, 200, "{page:?}");
-    let reply = edge
-        .exchange_token(DEMO_CUSTOM_DOMAIN, &ott, Some(&nonce))
-        .await;
+    let reply = edge.exchange_token(DEMO_CUSTOM_DOMAIN, &ott, Some(&nonce)).await;
     let (_, redirect) = assert_exchanged(&reply, DEMO_CUSTOM_DOMAIN);
     assert_eq!(redirect, DASHBOARD);
 }

@@ -543,7 +543,11 @@ impl Porta {
     /// A client for the portal on the tenant host `<slug>.portal.localhost`,
     /// which browsers reach through this store's edge.
     pub fn site(&self, slug: &str) -> SiteClient {
-        SiteClient::behind_edge(&format!("{slug}.portal.localhost"), self.addr, self.ports.edge_https)
+        SiteClient::behind_edge(
+            &format!("{slug}.portal.localhost"),
+            self.addr,
+            self.ports.edge_https,
+        )
     }
 
     /// A plain-HTTP client for `http://127.0.0.1:<port>` (no tenant host).
@@ -778,9 +782,16 @@ impl SiteClient {
 
     /// Posts `form` to `path` as the page at `token_page` would for
     /// `session`: this site's Origin, the session cookie, that page's token.
-    pub async fn submit(&self, path: &str, form: &[(&str, &str)], session: &Session, token_page: &str) -> Reply {
+    pub async fn submit(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        session: &Session,
+        token_page: &str,
+    ) -> Reply {
         let token = self.page_csrf(token_page, session).await;
-        self.post_as_page(path, form, &session.cookie_header(), &token).await
+        self.post_as_page(path, form, &session.cookie_header(), &token)
+            .await
     }
 
     /// Posts the client sign-in form as its page would (that page's CSRF
