@@ -16,6 +16,7 @@
 //! fires. Pingora runs its own runtimes, so callers run it on a thread of
 //! its own. How the sockets reach Pingora is in [`listeners`].
 
+pub mod deadline;
 pub mod exchange;
 pub mod lifecycle_service;
 pub mod listeners;
@@ -47,6 +48,7 @@ use porta_core::rate_limit::IpRateLimiter;
 use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
+use crate::deadline::{DeadlineApp, ReadDeadlines};
 use crate::lifecycle_service::LifecycleService;
 use crate::listeners::{BoundListener, PreBound};
 use crate::metrics::MetricsApp;
@@ -174,6 +176,7 @@ pub fn build_with_listeners(
         ),
         context: ContextSigner::new(&keys),
         exchange_limiter: IpRateLimiter::per_minute(config.edge.ott_exchanges_per_ip_per_minute),
+        hsts: config.edge.hsts.map(|h| h.header_value()),
         config: config.clone(),
         db,
         keys,
@@ -192,14 +195,18 @@ pub fn build_with_listeners(
     );
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+    let proxy_app = pingora::proxy::http_proxy(
         &server.configuration,
         EdgeProxy {
             state,
             next_upstream: AtomicUsize::new(0),
         },
-        "porta-edge",
     );
+    let deadlines = ReadDeadlines {
+        head: config.edge.header_read_timeout,
+        body: config.edge.body_read_timeout,
+    };
+    let mut proxy = Service::new("porta-edge".to_owned(), DeadlineApp::new(proxy_app, deadlines));
     proxy.add_tcp(&http.key());
     let mut tls = TlsSettings::with_callbacks(Box::new(ServerNameRecorder))
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
@@ -211,6 +218,7 @@ pub fn build_with_listeners(
         .set_pre_tls_callback(Arc::new(ClientHelloLoader {
             resolver: resolver.clone(),
             db: db_for_hello,
+            misses: IpRateLimiter::per_minute(config.edge.unknown_sni_per_ip_per_minute),
         }));
     server.add_service(PreBound::new(proxy, vec![http, https]));
 

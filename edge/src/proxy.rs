@@ -31,6 +31,7 @@ use porta_core::ott::{find_nonce, nonce_cookie, HandoffNonce, BINDING_PARAM};
 use porta_core::paths;
 use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
 
+use crate::deadline;
 use crate::exchange::{self, ExchangeRequest};
 use crate::metrics::EdgeMetrics;
 use crate::pages;
@@ -42,10 +43,6 @@ const HANDOFF_PATH: &str = paths::HANDOFF;
 const HANDOFF_JS_PATH: &str = paths::HANDOFF_JS;
 const ACME_PREFIX: &str = paths::ACME_CHALLENGE_PREFIX;
 const MAX_EXCHANGE_BODY: usize = 8 * 1024;
-/// `Strict-Transport-Security` on every HTTPS response: a year, without
-/// `includeSubDomains` or `preload` (an MSP's other names are not ours to
-/// pin).
-const HSTS: &str = "max-age=31536000";
 
 fn is_tls(session: &Session) -> bool {
     session.digest().and_then(|d| d.ssl_digest.as_ref()).is_some()
@@ -109,57 +106,62 @@ fn cookie_header(session: &Session) -> String {
         .join("; ")
 }
 
-/// Writes a complete response from the edge itself.
-async fn respond(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    status: u16,
-    content_type: &str,
-    body: impl Into<Bytes>,
-    extra: &[(&'static str, String)],
-) -> Result<bool> {
-    let body = body.into();
-    let mut header = ResponseHeader::build(status, Some(4 + extra.len()))?;
-    header.insert_header("content-type", content_type)?;
-    header.insert_header("content-length", body.len().to_string())?;
-    header.insert_header("cache-control", "no-store")?;
-    header.insert_header("x-content-type-options", "nosniff")?;
-    for (name, value) in extra {
-        header.append_header(*name, value.as_str())?;
-    }
-    if is_tls(session) {
-        header.insert_header("strict-transport-security", HSTS)?;
-    }
-    session.set_keepalive(None);
-    session
-        .write_response_header(Box::new(header), body.is_empty())
-        .await?;
-    if !body.is_empty() {
-        session.write_response_body(Some(body), true).await?;
-    }
-    ctx.local_status = Some(status);
-    Ok(true)
-}
-
-async fn respond_html(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    status: u16,
-    html: String,
-) -> Result<bool> {
-    respond(session, ctx, status, "text/html; charset=utf-8", html, &[]).await
-}
-
 impl EdgeProxy {
+    /// Writes a complete response from the edge itself (with HSTS on TLS).
+    async fn respond(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        status: u16,
+        content_type: &str,
+        body: impl Into<Bytes>,
+        extra: &[(&'static str, String)],
+    ) -> Result<bool> {
+        let body = body.into();
+        let mut header = ResponseHeader::build(status, Some(5 + extra.len()))?;
+        header.insert_header("content-type", content_type)?;
+        header.insert_header("content-length", body.len().to_string())?;
+        header.insert_header("cache-control", "no-store")?;
+        header.insert_header("x-content-type-options", "nosniff")?;
+        for (name, value) in extra {
+            header.append_header(*name, value.as_str())?;
+        }
+        if let (true, Some(hsts)) = (is_tls(session), &self.state.hsts) {
+            header.insert_header("strict-transport-security", hsts.as_str())?;
+        }
+        session.set_keepalive(None);
+        // A response written here ends what the client may still send.
+        deadline::request_done(session);
+        session
+            .write_response_header(Box::new(header), body.is_empty())
+            .await?;
+        if !body.is_empty() {
+            session.write_response_body(Some(body), true).await?;
+        }
+        ctx.local_status = Some(status);
+        Ok(true)
+    }
+
+    async fn respond_html(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        status: u16,
+        html: String,
+    ) -> Result<bool> {
+        self.respond(session, ctx, status, "text/html; charset=utf-8", html, &[])
+            .await
+    }
+
     /// Plain HTTP: ACME HTTP-01, health, or 308 to the same URL on HTTPS.
     async fn plain_http(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let path = session.req_header().uri.path().to_owned();
         if path == "/healthz" {
-            return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
+            return self.respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
         }
         let host = raw_host(session).and_then(|h| HostName::from_host_header(&h).ok());
         let Some(host) = host else {
-            return respond_html(session, ctx, 400, pages::bad_request()).await;
+            return self.respond_html(session, ctx, 400, pages::bad_request()).await;
         };
         ctx.host = Some(host.clone());
         if let Some(token) = path.strip_prefix(ACME_PREFIX) {
@@ -168,9 +170,13 @@ impl EdgeProxy {
                 .map_err(|e| Error::because(ErrorType::InternalError, "ACME challenge lookup", e))?;
             return match found {
                 Some(key_authorization) => {
-                    respond(session, ctx, 200, "text/plain", key_authorization, &[]).await
+                    self.respond(session, ctx, 200, "text/plain", key_authorization, &[])
+                        .await
                 }
-                None => respond(session, ctx, 404, "text/plain", "no such challenge\n", &[]).await,
+                None => {
+                    self.respond(session, ctx, 404, "text/plain", "no such challenge\n", &[])
+                        .await
+                }
             };
         }
         let path_and_query = session
@@ -189,14 +195,15 @@ impl EdgeProxy {
             .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
         if known.is_none() {
             ctx.host_kind = "unknown";
-            return respond_html(session, ctx, 404, pages::not_found()).await;
+            return self.respond_html(session, ctx, 404, pages::not_found()).await;
         }
         let location = format!(
             "{}{}",
             porta_core::config::Config::https_origin(&host, self.state.config.public_https_port),
             path_and_query
         );
-        respond(session, ctx, 308, "text/plain", "", &[("location", location)]).await
+        self.respond(session, ctx, 308, "text/plain", "", &[("location", location)])
+            .await
     }
 
     async fn exchange(
@@ -206,28 +213,30 @@ impl EdgeProxy {
         host: Option<&HostName>,
     ) -> Result<bool> {
         if session.req_header().method != http::Method::POST {
-            return respond(
-                session,
-                ctx,
-                405,
-                "application/json",
-                r#"{"error":"method_not_allowed"}"#,
-                &[("allow", "POST".into())],
-            )
-            .await;
+            return self
+                .respond(
+                    session,
+                    ctx,
+                    405,
+                    "application/json",
+                    r#"{"error":"method_not_allowed"}"#,
+                    &[("allow", "POST".into())],
+                )
+                .await;
         }
         let mut body = Vec::new();
         while let Some(chunk) = session.read_request_body().await? {
             if body.len() + chunk.len() > MAX_EXCHANGE_BODY {
-                return respond(
-                    session,
-                    ctx,
-                    413,
-                    "application/json",
-                    r#"{"error":"body_too_large"}"#,
-                    &[],
-                )
-                .await;
+                return self
+                    .respond(
+                        session,
+                        ctx,
+                        413,
+                        "application/json",
+                        r#"{"error":"body_too_large"}"#,
+                        &[],
+                    )
+                    .await;
             }
             body.extend_from_slice(&chunk);
         }
@@ -255,7 +264,7 @@ impl EdgeProxy {
             Ok(done) => {
                 metrics.ott_exchanges.with_label_values(&["success"]).inc();
                 let json = serde_json::json!({ "redirectTo": done.redirect_to }).to_string();
-                respond(
+                self.respond(
                     session,
                     ctx,
                     200,
@@ -275,7 +284,8 @@ impl EdgeProxy {
                 } else {
                     &[]
                 };
-                respond(session, ctx, e.status(), "application/json", json, extra).await
+                self.respond(session, ctx, e.status(), "application/json", json, extra)
+                    .await
             }
         }
     }
@@ -311,7 +321,7 @@ impl EdgeProxy {
             "{}?{query}",
             exchange::canonical_signin_url(&self.state.config, &canonical)
         );
-        respond(
+        self.respond(
             session,
             ctx,
             303,
@@ -342,7 +352,7 @@ impl EdgeProxy {
         let signin = exchange::canonical_signin_url(&self.state.config, &canonical);
         let csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
                    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-        respond(
+        self.respond(
             session,
             ctx,
             200,
@@ -368,6 +378,26 @@ impl ProxyHttp for EdgeProxy {
         }
     }
 
+    /// The head has been read: from now on its body has the body deadline.
+    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<()> {
+        deadline::head_read(session);
+        Ok(())
+    }
+
+    /// Each piece of a proxied request body; the last one ends its deadline.
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        _body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if end_of_stream {
+            deadline::body_read(session);
+        }
+        Ok(())
+    }
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let ssl = session.digest().and_then(|d| d.ssl_digest.clone());
         let Some(ssl) = ssl else {
@@ -380,17 +410,17 @@ impl ProxyHttp for EdgeProxy {
             return self.exchange(session, ctx, None).await;
         }
         let Some(host) = host else {
-            return respond_html(session, ctx, 400, pages::bad_request()).await;
+            return self.respond_html(session, ctx, 400, pages::bad_request()).await;
         };
         // No domain fronting: the request must be for the name the TLS
         // connection was opened (and its certificate chosen) for.
         let sni = ssl.extension.get::<ServerNameTag>().map(|t| t.0.as_str());
         if sni != Some(host.as_str()) {
-            return respond_html(session, ctx, 421, pages::misdirected()).await;
+            return self.respond_html(session, ctx, 421, pages::misdirected()).await;
         }
         ctx.host = Some(host.clone());
         if path == "/healthz" {
-            return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
+            return self.respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
         }
         if path == EXCHANGE_PATH {
             return self.exchange(session, ctx, Some(&host)).await;
@@ -403,7 +433,7 @@ impl ProxyHttp for EdgeProxy {
             .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
         let Some(route) = route else {
             ctx.host_kind = "unknown";
-            return respond_html(session, ctx, 404, pages::not_found()).await;
+            return self.respond_html(session, ctx, 404, pages::not_found()).await;
         };
         ctx.host_kind = route.kind.as_str();
         ctx.route = Some(route);
@@ -415,15 +445,16 @@ impl ProxyHttp for EdgeProxy {
                 return self.handoff_start(session, ctx, route.tenant).await;
             }
             if path == HANDOFF_JS_PATH {
-                return respond(
-                    session,
-                    ctx,
-                    200,
-                    "text/javascript; charset=utf-8",
-                    pages::HANDOFF_JS,
-                    &[],
-                )
-                .await;
+                return self
+                    .respond(
+                        session,
+                        ctx,
+                        200,
+                        "text/javascript; charset=utf-8",
+                        pages::HANDOFF_JS,
+                        &[],
+                    )
+                    .await;
             }
         }
         ctx.upstream_start = self.next_upstream.fetch_add(1, Ordering::Relaxed);
@@ -497,7 +528,9 @@ impl ProxyHttp for EdgeProxy {
         _ctx: &mut RequestCtx,
     ) -> Result<()> {
         // Proxied responses only reach browsers over TLS.
-        upstream_response.insert_header("strict-transport-security", HSTS)?;
+        if let Some(hsts) = &self.state.hsts {
+            upstream_response.insert_header("strict-transport-security", hsts.as_str())?;
+        }
         Ok(())
     }
 
@@ -514,7 +547,7 @@ impl ProxyHttp for EdgeProxy {
             },
         };
         if code == 502 || code == 503 || code == 504 {
-            let _ = respond_html(session, ctx, 502, pages::bad_gateway()).await;
+            let _ = self.respond_html(session, ctx, 502, pages::bad_gateway()).await;
             return FailToProxy {
                 error_code: 502,
                 can_reuse_downstream: false,
@@ -539,6 +572,7 @@ impl ProxyHttp for EdgeProxy {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        deadline::next_request(session);
         let status = session
             .response_written()
             .map(|r| r.status.as_u16())
