@@ -55,6 +55,7 @@ both_backends! {
     ca_outage_keeps_the_old_certificate_and_backs_off => ca_outage;
     trusted_internal_domain_is_served_until_disabled => trusted_internal;
     failed_order_is_retried_from_the_dns_step => failed_order_retried;
+    a_name_two_tenants_registered_goes_to_the_one_that_proves_it => contested_name;
 }
 
 /// Two edge processes on one PostgreSQL database (SQLite is one node only).
@@ -351,6 +352,10 @@ impl Staff {
         );
         assert_eq!(d["observed"], Value::Null, "not checked yet: {d}");
         assert_eq!(d["attempts"], 0, "{d}");
+        // The other proof of control, and none yet.
+        assert_eq!(d["txt"]["name"], format!("_porta-challenge.{domain}"), "{d}");
+        assert_eq!(d["txt"]["type"], "TXT", "{d}");
+        assert_eq!(d["verified"], false, "{d}");
         d
     }
 
@@ -1248,9 +1253,16 @@ async fn trusted_internal(db: TestDb) {
             "status_message",
             "tenant",
             "trust_dns",
+            "txt_record",
+            "verified",
         ],
         "{shown:?}"
     );
+    assert_eq!(
+        shown["verified"], true,
+        "trusted on submit and claimed: {shown:?}"
+    );
+    assert_eq!(shown["txt_record"]["name"], format!("_porta-challenge.{SHOP2}"));
     assert_eq!(shown["domain"], SHOP2);
     assert_eq!(shown["tenant"], "acme");
     assert_eq!(shown["issuer"], "internal");
@@ -1553,5 +1565,125 @@ async fn two_edges(db: TestDb) {
         issued_a + issued_b,
         1.0 + racing.len() as f64,
         "one issued order per domain across both nodes (A: {issued_a}, B: {issued_b})"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 8. A name two tenants registered
+
+const SHARED: &str = "shared.example.test";
+
+/// No squatting: acme and beta both register `shared.example.test` (a
+/// pending registration reserves nothing, so both may), and
+/// `porta domain show` asks which one is meant. Its CNAME is pointed at
+/// beta's canonical host: beta's registration gets it (active, with a
+/// local-CA certificate, routed to beta through the edge); acme's is
+/// failed, saying another organisation verified it; `domain show` now
+/// means beta's, and a third tenant cannot even register the name. With
+/// the real binary and CLI, no ACME CA (the local CA issues).
+async fn contested_name(db: TestDb) {
+    let zone = TestZone::start("test.").await;
+    let store = Store::new(&db);
+    let env: Vec<(String, String)> = [
+        ("PORTA_CANONICAL_BASE", CANONICAL_BASE.to_owned()),
+        ("PORTA_DNS_NAMESERVERS", zone.addr().to_string()),
+        ("PORTA_DOMAINS_CHECK_INTERVAL_SECONDS", "1".to_owned()),
+        ("PORTA_EDGE_CERT_CACHE_TTL_SECONDS", "1".to_owned()),
+        ("PORTA_EDGE_NEGATIVE_CACHE_TTL_SECONDS", "1".to_owned()),
+        ("PORTA_EDGE_HOST_CACHE_TTL_SECONDS", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _porta = store.start("up", &env_refs);
+    let cli = |args: Vec<&str>| {
+        let mut cmd = store.command(&args);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        run_command(cmd, None)
+    };
+    cli(vec!["tenant", "create", "--slug", "beta", "--name", "Beta IT"])
+        .await
+        .success();
+    for tenant in ["acme", "beta"] {
+        cli(vec!["domain", "add", "--tenant", tenant, SHARED])
+            .await
+            .success();
+    }
+    let ambiguous = cli(vec!["domain", "show", SHARED]).await;
+    let message = ambiguous.failure(1);
+    assert!(
+        message.contains("registered by 2 tenants")
+            && message.contains("acme, beta")
+            && message.contains("--tenant"),
+        "{message}"
+    );
+
+    zone.set_cname(SHARED, &format!("beta.{CANONICAL_BASE}.")).await;
+    let show = |tenant: &'static str| {
+        let cli = &cli;
+        async move {
+            cli(vec!["domain", "show", SHARED, "--tenant", tenant, "--json"])
+                .await
+                .json()
+        }
+    };
+    let beta = eventually("beta's registration becomes active", SHORT, || async {
+        let beta = show("beta").await;
+        match beta["status"].as_str() {
+            Some("active") => Ok(beta),
+            _ => Err(format!("{beta:?}")),
+        }
+    })
+    .await;
+    assert_eq!(beta["verified"], true, "{beta:?}");
+    let acme = show("acme").await;
+    assert_eq!(acme["status"], "failed", "{acme:?}");
+    assert_eq!(acme["verified"], false, "{acme:?}");
+    assert_eq!(acme["next_retry_at"], Value::Null, "{acme:?}");
+    assert_eq!(
+        acme["status_message"],
+        format!(
+            "Verified by another organisation: {SHARED} was proven to belong to another tenant's portal first. \
+             Remove it here, or point its DNS at this portal and retry."
+        )
+    );
+    assert_ne!(acme["txt_record"]["value"], beta["txt_record"]["value"]);
+    let holder = cli(vec!["domain", "show", SHARED, "--json"]).await.json();
+    assert_eq!(holder["tenant"], "beta", "{holder:?}");
+
+    // Served and routed for beta.
+    let port = store.ports.edge_https;
+    let root = store.data_dir().join("local-ca").join("root.pem");
+    let trust = client_config(&std::fs::read_to_string(&root).expect("the local CA root"));
+    let start = "/auth/client-portal/handoff/start";
+    let t = trust.clone();
+    let (status, location) = eventually("the edge routes the name to beta", SHORT, move || {
+        let t = t.clone();
+        async move {
+            match https_get(port, SHARED, start, t).await {
+                Ok((303, location)) => Ok((303, location)),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+    assert_eq!(status, 303);
+    let beta_signin = format!("https://beta.{CANONICAL_BASE}:{port}/auth/client-portal/signin?");
+    assert!(
+        location.as_deref().is_some_and(|l| l.starts_with(&beta_signin)),
+        "{location:?}"
+    );
+
+    cli(vec!["tenant", "create", "--slug", "gamma", "--name", "Gamma IT"])
+        .await
+        .success();
+    let refused = cli(vec!["domain", "add", "--tenant", "gamma", SHARED]).await;
+    let message = refused.failure(1);
+    assert!(
+        message.contains("is in use") && message.contains("tenant beta"),
+        "{message}"
     );
 }

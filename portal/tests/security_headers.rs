@@ -81,7 +81,7 @@ async fn forms_may_continue_on_the_other_host(t: TestDb) {
             status: DomainStatus::Active,
             status_message: "",
             expected_cname: &HostName::parse(&beta.host).unwrap(),
-            issuer: "internal",
+            issuer: porta_core::issuer::Issuer::Internal,
             trust_dns: true,
         },
         UnixMillis::now(),

@@ -833,7 +833,7 @@ async fn signin_hands_off_bound_to_the_browser(t: TestDb) {
             status: porta_core::domain_status::DomainStatus::Active,
             status_message: "",
             expected_cname: &porta_core::host::HostName::parse(&acme.host).unwrap(),
-            issuer: "internal",
+            issuer: porta_core::issuer::Issuer::Internal,
             trust_dns: true,
         },
         UnixMillis::now(),
