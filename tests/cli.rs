@@ -706,3 +706,26 @@ async fn usage_errors_exit_2_and_name_the_argument() {
         assert!(message.contains(name), "`porta {}`: {message}", args.join(" "));
     }
 }
+
+/// What `porta up` keeps of its own it keeps to itself: the data directory
+/// it creates is 0700, the SQLite database and its WAL 0600 (they hold
+/// password hashes and sessions), whatever the umask.
+#[tokio::test]
+async fn up_creates_a_private_data_directory_and_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = Store::sqlite_in_a_new_directory();
+    assert!(!store.data_dir().exists());
+    let porta = store.up();
+    let mode = |path: &std::path::Path| {
+        let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        format!("{:o}", meta.permissions().mode() & 0o777)
+    };
+    assert_eq!(mode(store.data_dir()), "700", "the data directory");
+    let database = store.data_dir().join("porta.sqlite");
+    assert_eq!(mode(&database), "600", "porta.sqlite");
+    // SQLite keeps the WAL while connections are open (porta's are).
+    let wal = store.data_dir().join("porta.sqlite-wal");
+    assert!(wal.exists(), "no WAL next to {}", database.display());
+    assert_eq!(mode(&wal), "600", "porta.sqlite-wal");
+    drop(porta);
+}

@@ -216,6 +216,9 @@ impl Ports {
 pub struct Store {
     pub backend: Backend,
     dir: tempfile::TempDir,
+    /// The data directory: `dir` itself, or a directory in it that porta
+    /// creates.
+    data: PathBuf,
     /// `None`: porta's default SQLite file in the data directory.
     database_url: Option<String>,
     pub ports: Ports,
@@ -230,9 +233,11 @@ impl Store {
             Backend::Sqlite => None,
             Backend::Postgres => Some(db.url.clone()),
         };
+        let dir = tempfile::tempdir().expect("temp data dir");
         Store {
             backend: db.backend,
-            dir: tempfile::tempdir().expect("temp data dir"),
+            data: dir.path().to_owned(),
+            dir,
             database_url,
             ports: Ports::fresh(),
         }
@@ -240,16 +245,31 @@ impl Store {
 
     /// A fresh SQLite store (porta's default database).
     pub fn sqlite() -> Store {
+        let dir = tempfile::tempdir().expect("temp data dir");
         Store {
             backend: Backend::Sqlite,
-            dir: tempfile::tempdir().expect("temp data dir"),
+            data: dir.path().to_owned(),
+            dir,
+            database_url: None,
+            ports: Ports::fresh(),
+        }
+    }
+
+    /// A fresh SQLite store whose data directory does not exist yet: porta
+    /// creates it (tests of how it does).
+    pub fn sqlite_in_a_new_directory() -> Store {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Store {
+            backend: Backend::Sqlite,
+            data: dir.path().join("data"),
+            dir,
             database_url: None,
             ports: Ports::fresh(),
         }
     }
 
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        &self.data
     }
 
     /// The database porta uses: the URL it was given, or its default SQLite
@@ -301,7 +321,7 @@ impl Store {
         cmd.arg("--data-dir")
             .arg(self.data_dir())
             .args(args)
-            .current_dir(self.data_dir());
+            .current_dir(self.dir.path());
         if let Some(url) = &self.database_url {
             cmd.env("PORTA_DATABASE_URL", url);
         }
