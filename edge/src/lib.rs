@@ -4,9 +4,10 @@
 //! SNI from the database through a cache, see [`tls`]), the plain-HTTP
 //! listener (ACME HTTP-01, redirect to HTTPS), host -> tenant routing
 //! (`porta_core::host_cache`, passed to the portal as a signed request
-//! context), the one-time-token handoff ([`exchange`], the page in
-//! [`pages`]), proxying to the portal upstreams ([`proxy`]) and the metrics
-//! listener ([`metrics`]).
+//! context), the one-time-token handoff (`handoff`, [`exchange`], the page in
+//! [`pages`]), proxying to the portal upstreams ([`proxy`]), the deadlines
+//! for reading requests ([`deadline`]) and the metrics listener
+//! ([`metrics`]).
 //!
 //! [`EdgeListeners::bind`] binds the three listeners (HTTPS, plain HTTP,
 //! metrics) and [`build_with_listeners`] prepares a server on them, so the
@@ -18,6 +19,7 @@
 
 pub mod deadline;
 pub mod exchange;
+mod handoff;
 pub mod lifecycle_service;
 pub mod listeners;
 pub mod metrics;

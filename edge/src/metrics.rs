@@ -22,8 +22,9 @@ pub struct EdgeMetrics {
     pub handshakes_completed: IntCounter,
     /// `result`: hit | miss_loaded | miss_unknown | miss_refused | error.
     pub cert_cache: IntCounterVec,
-    /// `outcome`: success | ott_required | host_missing | domain_not_found |
-    /// domain_inactive | dns_mismatch | invalid_or_expired | rate_limited | error.
+    /// `outcome`: success | rate_limited | json_required | host_missing |
+    /// origin_mismatch | ott_required | domain_not_found | domain_inactive |
+    /// dns_mismatch | invalid_or_expired | error.
     pub ott_exchanges: IntCounterVec,
     /// `outcome`: issued | rate_limited | unreachable | challenge_failed |
     /// rejected | budget_exhausted | error.

@@ -1,15 +1,23 @@
 //! The one Pingora proxy type. Its phases, in order:
 //!
+//! - `early_request_filter`: the head has been read, the body's read
+//!   deadline starts ([`crate::deadline`]);
 //! - `request_filter`: plain HTTP gets ACME HTTP-01 answers, `/healthz`, or a
-//!   308 to HTTPS. On TLS the Host must equal the SNI name (else 421), the
-//!   edge answers the handoff page and the token exchange itself, and any
+//!   308 to HTTPS (for hosts the edge serves; 404 for others). On TLS the
+//!   Host must equal the SNI name (else 421), the edge answers the handoff
+//!   start, page and token exchange itself ([`crate::handoff`]), and any
 //!   other request needs a known host (else 404) and is proxied.
+//! - `request_body_filter`: the end of a proxied body ends its deadline.
 //! - `upstream_peer`: the next portal upstream (round robin, the next one on
 //!   a failed connect).
 //! - `upstream_request_filter`: client-sent forwarding and internal headers
 //!   are dropped; `X-Forwarded-Host/Proto/For` are set by the edge.
-//! - `fail_to_proxy`: a branded 502 page when no upstream answers.
-//! - `logging`: request metrics.
+//! - `fail_to_proxy`: a branded 502 page when no upstream answers, the
+//!   edge's own page for other failures, nothing for a client that is gone.
+//! - `logging`: request metrics; the connection waits for its next head.
+//!
+//! Every response the edge writes over TLS carries HSTS as configured
+//! (`edge.hsts_max_age_seconds`), proxied ones too (`response_filter`).
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,13 +34,10 @@ use porta_core::clock::UnixMillis;
 use porta_core::db::acme_challenges;
 use porta_core::host::HostName;
 
-use porta_core::next_path::{NextPath, PortalArea};
-use porta_core::ott::{find_nonce, nonce_cookie, HandoffNonce, BINDING_PARAM};
 use porta_core::paths;
 use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
 
 use crate::deadline;
-use crate::exchange::{self, ExchangeRequest};
 use crate::metrics::EdgeMetrics;
 use crate::pages;
 use crate::state::EdgeState;
@@ -42,9 +47,8 @@ const EXCHANGE_PATH: &str = paths::EXCHANGE;
 const HANDOFF_PATH: &str = paths::HANDOFF;
 const HANDOFF_JS_PATH: &str = paths::HANDOFF_JS;
 const ACME_PREFIX: &str = paths::ACME_CHALLENGE_PREFIX;
-const MAX_EXCHANGE_BODY: usize = 8 * 1024;
 
-fn is_tls(session: &Session) -> bool {
+pub(crate) fn is_tls(session: &Session) -> bool {
     session.digest().and_then(|d| d.ssl_digest.as_ref()).is_some()
 }
 
@@ -86,7 +90,7 @@ fn raw_host(session: &Session) -> Option<String> {
         .or_else(|| req.uri.authority().map(|a| a.as_str().to_owned()))
 }
 
-fn client_ip(session: &Session) -> IpAddr {
+pub(crate) fn client_ip(session: &Session) -> IpAddr {
     session
         .client_addr()
         .and_then(|a| a.as_inet())
@@ -95,7 +99,7 @@ fn client_ip(session: &Session) -> IpAddr {
 }
 
 /// All `Cookie` headers of the request, joined (HTTP/2 may send several).
-fn cookie_header(session: &Session) -> String {
+pub(crate) fn cookie_header(session: &Session) -> String {
     session
         .req_header()
         .headers
@@ -108,7 +112,7 @@ fn cookie_header(session: &Session) -> String {
 
 impl EdgeProxy {
     /// Writes a complete response from the edge itself (with HSTS on TLS).
-    async fn respond(
+    pub(crate) async fn respond(
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
@@ -142,7 +146,7 @@ impl EdgeProxy {
         Ok(true)
     }
 
-    async fn respond_html(
+    pub(crate) async fn respond_html(
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
@@ -204,166 +208,6 @@ impl EdgeProxy {
         );
         self.respond(session, ctx, 308, "text/plain", "", &[("location", location)])
             .await
-    }
-
-    async fn exchange(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        host: Option<&HostName>,
-    ) -> Result<bool> {
-        if session.req_header().method != http::Method::POST {
-            return self
-                .respond(
-                    session,
-                    ctx,
-                    405,
-                    "application/json",
-                    r#"{"error":"method_not_allowed"}"#,
-                    &[("allow", "POST".into())],
-                )
-                .await;
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = session.read_request_body().await? {
-            if body.len() + chunk.len() > MAX_EXCHANGE_BODY {
-                return self
-                    .respond(
-                        session,
-                        ctx,
-                        413,
-                        "application/json",
-                        r#"{"error":"body_too_large"}"#,
-                        &[],
-                    )
-                    .await;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let user_agent = session
-            .req_header()
-            .headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let headers = &session.req_header().headers;
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let content_type = text("content-type");
-        let origin = text("origin");
-        let request = ExchangeRequest {
-            host: host.map(HostName::as_str),
-            client_ip: client_ip(session),
-            user_agent: user_agent.as_deref(),
-            content_type: content_type.as_deref(),
-            origin: origin.as_deref(),
-            nonce: find_nonce(&cookie_header(session)),
-            body: &body,
-        };
-        let metrics = EdgeMetrics::global();
-        match exchange::exchange(&self.state, &request).await {
-            Ok(done) => {
-                metrics.ott_exchanges.with_label_values(&["success"]).inc();
-                let json = serde_json::json!({ "redirectTo": done.redirect_to }).to_string();
-                self.respond(
-                    session,
-                    ctx,
-                    200,
-                    "application/json",
-                    json,
-                    &[("set-cookie", done.set_cookie), ("set-cookie", done.clear_nonce)],
-                )
-                .await
-            }
-            Err(e) => {
-                metrics.ott_exchanges.with_label_values(&[e.code()]).inc();
-                let json = serde_json::json!({ "error": e.code() }).to_string();
-                let retry_after =
-                    porta_core::rate_limit::IpRateLimiter::retry_after(UnixMillis::now()).to_string();
-                let extra: &[(&'static str, String)] = if e == exchange::ExchangeError::RateLimited {
-                    &[("retry-after", retry_after)]
-                } else {
-                    &[]
-                };
-                self.respond(session, ctx, e.status(), "application/json", json, extra)
-                    .await
-            }
-        }
-    }
-
-    /// `GET /auth/client-portal/handoff/start?next=…` on a custom domain:
-    /// gives the browser its handoff nonce (keeping a valid one it has) and
-    /// sends it to the canonical host's sign-in with the nonce's hash.
-    async fn handoff_start(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        tenant: porta_core::ids::TenantId,
-    ) -> Result<bool> {
-        let tenant = self
-            .state
-            .hosts
-            .tenant(tenant)
-            .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e.to_string()))?;
-        let next = session.req_header().uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "next")
-                .map(|(_, v)| v.into_owned())
-        });
-        let next = NextPath::or_landing(next.as_deref(), PortalArea::ClientPortal);
-        let nonce = find_nonce(&cookie_header(session)).unwrap_or_else(HandoffNonce::generate);
-        let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", next.as_str())
-            .append_pair(BINDING_PARAM, &nonce.binding().to_param())
-            .finish();
-        let location = format!(
-            "{}?{query}",
-            exchange::canonical_signin_url(&self.state.config, &canonical)
-        );
-        self.respond(
-            session,
-            ctx,
-            303,
-            "text/plain",
-            "",
-            &[
-                ("location", location),
-                ("set-cookie", nonce_cookie(&nonce).to_string()),
-                ("referrer-policy", "no-referrer".to_owned()),
-            ],
-        )
-        .await
-    }
-
-    async fn handoff_page(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        tenant: porta_core::ids::TenantId,
-    ) -> Result<bool> {
-        let tenant = self
-            .state
-            .hosts
-            .tenant(tenant)
-            .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e.to_string()))?;
-        let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
-        let signin = exchange::canonical_signin_url(&self.state.config, &canonical);
-        let csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-        self.respond(
-            session,
-            ctx,
-            200,
-            "text/html; charset=utf-8",
-            pages::handoff_page(&signin),
-            &[
-                ("content-security-policy", csp.to_owned()),
-                ("referrer-policy", "no-referrer".to_owned()),
-            ],
-        )
-        .await
     }
 }
 
@@ -539,8 +383,12 @@ impl ProxyHttp for EdgeProxy {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
                 ErrorSource::Upstream => 502,
+                // The client is gone or too slow: nothing to answer it.
                 ErrorSource::Downstream => match e.etype() {
-                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    ErrorType::WriteError
+                    | ErrorType::ReadError
+                    | ErrorType::ReadTimedout
+                    | ErrorType::ConnectionClosed => 0,
                     _ => 400,
                 },
                 ErrorSource::Internal | ErrorSource::Unset => 500,
@@ -554,7 +402,8 @@ impl ProxyHttp for EdgeProxy {
             };
         }
         if code > 0 {
-            let _ = session.respond_error(code).await;
+            // The edge's own page, so HSTS and the other headers are on it.
+            let _ = self.respond_html(session, ctx, code, pages::failure(code)).await;
         }
         FailToProxy {
             error_code: code,
