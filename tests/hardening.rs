@@ -33,6 +33,7 @@ both_backends! {
     reloading_the_sign_in_page_mints_no_new_tokens => no_token_per_reload;
     plain_http_redirects_only_hosts_the_edge_serves => redirect_rule;
     a_lockout_holds_for_the_failing_ip_not_for_the_owner => lockout_per_account_and_ip;
+    the_edge_sweeps_spent_tokens_in_the_background => swept_in_the_background;
 }
 
 /// Exchanges without limit (the tests make many from one address).
@@ -189,6 +190,34 @@ async fn no_token_per_reload(db: TestDb) {
         .exchange_token(DEMO_CUSTOM_DOMAIN, newest, Some(newest_nonce))
         .await;
     assert_exchanged(&reply, DEMO_CUSTOM_DOMAIN);
+}
+
+/// What the edge's housekeeping (a background service of every edge node)
+/// deletes once a minute: tokens consumed or expired more than ten minutes
+/// ago; a token spent just now and a live one stay (the sweep itself,
+/// called on porta's database, as its service calls it).
+async fn swept_in_the_background(db: TestDb) {
+    let (store, _porta, edge, pool, spent) = started(&db).await;
+    edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &spent).await;
+    let old = edge.sign_in(&jane(&store), None).await;
+    expire_ott(&pool, &old.ott).await;
+    let live = edge.sign_in(&jane(&store), None).await;
+    assert_eq!(ott_rows(&pool).await, 3);
+    let window = Duration::from_secs(900);
+    let now = UnixMillis::now();
+    let swept = porta_edge::housekeeping::sweep(&pool, window, now).await.unwrap();
+    assert_eq!(swept.tokens, 0, "nothing is ten minutes old yet");
+    let later = now.plus_seconds(11 * 60);
+    let swept = porta_edge::housekeeping::sweep(&pool, window, later)
+        .await
+        .unwrap();
+    assert_eq!(swept.tokens, 2, "the spent one and the expired one");
+    assert_eq!(ott_rows(&pool).await, 1);
+    assert_eq!(
+        ott_unconsumed(&pool, &live.ott).await,
+        Some(true),
+        "the live one stays"
+    );
 }
 
 // ---------------------------------------------------------------------------

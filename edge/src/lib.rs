@@ -6,7 +6,8 @@
 //! (`porta_core::host_cache`, passed to the portal as a signed request
 //! context), the one-time-token handoff (`handoff`, [`exchange`], the page in
 //! [`pages`]), proxying to the portal upstreams ([`proxy`]), the deadlines
-//! for reading requests ([`deadline`]) and the metrics listener
+//! for reading requests ([`deadline`]), the background sweep of spent
+//! tokens and old counters ([`housekeeping`]) and the metrics listener
 //! ([`metrics`]).
 //!
 //! [`EdgeListeners::bind`] binds the three listeners (HTTPS, plain HTTP,
@@ -20,6 +21,7 @@
 pub mod deadline;
 pub mod exchange;
 mod handoff;
+pub mod housekeeping;
 pub mod lifecycle_service;
 pub mod listeners;
 pub mod metrics;
@@ -31,6 +33,7 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::listeners::tls::TlsSettings;
@@ -51,6 +54,7 @@ use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
 use crate::deadline::{DeadlineApp, ReadDeadlines};
+use crate::housekeeping::Housekeeping;
 use crate::lifecycle_service::LifecycleService;
 use crate::listeners::{BoundListener, PreBound};
 use crate::metrics::MetricsApp;
@@ -170,6 +174,7 @@ pub fn build_with_listeners(
     );
     let db_for_hello = db.clone();
     let lifecycle_db = db.clone();
+    let housekeeping_db = db.clone();
     let state = Arc::new(EdgeState {
         hosts: HostCache::new(
             db.clone(),
@@ -231,6 +236,14 @@ pub fn build_with_listeners(
             resolver,
             db: lifecycle_db,
             interval: config.domains.check_interval,
+        },
+    ));
+
+    server.add_service(pingora::services::background::background_service(
+        "porta-housekeeping",
+        Housekeeping {
+            db: housekeeping_db,
+            longest_window: config.signin.failure_window.max(Duration::from_secs(60)),
         },
     ));
 
