@@ -611,8 +611,9 @@ async fn send_and_hang_up(edge: &EdgeClient, port: u16, bytes: &[u8], reset: boo
 /// `close_notify` mid-request and after a request, a reset mid-head, a
 /// head cut off at the read deadline, an HTTP/2 client that sends no
 /// preface. Its log has no ERROR line (the edge counts these in its
-/// metrics, which show they happened), and does have the portal's request
-/// lines at INFO.
+/// metrics, which show they happened), does have the portal's request
+/// lines at INFO, and has no password, token, nonce or session of a sign-in
+/// and handoff made meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_mistakes_leave_no_error_in_the_log() {
     let store = Store::sqlite();
@@ -677,6 +678,26 @@ async fn client_mistakes_leave_no_error_in_the_log() {
         let seen: u64 = metric_sample(&text, &format!("{hellos}{{result=\"{result}\"}}")).unwrap_or(0);
         assert!(seen >= 1, "{result}: {text}");
     }
+    // A whole sign-in with its handoff: none of its secrets is logged.
+    let jane = jane(&store);
+    let handoff = edge.sign_in(&jane, None).await;
+    let (custom, _) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
+    let nonce = handoff
+        .nonce
+        .cookie
+        .split_once('=')
+        .expect("name=value")
+        .1
+        .to_owned();
+    let secrets = [
+        jane.password.clone(),
+        handoff.ott.clone(),
+        nonce,
+        handoff.nonce.binding.clone(),
+        handoff.canonical.token.clone(),
+        custom.token.clone(),
+    ];
+
     // A last, ordinary request: its line is the end of the log to read.
     let marker = "/auth/msp/signin";
     assert_eq!(edge.get(CANONICAL, marker, None).await.status, 200);
@@ -706,4 +727,12 @@ async fn client_mistakes_leave_no_error_in_the_log() {
             .any(|l| l.contains(" INFO ") && l.contains("tower_http")),
         "the portal's request lines reach the default level:\n{log}"
     );
+    assert!(log.contains("handoff completed"), "the handoff is logged:\n{log}");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret ({} chars) is in the log:\n{log}",
+            secret.len()
+        );
+    }
 }
