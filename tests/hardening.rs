@@ -278,7 +278,8 @@ async fn https_answers(edge: &EdgeClient) -> Vec<(&'static str, Reply)> {
 }
 
 /// `Strict-Transport-Security` is on every HTTPS response, proxied or the
-/// edge's own, exactly once and as configured: a year by default (no
+/// edge's own (and the portal's strict CSP on its pages, through the edge),
+/// exactly once and as configured: a year by default (no
 /// `includeSubDomains`, no `preload`), the configured max-age and
 /// `includeSubDomains` when asked for, none with a max-age of 0; never on
 /// plain HTTP.
@@ -302,6 +303,16 @@ async fn hsts_is_on_every_https_response_as_configured() {
         let _porta = store.up_in_process(env).await;
         let edge = EdgeClient::new(&store);
         for (what, reply) in https_answers(&edge).await {
+            if what == "proxied page" {
+                // The portal's own header for its pages, through the edge.
+                let csp = values(&reply, "content-security-policy");
+                assert!(
+                    csp.len() == 1
+                        && csp[0].contains("script-src 'self'")
+                        && !csp[0].contains("unsafe-inline"),
+                    "{reply:?}"
+                );
+            }
             let hsts = values(&reply, "strict-transport-security");
             assert_eq!(
                 hsts,
