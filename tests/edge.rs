@@ -492,16 +492,16 @@ async fn handoff_flow(db: TestDb) {
         .assert_see_other("/auth/client-portal/signin?next=%2Fclient-portal%2Fdashboard");
 
     // `next` survives the round trip.
-    let wanted = "/client-portal/tickets?x=1";
+    let wanted = "/client-portal/no-such-page?x=1";
     let first = edge.get(DEMO_CUSTOM_DOMAIN, wanted, None).await;
     first.assert_see_other(&format!(
-        "{HANDOFF_START}?next=%2Fclient-portal%2Ftickets%3Fx%3D1"
+        "{HANDOFF_START}?next=%2Fclient-portal%2Fno-such-page%3Fx%3D1"
     ));
     let (nonce, signin) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, Some(wanted)).await;
     assert_eq!(
         signin,
         format!(
-            "{canonical_signin}?next=%2Fclient-portal%2Ftickets%3Fx%3D1&handoff={}",
+            "{canonical_signin}?next=%2Fclient-portal%2Fno-such-page%3Fx%3D1&handoff={}",
             nonce.binding
         )
     );
@@ -509,7 +509,7 @@ async fn handoff_flow(db: TestDb) {
     assert_eq!(form.status, 200, "{form:?}");
     assert!(
         form.body
-            .contains("<input type=\"hidden\" name=\"next\" value=\"/client-portal/tickets?x=1\">"),
+            .contains("<input type=\"hidden\" name=\"next\" value=\"/client-portal/no-such-page?x=1\">"),
         "{form:?}"
     );
     assert_eq!(
@@ -525,16 +525,16 @@ async fn handoff_flow(db: TestDb) {
     assert_eq!(
         second.location,
         format!(
-            "{custom_origin}/auth/client-portal/handoff?ott={}&next=%2Fclient-portal%2Ftickets%3Fx%3D1",
+            "{custom_origin}/auth/client-portal/handoff?ott={}&next=%2Fclient-portal%2Fno-such-page%3Fx%3D1",
             second.ott
         )
     );
     let (second_custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &second).await;
     assert_eq!(redirect, wanted);
-    // Signed in there: a page that does not exist yet is a 404, not a
+    // Signed in there: a page that does not exist is a 404, not a
     // redirect to sign-in.
-    let tickets = edge.get(DEMO_CUSTOM_DOMAIN, wanted, Some(&second_custom)).await;
-    assert_eq!(tickets.status, 404, "{tickets:?}");
+    let missing = edge.get(DEMO_CUSTOM_DOMAIN, wanted, Some(&second_custom)).await;
+    assert_eq!(missing.status, 404, "{missing:?}");
 
     // Sign-out from another origin is refused and revokes nothing.
     let custom_cookie = custom.cookie_header();
