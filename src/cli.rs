@@ -178,9 +178,14 @@ pub enum DomainCommand {
         #[arg(long)]
         json: bool,
     },
-    /// One domain: status, reason, CNAME expected vs observed, certificate.
+    /// One domain: status, reason, CNAME expected vs observed, the TXT
+    /// record that also proves control, certificate.
     Show {
         domain: String,
+        /// The tenant's registration (slug), when several tenants have
+        /// registered the name; default: the one that proved control.
+        #[arg(long)]
+        tenant: Option<String>,
         /// Print the domain as one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -204,11 +209,26 @@ pub enum DomainCommand {
         json: bool,
     },
     /// Check DNS / order again now.
-    Retry { domain: String },
+    Retry {
+        domain: String,
+        /// The tenant's registration (slug), when several tenants have it.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Stop serving the domain.
-    Disable { domain: String },
+    Disable {
+        domain: String,
+        /// The tenant's registration (slug), when several tenants have it.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Remove the registration.
-    Remove { domain: String },
+    Remove {
+        domain: String,
+        /// The tenant's registration (slug), when several tenants have it.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// One-time tokens of the sign-in handoff to custom domains.
     #[command(subcommand)]
     Sessions(SessionsCommand),

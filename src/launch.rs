@@ -44,7 +44,8 @@ impl Up {
     /// portal.
     pub async fn prepare(config: Config) -> anyhow::Result<Up> {
         let mut config = config;
-        std::fs::create_dir_all(&config.data_dir)
+        // It holds the keys, the local CA and (on SQLite) the database.
+        porta_core::private_file::create_private_dir(&config.data_dir)
             .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
         let listeners = EdgeListeners::bind(&config)?;
         if config.public_https_port == 0 {

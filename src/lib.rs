@@ -7,11 +7,14 @@
 //!   operators' domain and certificate commands);
 //! - [`launch`]: `porta up`'s servers (the edge and the portal), bound
 //!   before they run;
-//! - [`demo`]: the demo tenant `porta up` seeds into an empty database.
+//! - [`demo`]: the demo tenant `porta up` seeds into an empty database;
+//! - `telemetry` and `pingora_log`: logging, with Pingora's client-caused
+//!   errors lowered to DEBUG.
 
 pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod demo_data;
 pub mod launch;
+mod pingora_log;
 mod telemetry;

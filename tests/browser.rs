@@ -179,6 +179,67 @@ async fn wait_for_url(browser: &Client, expected: &str) {
     }
 }
 
+/// Polls the browser's URL until `matches` says yes (bounded); returns it.
+async fn wait_for_url_where(browser: &Client, matches: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = browser.current_url().await.expect("current URL");
+        if matches(url.as_str()) {
+            return url.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no expected URL within {WAIT:?}, still at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Fills in and submits the sign-in form of the current page.
+async fn sign_in(browser: &Client, email: &str, password: &str) {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#email"))
+        .await
+        .expect("#email")
+        .send_keys(email)
+        .await
+        .expect("type email");
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .expect("#password")
+        .send_keys(password)
+        .await
+        .expect("type password");
+    browser
+        .find(Locator::Css("#signin-submit"))
+        .await
+        .expect("#signin-submit")
+        .click()
+        .await
+        .expect("submit");
+}
+
+/// The value of the sign-in form's hidden field `name`, if it has one.
+async fn hidden(browser: &Client, name: &str) -> Option<String> {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#signin-form"))
+        .await
+        .expect("the sign-in form");
+    let found = browser
+        .find_all(Locator::Css(&format!("#signin-form input[name={name}]")))
+        .await
+        .expect("find");
+    match found.first() {
+        Some(input) => input.prop("value").await.expect("value"),
+        None => None,
+    }
+}
+
 /// Text of the element matching `css`, waiting (bounded) for it to exist.
 async fn text(browser: &Client, css: &str) -> String {
     browser
@@ -193,10 +254,13 @@ async fn text(browser: &Client, css: &str) -> String {
 }
 
 /// Jane Doe signs in with the demo credentials from demo.json on the
-/// canonical host, is handed off to the custom domain and sees her
-/// dashboard there with a Secure, HttpOnly session cookie; she signs out and
-/// lands on the canonical sign-in page, and from then on the dashboard on
-/// either host sends her back to sign in.
+/// canonical host, is handed off to the custom domain (once through its
+/// handoff start, for the nonce that binds the token to this browser) and
+/// sees her dashboard there with a Secure, HttpOnly session cookie; she
+/// signs out and lands on the canonical sign-in page, and from then on the
+/// dashboard on either host sends her back to sign in: the custom domain's
+/// with the binding of its handoff start, from which signing in lands her
+/// on the custom domain's dashboard in one go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_client_user_signs_in_and_out_in_chromium() {
     let store = Store::sqlite();
@@ -221,27 +285,7 @@ async fn demo_client_user_signs_in_and_out_in_chromium() {
             browser.title().await.expect("title"),
             "Sign in to the client portal · Acme IT Services"
         );
-        let email = browser
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("#email"))
-            .await
-            .expect("#email");
-        email.send_keys(&jane.email).await.expect("type email");
-        browser
-            .find(Locator::Css("#password"))
-            .await
-            .expect("#password")
-            .send_keys(&jane.password)
-            .await
-            .expect("type password");
-        browser
-            .find(Locator::Css("#signin-submit"))
-            .await
-            .expect("#signin-submit")
-            .click()
-            .await
-            .expect("submit");
+        sign_in(&browser, &jane.email, &jane.password).await;
 
         // Through the handoff to the dashboard on the custom domain.
         let dashboard = format!("{custom}/client-portal/dashboard");
@@ -288,23 +332,45 @@ async fn demo_client_user_signs_in_and_out_in_chromium() {
             "no error after a normal sign-out"
         );
 
-        // Signed out on both hosts: each dashboard sends her to sign in.
+        // Signed out on both hosts: each dashboard sends her to sign in. The
+        // canonical one straight to its sign-in...
         let back_to_signin = format!("{}?next=%2Fclient-portal%2Fdashboard", jane.signin_url);
-        for page in [dashboard.clone(), format!("{canonical}/client-portal/dashboard")] {
-            browser.goto(&page).await.expect("open dashboard");
-            wait_for_url(&browser, &back_to_signin).await;
-            let next = browser
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("#signin-form input[name=next]"))
-                .await
-                .expect("hidden next field");
-            assert_eq!(
-                next.prop("value").await.expect("value").as_deref(),
-                Some("/client-portal/dashboard"),
-                "after visiting {page}"
-            );
-        }
+        browser
+            .goto(&format!("{canonical}/client-portal/dashboard"))
+            .await
+            .expect("open the canonical dashboard");
+        wait_for_url(&browser, &back_to_signin).await;
+        assert_eq!(
+            hidden(&browser, "next").await.as_deref(),
+            Some("/client-portal/dashboard")
+        );
+        assert_eq!(
+            hidden(&browser, "handoff").await,
+            None,
+            "no handoff from the canonical host"
+        );
+        // ... the custom domain's through its handoff start, which gives the
+        // browser its nonce there and brings the nonce's hash along.
+        browser.goto(&dashboard).await.expect("open the custom dashboard");
+        let bound = wait_for_url_where(&browser, |url| {
+            url.strip_prefix(&format!("{back_to_signin}&handoff="))
+                .is_some_and(|binding| binding.len() == 43 && !binding.contains('&'))
+        })
+        .await;
+        let binding = bound.rsplit('=').next().expect("the binding").to_owned();
+        assert_eq!(
+            hidden(&browser, "next").await.as_deref(),
+            Some("/client-portal/dashboard")
+        );
+        assert_eq!(
+            hidden(&browser, "handoff").await.as_deref(),
+            Some(binding.as_str()),
+            "the form carries the binding"
+        );
+        // Signing in from there lands on the custom domain's dashboard.
+        sign_in(&browser, &jane.email, &jane.password).await;
+        wait_for_url(&browser, &dashboard).await;
+        assert_eq!(text(&browser, "#welcome").await, "Welcome, Jane Doe");
     };
     // Every step waits at most WAIT; the whole flow is bounded as well (a
     // navigation that never completes would otherwise wait for WebDriver's

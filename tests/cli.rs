@@ -10,6 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{assert_dashboard, demo_user, Store, DEMO_CUSTOM_DOMAIN, DEMO_SLUG, SESSION_COOKIE};
+use porta_core::ott::HandoffNonce;
 use porta_testkit::{both_backends, Backend, TestDb};
 use serde_json::{json, Map, Value};
 
@@ -64,7 +65,27 @@ fn assert_no_secrets_in_log(log: &str, secrets: &[&str]) {
     }
 }
 
-/// The handoff URL a demo client sign-in on the canonical host answers with
+/// The binding a browser brings from the custom domain's handoff start: the
+/// hash of the nonce the edge gave it there (the test plays the edge).
+fn handoff_binding() -> String {
+    HandoffNonce::generate().binding().to_param()
+}
+
+/// Where a demo client sign-in on the canonical host without a binding
+/// goes: once through the custom domain's handoff start, which gives the
+/// browser its nonce and comes back with its hash.
+#[track_caller]
+fn assert_demo_handoff_start(store: &Store, location: &str) {
+    assert_eq!(
+        location,
+        format!(
+            "{}/auth/client-portal/handoff/start?next=%2Fclient-portal%2Fdashboard",
+            store.https_origin(DEMO_CUSTOM_DOMAIN)
+        )
+    );
+}
+
+/// The handoff URL a demo client sign-in bound to a browser answers with
 /// (the demo tenant has an active custom domain); returns the one-time token.
 #[track_caller]
 fn assert_demo_handoff(store: &Store, location: &str) -> String {
@@ -123,7 +144,7 @@ async fn up_seeds_the_demo(db: TestDb) {
         (
             "jane.doe@globex.example",
             "client",
-            "Client Admin",
+            "Admin",
             "Jane Doe",
             "/auth/client-portal/signin",
         ),
@@ -221,7 +242,10 @@ async fn up_seeds_the_demo(db: TestDb) {
         assert!(form.body.contains(&format!("id=\"{id}\"")), "no #{id}");
     }
     assert_eq!(form.text_of("signin-error"), None);
-    let signed_in = site.sign_in_client(&jane.email, &jane.password).await;
+    // As a browser sent from the custom domain's handoff start signs in.
+    let signed_in = site
+        .sign_in_client_with(&jane.email, &jane.password, Some(&handoff_binding()))
+        .await;
     let ott = assert_demo_handoff(&store, &signed_in.location);
     let dashboard = site
         .get("/client-portal/dashboard", Some(&signed_in.session))
@@ -252,7 +276,7 @@ async fn second_up_keeps_the_demo(db: TestDb) {
         .site(DEMO_SLUG)
         .sign_in_client(&jane.email, &jane.password)
         .await;
-    assert_demo_handoff(&store, &signed_in.location);
+    assert_demo_handoff_start(&store, &signed_in.location);
     let status = first.stop();
     assert!(status.success(), "porta up exits 0 on SIGTERM: {status:?}");
 
@@ -274,7 +298,9 @@ async fn second_up_keeps_the_demo(db: TestDb) {
         .get("/client-portal/dashboard", Some(&signed_in.session))
         .await;
     assert_dashboard(&old_session, "Jane Doe", "Globex Corporation", "Acme IT Services");
-    let again = site.sign_in_client(&jane.email, &jane.password).await;
+    let again = site
+        .sign_in_client_with(&jane.email, &jane.password, Some(&handoff_binding()))
+        .await;
     assert_demo_handoff(&store, &again.location);
     assert_ne!(again.session.token, signed_in.session.token);
 }
@@ -372,7 +398,7 @@ async fn admin_commands_and_sign_in(db: TestDb) {
     assert_eq!(sam["email"], "sam.smith@northwind.example");
     assert_eq!(sam["user_type"], "client");
     assert_eq!(sam["client"], "Northwind");
-    assert_eq!(sam["role"], "Client User");
+    assert_eq!(sam["role"], "User");
     assert_eq!(sam["display_name"], "Sam Smith");
 
     let ivy_password = "staff-only-secret-42";
@@ -442,9 +468,15 @@ async fn admin_commands_and_sign_in(db: TestDb) {
     let dashboard = site.get("/client-portal/dashboard", Some(&session)).await;
     assert_dashboard(&dashboard, "Sam Smith", "Northwind", "Beta Networks");
     assert_eq!(dashboard.text_of("email"), Some("sam.smith@northwind.example"));
-    assert_eq!(dashboard.text_of("roles"), Some("Client User"));
+    assert_eq!(dashboard.text_of("roles"), Some("User"));
 
-    let signout = site.post_form("/auth/signout", &[], Some(&session)).await;
+    // Signing out without the page's Origin and token is refused...
+    let forged = site.post_form("/auth/signout", &[], Some(&session)).await;
+    assert_eq!(forged.status, 403, "{forged:?}");
+    // ... from the dashboard's own form it works.
+    let signout = site
+        .submit("/auth/signout", &[], &session, "/client-portal/dashboard")
+        .await;
     signout.assert_see_other("/auth/client-portal/signin");
     let cleared = signout.set_cookies();
     assert_eq!(cleared.len(), 1, "{signout:?}");
@@ -548,10 +580,11 @@ async fn bad_arguments(db: TestDb) {
             GOOD,
             &["no role named", "Wizard"],
         ),
+        // Admin is a client role too now; Technician is staff only.
         (
-            with(&client_user, &["--role", "Admin"]),
+            with(&client_user, &["--role", "Technician"]),
             GOOD,
-            &["\"Admin\"", "internal users", "not client users"],
+            &["\"Technician\"", "internal users", "not client users"],
         ),
         (
             user(&[
@@ -672,4 +705,27 @@ async fn usage_errors_exit_2_and_name_the_argument() {
         let message = out.failure(2);
         assert!(message.contains(name), "`porta {}`: {message}", args.join(" "));
     }
+}
+
+/// What `porta up` keeps of its own it keeps to itself: the data directory
+/// it creates is 0700, the SQLite database and its WAL 0600 (they hold
+/// password hashes and sessions), whatever the umask.
+#[tokio::test]
+async fn up_creates_a_private_data_directory_and_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = Store::sqlite_in_a_new_directory();
+    assert!(!store.data_dir().exists());
+    let porta = store.up();
+    let mode = |path: &std::path::Path| {
+        let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        format!("{:o}", meta.permissions().mode() & 0o777)
+    };
+    assert_eq!(mode(store.data_dir()), "700", "the data directory");
+    let database = store.data_dir().join("porta.sqlite");
+    assert_eq!(mode(&database), "600", "porta.sqlite");
+    // SQLite keeps the WAL while connections are open (porta's are).
+    let wal = store.data_dir().join("porta.sqlite-wal");
+    assert!(wal.exists(), "no WAL next to {}", database.display());
+    assert_eq!(mode(&wal), "600", "porta.sqlite-wal");
+    drop(porta);
 }

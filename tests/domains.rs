@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    demo_user, free_port, metric_sample, run_command, Outcome, Porta, Ports, Store, SESSION_COOKIE,
+    demo_user, forms, free_port, metric_sample, run_command, Outcome, Porta, Ports, Store, SESSION_COOKIE,
 };
 use porta_certs::store::CertificateInfo;
 use porta_core::clock::UnixMillis;
@@ -55,6 +55,7 @@ both_backends! {
     ca_outage_keeps_the_old_certificate_and_backs_off => ca_outage;
     trusted_internal_domain_is_served_until_disabled => trusted_internal;
     failed_order_is_retried_from_the_dns_step => failed_order_retried;
+    a_name_two_tenants_registered_goes_to_the_one_that_proves_it => contested_name;
 }
 
 /// Two edge processes on one PostgreSQL database (SQLite is one node only).
@@ -191,7 +192,7 @@ impl World {
     /// The MSP staff admin of the demo tenant, signed in on the canonical
     /// host of `porta`'s portal.
     async fn staff(&self, porta: &Porta) -> Staff {
-        Staff::sign_in(porta.addr, &self.store.demo_json()).await
+        Staff::sign_in(porta.addr, self.store.ports.edge_https, &self.store.demo_json()).await
     }
 
     /// A client trusting only the root pebble issues under (right now:
@@ -215,11 +216,18 @@ impl World {
 struct Staff {
     http: reqwest::Client,
     origin: String,
+    /// What the staff's browser sends as `Origin`: the canonical host on
+    /// the edge's HTTPS port.
+    browser_origin: String,
     cookie: String,
 }
 
 impl Staff {
-    async fn sign_in(portal: SocketAddr, demo: &Value) -> Staff {
+    /// Signs the demo's staff admin in on the canonical host of the portal
+    /// at `portal` (reached as the edge reaches it), as the sign-in page
+    /// posts its form: the page's CSRF cookie and token, the Origin of the
+    /// site browsers see on `https_port`.
+    async fn sign_in(portal: SocketAddr, https_port: u16, demo: &Value) -> Staff {
         let admin = demo_user(demo, "internal");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -228,13 +236,34 @@ impl Staff {
             .build()
             .expect("HTTP client");
         let origin = format!("http://{portal}");
+        let browser_origin = format!("https://{CANONICAL}:{https_port}");
+        let page = http
+            .get(format!("{origin}/auth/msp/signin"))
+            .header("x-forwarded-host", CANONICAL)
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .expect("the staff sign-in page");
+        let set_cookies: Vec<String> = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let csrf_cookie = forms::cookie_pair(&set_cookies, forms::CSRF_COOKIE)
+            .unwrap_or_else(|| panic!("the staff sign-in page sets no CSRF cookie: {set_cookies:?}"));
+        let html = page.text().await.expect("sign-in page body");
+        let token = forms::csrf_field(&html).expect("a CSRF field on the staff sign-in page");
         let response = http
             .post(format!("{origin}/auth/msp/signin"))
             .header("x-forwarded-host", CANONICAL)
             .header("x-forwarded-proto", "https")
+            .header("origin", &browser_origin)
+            .header("cookie", &csrf_cookie)
             .form(&[
                 ("email", admin.email.as_str()),
                 ("password", admin.password.as_str()),
+                (forms::CSRF_FIELD, token.as_str()),
             ])
             .send()
             .await
@@ -251,15 +280,28 @@ impl Staff {
         let body = response.text().await.unwrap_or_default();
         assert_eq!(status, 303, "staff sign-in: {body}");
         let cookie = cookie.unwrap_or_else(|| panic!("staff sign-in set no session cookie: {body}"));
-        Staff { http, origin, cookie }
+        Staff {
+            http,
+            origin,
+            browser_origin,
+            cookie,
+        }
     }
 
+    /// A request as the staff's browser sends it (a state-changing one with
+    /// the site's Origin, as the settings page's script would).
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.origin))
+        let request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.origin))
             .header("x-forwarded-host", CANONICAL)
             .header("x-forwarded-proto", "https")
-            .header("cookie", &self.cookie)
+            .header("cookie", &self.cookie);
+        if method == Method::GET || method == Method::HEAD {
+            request
+        } else {
+            request.header("origin", &self.browser_origin)
+        }
     }
 
     /// A call of the staff API: status and JSON body (`null` when empty).
@@ -310,6 +352,10 @@ impl Staff {
         );
         assert_eq!(d["observed"], Value::Null, "not checked yet: {d}");
         assert_eq!(d["attempts"], 0, "{d}");
+        // The other proof of control, and none yet.
+        assert_eq!(d["txt"]["name"], format!("_porta-challenge.{domain}"), "{d}");
+        assert_eq!(d["txt"]["type"], "TXT", "{d}");
+        assert_eq!(d["verified"], false, "{d}");
         d
     }
 
@@ -481,18 +527,27 @@ async fn https_get(
 }
 
 /// Asserts that the edge routes `host` to the demo tenant's portal: its
-/// sign-in page there sends browsers to the tenant's canonical host.
+/// sign-in page there starts the handoff, whose start sends browsers to the
+/// tenant's canonical host.
 async fn assert_routed_to_tenant(port: u16, host: &str, config: Arc<ClientConfig>) {
-    let (status, location) = https_get(port, host, "/auth/client-portal/signin", config)
+    let (status, location) = https_get(port, host, "/auth/client-portal/signin", config.clone())
         .await
         .unwrap_or_else(|e| panic!("GET the sign-in page on {host}: {e}"));
-    let canonical_signin = format!("https://{CANONICAL}:{port}/auth/client-portal/signin");
+    let start = "/auth/client-portal/handoff/start?next=%2Fclient-portal%2Fdashboard";
+    assert!(
+        status == 303 && location.as_deref() == Some(start),
+        "{host} is routed to the portal (303 to {start}): {status} {location:?}"
+    );
+    let (status, location) = https_get(port, host, start, config)
+        .await
+        .unwrap_or_else(|e| panic!("GET the handoff start on {host}: {e}"));
+    let canonical_signin = format!("https://{CANONICAL}:{port}/auth/client-portal/signin?");
     assert!(
         status == 303
             && location
                 .as_deref()
                 .is_some_and(|l| l.starts_with(&canonical_signin)),
-        "{host} is routed to the tenant (303 to {canonical_signin}): {status} {location:?}"
+        "{host} is routed to the tenant (303 to {canonical_signin}...): {status} {location:?}"
     );
 }
 
@@ -1198,9 +1253,16 @@ async fn trusted_internal(db: TestDb) {
             "status_message",
             "tenant",
             "trust_dns",
+            "txt_record",
+            "verified",
         ],
         "{shown:?}"
     );
+    assert_eq!(
+        shown["verified"], true,
+        "trusted on submit and claimed: {shown:?}"
+    );
+    assert_eq!(shown["txt_record"]["name"], format!("_porta-challenge.{SHOP2}"));
     assert_eq!(shown["domain"], SHOP2);
     assert_eq!(shown["tenant"], "acme");
     assert_eq!(shown["issuer"], "internal");
@@ -1503,5 +1565,125 @@ async fn two_edges(db: TestDb) {
         issued_a + issued_b,
         1.0 + racing.len() as f64,
         "one issued order per domain across both nodes (A: {issued_a}, B: {issued_b})"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 8. A name two tenants registered
+
+const SHARED: &str = "shared.example.test";
+
+/// No squatting: acme and beta both register `shared.example.test` (a
+/// pending registration reserves nothing, so both may), and
+/// `porta domain show` asks which one is meant. Its CNAME is pointed at
+/// beta's canonical host: beta's registration gets it (active, with a
+/// local-CA certificate, routed to beta through the edge); acme's is
+/// failed, saying another organisation verified it; `domain show` now
+/// means beta's, and a third tenant cannot even register the name. With
+/// the real binary and CLI, no ACME CA (the local CA issues).
+async fn contested_name(db: TestDb) {
+    let zone = TestZone::start("test.").await;
+    let store = Store::new(&db);
+    let env: Vec<(String, String)> = [
+        ("PORTA_CANONICAL_BASE", CANONICAL_BASE.to_owned()),
+        ("PORTA_DNS_NAMESERVERS", zone.addr().to_string()),
+        ("PORTA_DOMAINS_CHECK_INTERVAL_SECONDS", "1".to_owned()),
+        ("PORTA_EDGE_CERT_CACHE_TTL_SECONDS", "1".to_owned()),
+        ("PORTA_EDGE_NEGATIVE_CACHE_TTL_SECONDS", "1".to_owned()),
+        ("PORTA_EDGE_HOST_CACHE_TTL_SECONDS", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _porta = store.start("up", &env_refs);
+    let cli = |args: Vec<&str>| {
+        let mut cmd = store.command(&args);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        run_command(cmd, None)
+    };
+    cli(vec!["tenant", "create", "--slug", "beta", "--name", "Beta IT"])
+        .await
+        .success();
+    for tenant in ["acme", "beta"] {
+        cli(vec!["domain", "add", "--tenant", tenant, SHARED])
+            .await
+            .success();
+    }
+    let ambiguous = cli(vec!["domain", "show", SHARED]).await;
+    let message = ambiguous.failure(1);
+    assert!(
+        message.contains("registered by 2 tenants")
+            && message.contains("acme, beta")
+            && message.contains("--tenant"),
+        "{message}"
+    );
+
+    zone.set_cname(SHARED, &format!("beta.{CANONICAL_BASE}.")).await;
+    let show = |tenant: &'static str| {
+        let cli = &cli;
+        async move {
+            cli(vec!["domain", "show", SHARED, "--tenant", tenant, "--json"])
+                .await
+                .json()
+        }
+    };
+    let beta = eventually("beta's registration becomes active", SHORT, || async {
+        let beta = show("beta").await;
+        match beta["status"].as_str() {
+            Some("active") => Ok(beta),
+            _ => Err(format!("{beta:?}")),
+        }
+    })
+    .await;
+    assert_eq!(beta["verified"], true, "{beta:?}");
+    let acme = show("acme").await;
+    assert_eq!(acme["status"], "failed", "{acme:?}");
+    assert_eq!(acme["verified"], false, "{acme:?}");
+    assert_eq!(acme["next_retry_at"], Value::Null, "{acme:?}");
+    assert_eq!(
+        acme["status_message"],
+        format!(
+            "Verified by another organisation: {SHARED} was proven to belong to another tenant's portal first. \
+             Remove it here, or point its DNS at this portal and retry."
+        )
+    );
+    assert_ne!(acme["txt_record"]["value"], beta["txt_record"]["value"]);
+    let holder = cli(vec!["domain", "show", SHARED, "--json"]).await.json();
+    assert_eq!(holder["tenant"], "beta", "{holder:?}");
+
+    // Served and routed for beta.
+    let port = store.ports.edge_https;
+    let root = store.data_dir().join("local-ca").join("root.pem");
+    let trust = client_config(&std::fs::read_to_string(&root).expect("the local CA root"));
+    let start = "/auth/client-portal/handoff/start";
+    let t = trust.clone();
+    let (status, location) = eventually("the edge routes the name to beta", SHORT, move || {
+        let t = t.clone();
+        async move {
+            match https_get(port, SHARED, start, t).await {
+                Ok((303, location)) => Ok((303, location)),
+                other => Err(format!("{other:?}")),
+            }
+        }
+    })
+    .await;
+    assert_eq!(status, 303);
+    let beta_signin = format!("https://beta.{CANONICAL_BASE}:{port}/auth/client-portal/signin?");
+    assert!(
+        location.as_deref().is_some_and(|l| l.starts_with(&beta_signin)),
+        "{location:?}"
+    );
+
+    cli(vec!["tenant", "create", "--slug", "gamma", "--name", "Gamma IT"])
+        .await
+        .success();
+    let refused = cli(vec!["domain", "add", "--tenant", "gamma", SHARED]).await;
+    let message = refused.failure(1);
+    assert!(
+        message.contains("is in use") && message.contains("tenant beta"),
+        "{message}"
     );
 }

@@ -20,42 +20,23 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::edge_client::*;
 use common::{
-    assert_dashboard, demo_user, metric_sample, session_from_set_cookie, DemoUser, Reply, Session,
-    SiteClient, Store, DEMO_CUSTOM_DOMAIN, DEMO_SLUG,
+    assert_dashboard, forms, metric_sample, DemoUser, SiteClient, Store, DEMO_CUSTOM_DOMAIN, DEMO_SLUG,
 };
-use porta_certs::local_ca::LocalCa;
-use porta_certs::master_key::MasterKey;
-use porta_certs::store::NewCertificate;
 use porta_core::challenge_kind::ChallengeKind;
 use porta_core::clock::UnixMillis;
 use porta_core::db::acme_challenges;
-use porta_core::db::portal_domains::{self, NewPortalDomain};
-use porta_core::db::{tenants, Db};
+use porta_core::db::portal_domains;
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
-use porta_core::ids::TenantId;
-use porta_core::issuer::Issuer;
-use porta_core::ott::OttToken;
-use porta_core::slug::TenantSlug;
 use porta_testkit::dns::TestZone;
 use porta_testkit::{both_backends, TestDb};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::UnixTime;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use tokio::io::AsyncWriteExt;
 
 both_backends! {
     sni_selects_each_certificate_and_unknown_names_get_none => sni_selects_certificates;
@@ -72,731 +53,10 @@ both_backends! {
     unreachable_portal_gives_the_branded_502 => upstream_down;
 }
 
-/// The demo tenant's canonical host.
-const CANONICAL: &str = "acme.portal.localhost";
-/// Upper bound of any single network step.
-const WAIT: Duration = Duration::from_secs(30);
-/// Where signed-in clients land by default.
-const DASHBOARD: &str = "/client-portal/dashboard";
 /// The handoff page's Content-Security-Policy.
 const HANDOFF_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
                            style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
                            frame-ancestors 'none'";
-const EXCHANGE_PATH: &str = "/api/client-portal/domain-session";
-
-// ---------------------------------------------------------------------------
-// HTTP/1.1 by hand
-
-/// Position of `needle` in `haystack`.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A chunked body, decoded; `None` while it is incomplete.
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = find(data, b"\r\n")?;
-        let size = std::str::from_utf8(&data[..line_end]).expect("ASCII chunk size");
-        let size = size.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("chunk size {size:?}"));
-        data = &data[line_end + 2..];
-        if size == 0 {
-            // No trailers (an empty line) or trailers ending with one.
-            return (data.starts_with(b"\r\n") || find(data, b"\r\n\r\n").is_some()).then_some(body);
-        }
-        if data.len() < size + 2 {
-            return None;
-        }
-        body.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-/// The response in `buf`, once it is complete (`eof`: the peer closed).
-fn parse_response(buf: &[u8], eof: bool) -> Option<Reply> {
-    let head_end = find(buf, b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&buf[..head_end]).expect("ASCII response head");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut words = status_line.splitn(3, ' ');
-    let version = words.next().unwrap_or_default();
-    assert!(version.starts_with("HTTP/1."), "not an HTTP/1 response: {head}");
-    let status: u16 = words
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let mut headers = HeaderMap::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .unwrap_or_else(|| panic!("bad header line {line:?}"));
-        headers.append(
-            HeaderName::from_bytes(name.trim().as_bytes()).expect("header name"),
-            HeaderValue::from_str(value.trim()).expect("header value"),
-        );
-    }
-    let rest = &buf[head_end + 4..];
-    let chunked = headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.to_str().unwrap_or_default().eq_ignore_ascii_case("chunked"));
-    let length = headers.get("content-length").map(|v| {
-        v.to_str()
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .expect("Content-Length")
-    });
-    let body = if status == 204 || status == 304 {
-        Vec::new()
-    } else if chunked {
-        dechunk(rest)?
-    } else if let Some(length) = length {
-        if rest.len() < length {
-            return None;
-        }
-        rest[..length].to_vec()
-    } else if eof {
-        rest.to_vec()
-    } else {
-        return None;
-    };
-    Some(Reply {
-        status,
-        headers,
-        body: String::from_utf8(body).expect("UTF-8 body"),
-    })
-}
-
-/// Reads one whole response from `stream`.
-async fn read_reply<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Reply> {
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 16 * 1024];
-    loop {
-        let n = match stream.read(&mut chunk).await {
-            Ok(n) => n,
-            // A peer that closes without close_notify.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            return parse_response(&buf, true).ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("incomplete response: {:?}", String::from_utf8_lossy(&buf)),
-                )
-            });
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(reply) = parse_response(&buf, false) {
-            return Ok(reply);
-        }
-    }
-}
-
-/// An HTTP/1.1 request; `host: None` sends no Host header.
-fn http_request(
-    method: &str,
-    target: &str,
-    host: Option<&str>,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Vec<u8> {
-    let mut head = format!("{method} {target} HTTP/1.1\r\n");
-    if let Some(host) = host {
-        head.push_str(&format!("Host: {host}\r\n"));
-    }
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
-/// `application/x-www-form-urlencoded`.
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        form.append_pair(k, v);
-    }
-    form.finish()
-}
-
-// ---------------------------------------------------------------------------
-// The edge's TLS listener
-
-/// What the edge served as the leaf certificate of a handshake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Leaf {
-    der: Vec<u8>,
-    serial: String,
-    /// The DNS names of the subjectAltName extension, sorted.
-    sans: Vec<String>,
-}
-
-fn parse_leaf(der: &[u8]) -> Leaf {
-    let (_, cert) = X509Certificate::from_der(der).expect("X.509 leaf");
-    let mut sans: Vec<String> = cert
-        .subject_alternative_name()
-        .expect("well-formed subjectAltName")
-        .map(|ext| {
-            ext.value
-                .general_names
-                .iter()
-                .map(|name| match name {
-                    GeneralName::DNSName(dns) => (*dns).to_owned(),
-                    other => panic!("unexpected subjectAltName entry {other:?}"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    sans.sort();
-    Leaf {
-        der: der.to_vec(),
-        serial: cert.raw_serial_as_string(),
-        sans,
-    }
-}
-
-/// The leaf (first certificate) of a PEM chain.
-fn leaf_of_pem(chain_pem: &str) -> Leaf {
-    let der = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
-        .next()
-        .expect("a certificate in the chain")
-        .expect("PEM certificate");
-    parse_leaf(der.as_ref())
-}
-
-fn tls_config(root: &CertificateDer<'static>) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    roots.add(root.clone()).expect("local CA root certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-/// Accepts any server certificate (signatures are still checked): to tell
-/// "the edge sent no certificate" apart from "it sent one we distrust".
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// A client config that accepts any certificate, with or without SNI.
-fn trusting_tls_config(sni: bool) -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    config.enable_sni = sni;
-    Arc::new(config)
-}
-
-/// A client of one porta's edge: TLS trusting only its local CA, and
-/// HTTP/1.1 by hand. Each request is one new connection.
-struct EdgeClient {
-    https_port: u16,
-    http_port: u16,
-    with_sni: Arc<ClientConfig>,
-}
-
-impl EdgeClient {
-    fn new(store: &Store) -> EdgeClient {
-        let path = store.data_dir().join("local-ca").join("root.pem");
-        let root = CertificateDer::from_pem_file(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        EdgeClient {
-            https_port: store.ports.edge_https,
-            http_port: store.ports.edge_http,
-            with_sni: tls_config(&root),
-        }
-    }
-
-    /// `host:port`, as browsers send it in `Host`.
-    fn authority(&self, host: &str) -> String {
-        format!("{host}:{}", self.https_port)
-    }
-
-    fn origin(&self, host: &str) -> String {
-        format!("https://{host}:{}", self.https_port)
-    }
-
-    async fn connect_with(&self, config: Arc<ClientConfig>, name: &str) -> io::Result<TlsStream<TcpStream>> {
-        let handshake = async {
-            let tcp = TcpStream::connect(("127.0.0.1", self.https_port)).await?;
-            let server_name = ServerName::try_from(name.to_owned())
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-            TlsConnector::from(config).connect(server_name, tcp).await
-        };
-        tokio::time::timeout(WAIT, handshake)
-            .await
-            .unwrap_or_else(|_| panic!("TLS handshake for {name} did not finish within {WAIT:?}"))
-    }
-
-    /// A TLS connection with SNI `name`, verified against the local CA.
-    async fn handshake(&self, name: &str) -> io::Result<TlsStream<TcpStream>> {
-        self.connect_with(self.with_sni.clone(), name).await
-    }
-
-    /// A TLS connection with SNI `name` (or none) that accepts whatever
-    /// certificate the edge sends: it fails only when the edge sends none.
-    async fn handshake_accepting_any(&self, name: &str, sni: bool) -> io::Result<TlsStream<TcpStream>> {
-        self.connect_with(trusting_tls_config(sni), name).await
-    }
-
-    /// The leaf the edge serves for SNI `name` (the handshake must succeed).
-    async fn leaf(&self, name: &str) -> Leaf {
-        let tls = self
-            .handshake(name)
-            .await
-            .unwrap_or_else(|e| panic!("TLS handshake with SNI {name} failed: {e}"));
-        let (_, connection) = tls.get_ref();
-        let certs = connection.peer_certificates().expect("server certificates");
-        parse_leaf(certs[0].as_ref())
-    }
-
-    /// Sends `request` on a new TLS connection with SNI `sni`.
-    async fn send(&self, sni: &str, request: &[u8]) -> Reply {
-        let mut tls = self
-            .handshake(sni)
-            .await
-            .unwrap_or_else(|e| panic!("TLS handshake with SNI {sni} failed: {e}"));
-        let exchange = async {
-            tls.write_all(request).await?;
-            tls.flush().await?;
-            read_reply(&mut tls).await
-        };
-        tokio::time::timeout(WAIT, exchange)
-            .await
-            .unwrap_or_else(|_| panic!("no response from the edge within {WAIT:?}"))
-            .unwrap_or_else(|e| panic!("HTTPS request with SNI {sni}: {e}"))
-    }
-
-    /// `GET path` on `host` (SNI and Host alike) with extra headers.
-    async fn get_with(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let request = http_request("GET", path, Some(&self.authority(host)), headers, b"");
-        self.send(host, &request).await
-    }
-
-    /// `GET path` on `host`, with the session cookie when given.
-    async fn get(&self, host: &str, path: &str, session: Option<&Session>) -> Reply {
-        match session {
-            Some(s) => self.get_with(host, path, &[("Cookie", &s.cookie_header())]).await,
-            None => self.get_with(host, path, &[]).await,
-        }
-    }
-
-    /// `POST path` on `host` with a form body and extra headers.
-    async fn post_form(
-        &self,
-        host: &str,
-        path: &str,
-        form: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
-        all.extend_from_slice(headers);
-        let body = form_body(form);
-        let request = http_request("POST", path, Some(&self.authority(host)), &all, body.as_bytes());
-        self.send(host, &request).await
-    }
-
-    /// `POST /api/client-portal/domain-session` on `host` with `body`.
-    async fn exchange_body(&self, host: &str, body: &str) -> Reply {
-        let request = http_request(
-            "POST",
-            EXCHANGE_PATH,
-            Some(&self.authority(host)),
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        );
-        self.send(host, &request).await
-    }
-
-    /// Exchanges `ott` on `host`.
-    async fn exchange(&self, host: &str, ott: &str) -> Reply {
-        self.exchange_body(host, &json!({ "ott": ott }).to_string()).await
-    }
-
-    /// Exchanges `ott` on `host`, asserting success with exactly the
-    /// documented cookie; returns the new session and `redirectTo`.
-    async fn exchange_ok(&self, host: &str, ott: &str) -> (Session, String) {
-        let reply = self.exchange(host, ott).await;
-        assert_eq!(reply.status, 200, "exchange on {host}: {reply:?}");
-        assert_eq!(reply.header("content-type"), "application/json");
-        assert_eq!(reply.header("cache-control"), "no-store");
-        let cookies = reply.set_cookies();
-        assert_eq!(cookies.len(), 1, "one Set-Cookie: {reply:?}");
-        // Exactly `; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=86400`:
-        // no Domain attribute, so the cookie stays on this host.
-        let session = session_from_set_cookie(&cookies[0]);
-        let body: Value = serde_json::from_str(&reply.body).expect("JSON body");
-        let object = body.as_object().expect("JSON object");
-        assert_eq!(object.len(), 1, "only redirectTo: {body}");
-        let redirect = body["redirectTo"].as_str().expect("redirectTo").to_owned();
-        (session, redirect)
-    }
-
-    /// Posts the client sign-in form on the canonical host (with `next`
-    /// when given and extra headers).
-    async fn sign_in_raw(&self, user: &DemoUser, next: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-        let mut form = vec![
-            ("email", user.email.as_str()),
-            ("password", user.password.as_str()),
-        ];
-        if let Some(next) = next {
-            form.push(("next", next));
-        }
-        self.post_form(CANONICAL, "/auth/client-portal/signin", &form, headers)
-            .await
-    }
-
-    /// Signs the demo client in on the canonical host, asserting the answer:
-    /// 303 to exactly `https://<custom domain>:<port>/auth/client-portal/handoff?ott=<43 chars>&next=<next>`,
-    /// not cacheable, and one canonical session cookie with exactly the
-    /// documented attributes.
-    async fn sign_in(&self, user: &DemoUser, next: Option<&str>) -> Handoff {
-        let reply = self.sign_in_raw(user, next, &[]).await;
-        self.handoff_from(&reply)
-    }
-
-    #[track_caller]
-    fn handoff_from(&self, reply: &Reply) -> Handoff {
-        assert_eq!(reply.status, 303, "sign-in: {reply:?}");
-        assert_eq!(reply.header("cache-control"), "no-store");
-        let cookies = reply.set_cookies();
-        assert_eq!(cookies.len(), 1, "one Set-Cookie: {reply:?}");
-        let canonical = session_from_set_cookie(&cookies[0]);
-        let location = reply.location().to_owned();
-        let (ott, next) = self.handoff_target(&location);
-        Handoff {
-            canonical,
-            ott,
-            next,
-            location,
-        }
-    }
-
-    /// The token and `next` of a handoff URL, asserting its exact shape:
-    /// `https://<custom domain>:<port>/auth/client-portal/handoff?ott=<43 chars>&next=<next>`.
-    #[track_caller]
-    fn handoff_target(&self, location: &str) -> (String, String) {
-        let prefix = format!("{}/auth/client-portal/handoff?", self.origin(DEMO_CUSTOM_DOMAIN));
-        let query = location
-            .strip_prefix(&prefix)
-            .unwrap_or_else(|| panic!("expected a handoff to {prefix}..., got {location}"));
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["ott", "next"], "handoff query: {location}");
-        let ott = pairs[0].1.clone();
-        assert_eq!(ott.len(), 43, "32 bytes in base64url: {location}");
-        assert!(
-            ott.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-            "base64url token: {location}"
-        );
-        // The token needs no escaping, so the URL carries it verbatim.
-        assert!(query.starts_with(&format!("ott={ott}&next=")), "{location}");
-        (ott, pairs[1].1.clone())
-    }
-}
-
-/// A sign-in on the canonical host, on its way to the custom domain.
-#[derive(Debug)]
-struct Handoff {
-    /// The canonical host's session.
-    canonical: Session,
-    ott: String,
-    /// `next` of the handoff URL, decoded.
-    next: String,
-    location: String,
-}
-
-impl Handoff {
-    /// The handoff URL's path and query (on the custom domain).
-    fn path(&self) -> &str {
-        let at = self.location.find("/auth/").expect("handoff path");
-        &self.location[at..]
-    }
-}
-
-/// Asserts an exchange failed with exactly `status` and `{"error": code}`,
-/// and set no cookie.
-#[track_caller]
-fn assert_exchange_error(reply: &Reply, status: u16, code: &str) {
-    assert_eq!(reply.status, status, "expected {status} {code}: {reply:?}");
-    assert_eq!(reply.header("content-type"), "application/json", "{reply:?}");
-    assert_eq!(reply.header("cache-control"), "no-store", "{reply:?}");
-    let body: Value =
-        serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("JSON body ({e}): {reply:?}"));
-    assert_eq!(body, json!({ "error": code }), "{reply:?}");
-    assert!(
-        reply.set_cookies().is_empty(),
-        "a refused exchange set a cookie: {reply:?}"
-    );
-}
-
-/// Asserts one of the edge's own branded HTML pages with `status` and `title`.
-#[track_caller]
-fn assert_branded(reply: &Reply, status: u16, title: &str) {
-    assert_eq!(reply.status, status, "{reply:?}");
-    assert_eq!(
-        reply.header("content-type"),
-        "text/html; charset=utf-8",
-        "{reply:?}"
-    );
-    assert!(
-        reply.body.contains(&format!("<title>{title}</title>"))
-            && reply.body.contains(&format!("<h1>{title}</h1>")),
-        "expected the branded page {title:?}: {reply:?}"
-    );
-    assert!(
-        reply.body.contains(&format!("data-status=\"{status}\"")),
-        "{reply:?}"
-    );
-}
-
-/// The `<title>` of an HTML page.
-fn title(reply: &Reply) -> &str {
-    let start = reply.body.find("<title>").map(|i| i + "<title>".len());
-    let end = reply.body.find("</title>");
-    match (start, end) {
-        (Some(start), Some(end)) if start <= end => &reply.body[start..end],
-        _ => panic!("no <title>: {reply:?}"),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Storage written as another process would
-
-/// The demo tenant's id.
-async fn tenant_id(db: &Db, slug: &str) -> TenantId {
-    let slug = TenantSlug::parse(slug).expect("slug");
-    tenants::find_by_slug(db, &slug)
-        .await
-        .expect("tenant lookup")
-        .unwrap_or_else(|| panic!("no tenant {slug:?}"))
-        .id
-}
-
-/// Creates a second tenant through the CLI; returns its id.
-async fn create_tenant(store: &Store, db: &Db, slug: &str, name: &str) -> TenantId {
-    let out = store
-        .run(
-            &["tenant", "create", "--slug", slug, "--name", name, "--json"],
-            None,
-        )
-        .await;
-    let created = out.json();
-    assert_eq!(created["slug"], slug, "{created:?}");
-    tenant_id(db, slug).await
-}
-
-/// Registers `domain` for `tenant` with `status`, as staff or an operator
-/// would, after storing a certificate for it (whose leaf is returned).
-///
-/// Porta's lifecycle worker must not move the domain while a test looks at
-/// it: the certificate comes first (an active domain without one would get
-/// one from the worker), and a pending domain is registered disabled and
-/// then moved to its status, which leaves it without a retry time, so the
-/// worker never finds it due (it would otherwise check DNS and issue at
-/// once).
-async fn add_domain(store: &Store, db: &Db, tenant: TenantId, domain: &str, status: DomainStatus) -> Leaf {
-    let leaf = store_certificate(store, db, Some(tenant), domain).await;
-    let name = HostName::parse(domain).expect("domain");
-    let expected = HostName::parse(CANONICAL).expect("canonical host");
-    let pending = matches!(
-        status,
-        DomainStatus::PendingDns | DomainStatus::PendingCertificate
-    );
-    let created = portal_domains::create(
-        db,
-        &NewPortalDomain {
-            tenant,
-            domain: &name,
-            status: if pending { DomainStatus::Disabled } else { status },
-            status_message: "registered by the edge tests",
-            expected_cname: &expected,
-            issuer: Issuer::Internal,
-            trust_dns: false,
-        },
-        UnixMillis::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("register {domain}: {e}"));
-    if pending {
-        portal_domains::set_status(
-            db,
-            tenant,
-            created.id,
-            status,
-            "set by the edge tests",
-            UnixMillis::now(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("move {domain} to {status}: {e}"));
-    }
-    let stored = portal_domains::find_by_name(db, &name)
-        .await
-        .expect("find the domain")
-        .expect("the domain");
-    assert_eq!(stored.status, status);
-    assert_eq!(
-        stored.next_retry_at, None,
-        "{domain} would be due for the lifecycle worker"
-    );
-    leaf
-}
-
-/// Issues a certificate for `domain` from porta's local CA and stores it
-/// with porta's master key (replacing the domain's current one); returns
-/// its leaf.
-async fn store_certificate(store: &Store, db: &Db, tenant: Option<TenantId>, domain: &str) -> Leaf {
-    let ca = LocalCa::load_or_create(&store.data_dir().join("local-ca")).expect("porta's local CA");
-    let master = MasterKey::load_or_create(&store.data_dir().join("master.key")).expect("porta's master key");
-    let issued = ca
-        .issue(&[domain.to_owned()], Duration::from_secs(30 * 24 * 3600))
-        .expect("issue a certificate");
-    porta_certs::store::insert(
-        db,
-        &master,
-        &NewCertificate {
-            tenant,
-            domain,
-            issuer: Issuer::Internal.into(),
-            chain_pem: &issued.chain_pem,
-            key_pem: &issued.key_pem,
-        },
-        UnixMillis::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("store a certificate for {domain}: {e}"));
-    leaf_of_pem(&issued.chain_pem)
-}
-
-/// Rows in `portal_domain_otts`.
-async fn ott_rows(db: &Db) -> i64 {
-    let sql = "SELECT COUNT(*) FROM portal_domain_otts";
-    let count = match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    };
-    count.expect("count one-time tokens")
-}
-
-/// Whether the token `ott` is stored unconsumed (`None`: not stored).
-async fn ott_unconsumed(db: &Db, ott: &str) -> Option<bool> {
-    let hash = OttToken::parse(ott).expect("token").hash().0.to_vec();
-    let row: Result<Option<Option<i64>>, sqlx::Error> = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar("SELECT consumed_at FROM portal_domain_otts WHERE token_hash = ?1")
-                .bind(hash)
-                .fetch_optional(pool)
-                .await
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_scalar("SELECT consumed_at FROM portal_domain_otts WHERE token_hash = $1")
-                .bind(hash)
-                .fetch_optional(pool)
-                .await
-        }
-    };
-    row.expect("read a one-time token")
-        .map(|consumed| consumed.is_none())
-}
-
-/// Moves the expiry of token `ott` into the past, as time would.
-async fn expire_ott(db: &Db, ott: &str) {
-    let hash = OttToken::parse(ott).expect("token").hash().0.to_vec();
-    let past = UnixMillis::now().0 - 1_000;
-    let updated = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query("UPDATE portal_domain_otts SET expires_at = ?1 WHERE token_hash = ?2")
-                .bind(past)
-                .bind(hash)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        }
-        Db::Postgres(pool) => {
-            sqlx::query("UPDATE portal_domain_otts SET expires_at = $1 WHERE token_hash = $2")
-                .bind(past)
-                .bind(hash)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        }
-    };
-    assert_eq!(updated.expect("expire a token"), 1);
-}
-
-// ---------------------------------------------------------------------------
-// Other helpers
-
-/// The demo client user (Jane Doe).
-fn jane(store: &Store) -> DemoUser {
-    demo_user(&store.demo_json(), "client")
-}
-
-/// Per-IP limits count in fixed wall-clock minutes: when less than `needed`
-/// is left of this one, waits for the next, so that a test's requests all
-/// fall into one window.
-async fn within_one_minute(needed: Duration) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
-    let into = Duration::from_millis(u64::try_from(now.as_millis() % 60_000).expect("ms"));
-    let left = Duration::from_secs(60) - into;
-    if left < needed {
-        tokio::time::sleep(left + Duration::from_millis(200)).await;
-    }
-}
 
 // ---------------------------------------------------------------------------
 // 1. SNI
@@ -836,15 +96,18 @@ async fn sni_selects_certificates(db: TestDb) {
     let served = edge.leaf("portal.beta-it.localhost").await;
     assert_eq!(served, stored, "the stored certificate on the first connection");
     assert_eq!(served.sans, ["portal.beta-it.localhost"]);
-    // ... and the domain is routed to its tenant: sign-in happens on beta's
-    // canonical host.
+    // ... and the domain is routed to its tenant: sign-in there starts the
+    // handoff, which sends the browser to beta's canonical host.
     let reply = edge
         .get("portal.beta-it.localhost", "/auth/client-portal/signin", None)
         .await;
-    reply.assert_see_other(&format!(
-        "{}/auth/client-portal/signin",
+    reply.assert_see_other("/auth/client-portal/handoff/start?next=%2Fclient-portal%2Fdashboard");
+    let (_, signin) = edge.handoff_start("portal.beta-it.localhost", None).await;
+    let beta_signin = format!(
+        "{}/auth/client-portal/signin?next=%2Fclient-portal%2Fdashboard&handoff=",
         edge.origin("beta.portal.localhost")
-    ));
+    );
+    assert!(signin.starts_with(&beta_signin), "{signin}");
 
     // No certificate at all, not merely one this client would distrust:
     // these clients accept any (and do get one for a known name).
@@ -874,17 +137,17 @@ async fn sni_selects_certificates(db: TestDb) {
         Some(1),
         "{text}"
     );
-    // Every successful handshake above: five leaves, two requests, the
+    // Every successful handshake above: five leaves, three requests, the
     // accept-any client.
     assert_eq!(
         metric_sample(&text, &format!("{hellos}{{result=\"sni_known\"}}")),
-        Some(8),
+        Some(9),
         "{text}"
     );
     // Each of those completed its handshake; the refused ones never started.
     assert_eq!(
         metric_sample(&text, "porta_edge_tls_handshakes_completed_total"),
-        Some(8),
+        Some(9),
         "{text}"
     );
 }
@@ -1094,10 +357,13 @@ async fn forwarding_headers_are_ignored(db: TestDb) {
 
     within_one_minute(Duration::from_secs(40)).await;
     // Attempt 1 of 4 from this address: acme's handoff, the Secure cookie.
-    let signed_in = edge.sign_in_raw(&jane, None, &spoofed).await;
-    let handoff = edge.handoff_from(&signed_in);
+    let (nonce, _) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, None).await;
+    let signed_in = edge
+        .sign_in_raw(&jane, None, &spoofed, Some(&nonce.binding))
+        .await;
+    let handoff = edge.handoff_from(&signed_in, nonce);
     assert_eq!(handoff.next, DASHBOARD);
-    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
     let dashboard = edge
         .get_with(
@@ -1124,14 +390,14 @@ async fn forwarding_headers_are_ignored(db: TestDb) {
             ("X-Real-IP", ip.as_str()),
             ("Forwarded", "for=198.51.100.99"),
         ];
-        let refused = edge.sign_in_raw(&wrong, None, &headers).await;
+        let refused = edge.sign_in_raw(&wrong, None, &headers, None).await;
         refused.assert_see_other(
             "/auth/client-portal/signin?error=CredentialsSignin&next=%2Fclient-portal%2Fdashboard",
         );
     }
     // ... but they all came from 127.0.0.1: the fifth is over the limit.
     let headers = [("X-Forwarded-For", "198.51.100.5"), ("X-Real-IP", "198.51.100.5")];
-    let limited = edge.sign_in_raw(&jane, None, &headers).await;
+    let limited = edge.sign_in_raw(&jane, None, &headers, None).await;
     assert_eq!(limited.status, 429, "{limited:?}");
     assert!(limited.set_cookies().is_empty(), "{limited:?}");
     assert!(limited.body.contains("Too many sign-in attempts"), "{limited:?}");
@@ -1140,15 +406,17 @@ async fn forwarding_headers_are_ignored(db: TestDb) {
 // ---------------------------------------------------------------------------
 // 5. The handoff, end to end, and 11. its metrics
 
-/// Sign-in on the canonical host answers with the exact handoff URL and the
+/// Sign-in on the canonical host, started from the custom domain's handoff
+/// start (the browser's nonce), answers with the exact handoff URL and the
 /// canonical cookie; the custom domain serves the handoff page (strict CSP,
-/// no referrer, its script same-origin) and exchanges the token for its own
-/// host-only `__Secure-` cookie, with which the dashboard greets Jane. Each
-/// host refuses the other's cookie. A page asked for on the custom domain
-/// without a session survives the round trip through the canonical sign-in
-/// as `next`. Sign-out on the custom domain (same-origin only) revokes that
-/// session and its canonical parent, not another sign-in's. The metrics
-/// count the successful exchanges.
+/// no referrer, its script same-origin) and exchanges the token, with the
+/// nonce cookie, for its own host-only `__Secure-` cookie, with which the
+/// dashboard greets Jane. Each host refuses the other's cookie. A page
+/// asked for on the custom domain without a session survives the round
+/// trip through the handoff start and the canonical sign-in as `next`.
+/// Sign-out on the custom domain (same-origin, the page's token) revokes
+/// that session and its canonical parent, not another sign-in's. The
+/// metrics count the successful exchanges.
 async fn handoff_flow(db: TestDb) {
     let store = Store::new(&db);
     let porta = store.up();
@@ -1205,7 +473,7 @@ async fn handoff_flow(db: TestDb) {
     let on_canonical = edge.get(CANONICAL, handoff.path(), None).await;
     assert_eq!(on_canonical.status, 404, "{on_canonical:?}");
 
-    let (custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
     assert_ne!(custom.token, handoff.canonical.token);
     let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom)).await;
@@ -1213,8 +481,9 @@ async fn handoff_flow(db: TestDb) {
     let dashboard = edge.get(CANONICAL, DASHBOARD, Some(&handoff.canonical)).await;
     assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
 
-    // Each host's cookie is refused on the other.
-    let to_signin = format!("{canonical_signin}?next=%2Fclient-portal%2Fdashboard");
+    // Each host's cookie is refused on the other (the custom domain starts
+    // a handoff for a visitor without its session).
+    let to_signin = format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard");
     edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&handoff.canonical))
         .await
         .assert_see_other(&to_signin);
@@ -1223,38 +492,49 @@ async fn handoff_flow(db: TestDb) {
         .assert_see_other("/auth/client-portal/signin?next=%2Fclient-portal%2Fdashboard");
 
     // `next` survives the round trip.
-    let wanted = "/client-portal/tickets?x=1";
+    let wanted = "/client-portal/no-such-page?x=1";
     let first = edge.get(DEMO_CUSTOM_DOMAIN, wanted, None).await;
-    let signin_with_next = format!("{canonical_signin}?next=%2Fclient-portal%2Ftickets%3Fx%3D1");
-    first.assert_see_other(&signin_with_next);
-    let form = edge
-        .get(
-            CANONICAL,
-            "/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets%3Fx%3D1",
-            None,
+    first.assert_see_other(&format!(
+        "{HANDOFF_START}?next=%2Fclient-portal%2Fno-such-page%3Fx%3D1"
+    ));
+    let (nonce, signin) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, Some(wanted)).await;
+    assert_eq!(
+        signin,
+        format!(
+            "{canonical_signin}?next=%2Fclient-portal%2Fno-such-page%3Fx%3D1&handoff={}",
+            nonce.binding
         )
-        .await;
+    );
+    let form = edge.get(CANONICAL, &signin[canonical_origin.len()..], None).await;
     assert_eq!(form.status, 200, "{form:?}");
     assert!(
         form.body
-            .contains("<input type=\"hidden\" name=\"next\" value=\"/client-portal/tickets?x=1\">"),
+            .contains("<input type=\"hidden\" name=\"next\" value=\"/client-portal/no-such-page?x=1\">"),
         "{form:?}"
     );
-    let second = edge.sign_in(&jane, Some(wanted)).await;
+    assert_eq!(
+        forms::hidden_field(&form.body, "handoff").as_deref(),
+        Some(nonce.binding.as_str()),
+        "the form carries the binding: {form:?}"
+    );
+    let reply = edge
+        .sign_in_raw(&jane, Some(wanted), &[], Some(&nonce.binding))
+        .await;
+    let second = edge.handoff_from(&reply, nonce);
     assert_eq!(second.next, wanted);
     assert_eq!(
         second.location,
         format!(
-            "{custom_origin}/auth/client-portal/handoff?ott={}&next=%2Fclient-portal%2Ftickets%3Fx%3D1",
+            "{custom_origin}/auth/client-portal/handoff?ott={}&next=%2Fclient-portal%2Fno-such-page%3Fx%3D1",
             second.ott
         )
     );
-    let (second_custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &second.ott).await;
+    let (second_custom, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &second).await;
     assert_eq!(redirect, wanted);
-    // Signed in there: a page that does not exist yet is a 404, not a
+    // Signed in there: a page that does not exist is a 404, not a
     // redirect to sign-in.
-    let tickets = edge.get(DEMO_CUSTOM_DOMAIN, wanted, Some(&second_custom)).await;
-    assert_eq!(tickets.status, 404, "{tickets:?}");
+    let missing = edge.get(DEMO_CUSTOM_DOMAIN, wanted, Some(&second_custom)).await;
+    assert_eq!(missing.status, 404, "{missing:?}");
 
     // Sign-out from another origin is refused and revokes nothing.
     let custom_cookie = custom.cookie_header();
@@ -1271,13 +551,18 @@ async fn handoff_flow(db: TestDb) {
     let still = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&custom)).await;
     assert_dashboard(&still, "Jane Doe", "Globex Corporation", "Acme IT Services");
 
-    let signout = edge
+    // Same origin but without the page's CSRF token: refused too.
+    let tokenless = edge
         .post_form(
             DEMO_CUSTOM_DOMAIN,
             "/auth/signout",
             &[],
             &[("Cookie", &custom_cookie), ("Origin", &custom_origin)],
         )
+        .await;
+    assert_eq!(tokenless.status, 403, "{tokenless:?}");
+    let signout = edge
+        .submit(DEMO_CUSTOM_DOMAIN, "/auth/signout", &[], &custom, DASHBOARD)
         .await;
     signout.assert_see_other(&canonical_signin);
     let cleared = signout.set_cookies();
@@ -1339,11 +624,13 @@ async fn exchange_rate_limited(db: TestDb) {
 
     within_one_minute(Duration::from_secs(30)).await;
     for _ in 0..3 {
-        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, "{}").await;
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, "{}", None).await;
         assert_exchange_error(&reply, 400, "ott_required");
     }
     for body in ["{}".to_owned(), json!({ "ott": handoff.ott }).to_string()] {
-        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, &body).await;
+        let reply = edge
+            .exchange_body(DEMO_CUSTOM_DOMAIN, &body, Some(&handoff.nonce))
+            .await;
         assert_exchange_error(&reply, 429, "rate_limited");
         let retry_after: u64 = reply
             .header("retry-after")
@@ -1396,7 +683,7 @@ async fn exchange_errors(db: TestDb) {
         "ott=abc",
         "",
     ] {
-        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, body).await;
+        let reply = edge.exchange_body(DEMO_CUSTOM_DOMAIN, body, None).await;
         assert_exchange_error(&reply, 400, "ott_required");
     }
 
@@ -1406,7 +693,12 @@ async fn exchange_errors(db: TestDb) {
     // unlike the documented order.)
     let handoff = edge.sign_in(&jane, None).await;
     let body = json!({ "ott": handoff.ott }).to_string();
-    let headers = [("Content-Type", "application/json")];
+    let origin = edge.origin(DEMO_CUSTOM_DOMAIN);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Origin", origin.as_str()),
+        ("Cookie", handoff.nonce.cookie.as_str()),
+    ];
     for host in [
         None,
         Some(format!("127.0.0.1:{}", edge.https_port)),
@@ -1419,7 +711,7 @@ async fn exchange_errors(db: TestDb) {
 
     // domain_not_found: hosts that are not registered custom domains.
     for host in [CANONICAL, "nobody.portal.localhost"] {
-        let reply = edge.exchange(host, &handoff.ott).await;
+        let reply = edge.exchange(host, &handoff).await;
         assert_exchange_error(&reply, 404, "domain_not_found");
     }
 
@@ -1433,7 +725,7 @@ async fn exchange_errors(db: TestDb) {
     ] {
         add_domain(&store, &db, acme, domain, status).await;
         for ott in [handoff.ott.as_str(), "bogus"] {
-            let reply = edge.exchange(domain, ott).await;
+            let reply = edge.exchange_token(domain, ott, Some(&handoff.nonce)).await;
             assert_exchange_error(&reply, 403, "domain_inactive");
         }
     }
@@ -1441,41 +733,39 @@ async fn exchange_errors(db: TestDb) {
     // invalid_or_expired
     let bogus = "A".repeat(43);
     for ott in [bogus.as_str(), "not a token", "x", &"B".repeat(500)] {
-        let reply = edge.exchange(DEMO_CUSTOM_DOMAIN, ott).await;
+        let reply = edge
+            .exchange_token(DEMO_CUSTOM_DOMAIN, ott, Some(&handoff.nonce))
+            .await;
         assert_exchange_error(&reply, 400, "invalid_or_expired");
     }
     // Another active domain of the same tenant.
     let extra = "extra.acme-it.localhost";
     add_domain(&store, &db, acme, extra, DomainStatus::Active).await;
-    assert_exchange_error(
-        &edge.exchange(extra, &handoff.ott).await,
-        400,
-        "invalid_or_expired",
-    );
+    assert_exchange_error(&edge.exchange(extra, &handoff).await, 400, "invalid_or_expired");
     // Another tenant's active domain.
     let beta = create_tenant(&store, &db, "beta", "Beta IT Services").await;
     let beta_domain = "portal.beta-it.localhost";
     add_domain(&store, &db, beta, beta_domain, DomainStatus::Active).await;
     assert_exchange_error(
-        &edge.exchange(beta_domain, &handoff.ott).await,
+        &edge.exchange(beta_domain, &handoff).await,
         400,
         "invalid_or_expired",
     );
     // None of those refusals spent the token: it works on its own domain,
     // once.
     assert_eq!(ott_unconsumed(&db, &handoff.ott).await, Some(true));
-    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (session, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
     let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&session)).await;
     assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
-    let reused = edge.exchange(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let reused = edge.exchange(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_exchange_error(&reused, 400, "invalid_or_expired");
 
     // Expired.
     let late = edge.sign_in(&jane, None).await;
     expire_ott(&db, &late.ott).await;
     assert_exchange_error(
-        &edge.exchange(DEMO_CUSTOM_DOMAIN, &late.ott).await,
+        &edge.exchange(DEMO_CUSTOM_DOMAIN, &late).await,
         400,
         "invalid_or_expired",
     );
@@ -1498,7 +788,7 @@ async fn exchange_errors(db: TestDb) {
     .await
     .expect("disable the demo domain");
     assert_exchange_error(
-        &edge.exchange(DEMO_CUSTOM_DOMAIN, &held.ott).await,
+        &edge.exchange(DEMO_CUSTOM_DOMAIN, &held).await,
         403,
         "domain_inactive",
     );
@@ -1516,7 +806,7 @@ async fn exchange_errors(db: TestDb) {
     )
     .await
     .expect("enable the demo domain");
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &held.ott).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &held).await;
     assert_eq!(redirect, DASHBOARD);
 }
 
@@ -1550,19 +840,39 @@ async fn exchange_dns_mismatch(db: TestDb) {
     add_domain(&store, &db, acme, disabled, DomainStatus::Disabled).await;
     let bogus = "C".repeat(43);
 
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        409,
+        "dns_mismatch",
+    );
     zone.set_a(pending, std::net::Ipv4Addr::new(127, 0, 0, 1)).await;
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        409,
+        "dns_mismatch",
+    );
     zone.remove(pending).await;
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 409, "dns_mismatch");
-    assert_exchange_error(&edge.exchange(disabled, &bogus).await, 403, "domain_inactive");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        409,
+        "dns_mismatch",
+    );
+    assert_exchange_error(
+        &edge.exchange_token(disabled, &bogus, None).await,
+        403,
+        "domain_inactive",
+    );
 
     zone.set_cname(pending, &format!("{CANONICAL}.")).await;
-    assert_exchange_error(&edge.exchange(pending, &bogus).await, 400, "invalid_or_expired");
+    assert_exchange_error(
+        &edge.exchange_token(pending, &bogus, None).await,
+        400,
+        "invalid_or_expired",
+    );
 
     // The active demo domain is not checked (the zone knows nothing of it).
     let handoff = edge.sign_in(&jane(&store), None).await;
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
     assert_eq!(redirect, DASHBOARD);
 }
 
@@ -1579,11 +889,16 @@ async fn concurrent_exchanges(db: TestDb) {
         .await;
     let edge = Arc::new(EdgeClient::new(&store));
     let handoff = edge.sign_in(&jane(&store), None).await;
+    let origin = edge.origin(DEMO_CUSTOM_DOMAIN);
     let request = Arc::new(http_request(
         "POST",
         EXCHANGE_PATH,
         Some(&edge.authority(DEMO_CUSTOM_DOMAIN)),
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", &origin),
+            ("Cookie", &handoff.nonce.cookie),
+        ],
         json!({ "ott": handoff.ott }).to_string().as_bytes(),
     ));
     // Every connection is open (handshake done) before any request is sent.
@@ -1614,13 +929,8 @@ async fn concurrent_exchanges(db: TestDb) {
     assert_eq!(by_status, BTreeMap::from([(200, 1), (400, RACERS - 1)]));
     for reply in &replies {
         if reply.status == 200 {
-            let cookies = reply.set_cookies();
-            assert_eq!(cookies.len(), 1, "{reply:?}");
-            let session = session_from_set_cookie(&cookies[0]);
-            assert_eq!(
-                serde_json::from_str::<Value>(&reply.body).expect("JSON"),
-                json!({ "redirectTo": DASHBOARD })
-            );
+            let (session, redirect) = assert_exchanged(reply, DEMO_CUSTOM_DOMAIN);
+            assert_eq!(redirect, DASHBOARD);
             let dashboard = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, Some(&session)).await;
             assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
         } else {
@@ -1691,8 +1001,11 @@ async fn hostile_next(db: TestDb) {
         same_origin_absolute.as_str(),
     ];
     assert!(hostile.len() >= 30);
+    // One browser, one nonce, for every sign-in below.
+    let (nonce, _) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, None).await;
     for next in hostile {
-        // The custom domain does not pass it on to the canonical sign-in.
+        // The custom domain does not pass it on to its handoff start, nor
+        // does the start pass it on to the canonical sign-in.
         let on_custom = edge
             .get(
                 DEMO_CUSTOM_DOMAIN,
@@ -1700,7 +1013,13 @@ async fn hostile_next(db: TestDb) {
                 None,
             )
             .await;
-        on_custom.assert_see_other(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL)));
+        on_custom.assert_see_other(&format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard"));
+        let (_, signin) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, Some(next)).await;
+        assert_eq!(
+            forms::query_param(&signin, "next").as_deref(),
+            Some(DASHBOARD),
+            "next {next:?}: {signin}"
+        );
         // The sign-in form does not carry it.
         let form = edge
             .get(
@@ -1715,9 +1034,12 @@ async fn hostile_next(db: TestDb) {
             "next {next:?} rendered: {form:?}"
         );
         // Sign-in, handoff and exchange all land on the dashboard.
-        let handoff = edge.handoff_from(&edge.sign_in_raw(&jane, Some(next), &[]).await);
+        let reply = edge
+            .sign_in_raw(&jane, Some(next), &[], Some(&nonce.binding))
+            .await;
+        let handoff = edge.handoff_from(&reply, nonce.clone());
         assert_eq!(handoff.next, DASHBOARD, "next {next:?}: {}", handoff.location);
-        let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff.ott).await;
+        let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoff).await;
         assert_eq!(redirect, DASHBOARD, "next {next:?}");
     }
 }
@@ -1736,13 +1058,14 @@ async fn prune_tokens(db: TestDb) {
     let edge = EdgeClient::new(&store);
     let jane = jane(&store);
 
-    let mut tokens = Vec::new();
+    let mut handoffs = Vec::new();
     for _ in 0..4 {
-        tokens.push(edge.sign_in(&jane, None).await.ott);
+        handoffs.push(edge.sign_in(&jane, None).await);
     }
-    for ott in &tokens[..2] {
-        edge.exchange_ok(DEMO_CUSTOM_DOMAIN, ott).await;
+    for handoff in &handoffs[..2] {
+        edge.exchange_ok(DEMO_CUSTOM_DOMAIN, handoff).await;
     }
+    let tokens: Vec<String> = handoffs.iter().map(|h| h.ott.clone()).collect();
     expire_ott(&db, &tokens[2]).await;
     let fresh = &tokens[3];
     assert_eq!(ott_rows(&db).await, 4);
@@ -1774,7 +1097,7 @@ async fn prune_tokens(db: TestDb) {
     for ott in &tokens[..3] {
         assert_eq!(ott_unconsumed(&db, ott).await, None, "pruned");
     }
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, fresh).await;
+    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &handoffs[3]).await;
     assert_eq!(redirect, DASHBOARD);
     assert_eq!(
         prune(&store, &["--minutes", "0"]).await,
@@ -1820,18 +1143,21 @@ async fn upstream_down(db: TestDb) {
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
 
     // Sign in at the portal directly (it runs; only the edge cannot reach
-    // it): the handoff itself is the edge's and still works.
+    // it): the handoff itself is the edge's and still works, from its
+    // start (the nonce) to the exchange.
     let jane = jane(&store);
+    let (nonce, _) = edge.handoff_start(DEMO_CUSTOM_DOMAIN, None).await;
     let signed_in = porta
         .site(DEMO_SLUG)
-        .sign_in_client(&jane.email, &jane.password)
+        .sign_in_client_with(&jane.email, &jane.password, Some(&nonce.binding))
         .await;
     let (ott, next) = edge.handoff_target(&signed_in.location);
     assert_eq!(next, DASHBOARD);
     let path = &signed_in.location[edge.origin(DEMO_CUSTOM_DOMAIN).len()..];
     let page = edge.get(DEMO_CUSTOM_DOMAIN, path, None).await;
     assert_eq!(page.status, 200, "{page:?}");
-    let (_, redirect) = edge.exchange_ok(DEMO_CUSTOM_DOMAIN, &ott).await;
+    let reply = edge.exchange_token(DEMO_CUSTOM_DOMAIN, &ott, Some(&nonce)).await;
+    let (_, redirect) = assert_exchanged(&reply, DEMO_CUSTOM_DOMAIN);
     assert_eq!(redirect, DASHBOARD);
 }
 
@@ -1862,13 +1188,7 @@ async fn up_with_the_portal_moved_proxies_to_that_portal() {
     let handoff = edge.sign_in(&jane(&store), None).await;
     assert_eq!(handoff.next, DASHBOARD);
     // A proxied page on the custom domain too: the portal's redirect to
-    // the canonical sign-in.
+    // the handoff start.
     let custom = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, None).await;
-    assert_eq!(custom.status, 303, "{custom:?}");
-    assert!(
-        custom
-            .location()
-            .starts_with(&format!("{}/auth/client-portal/signin", edge.origin(CANONICAL))),
-        "{custom:?}"
-    );
+    custom.assert_see_other(&format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard"));
 }

@@ -1,5 +1,7 @@
 //! CNAME alignment of custom domains: does `portal.acme-it.com` point (via
-//! a CNAME chain) at the canonical target the MSP was told to use?
+//! a CNAME chain) at the canonical target the MSP was told to use? And the
+//! other proof of control: a TXT record `_porta-challenge.<domain>` with the
+//! registration's token ([`CnameVerifier::check_control`]).
 //!
 //! Lookups go to the configured nameservers (or the system's, from
 //! `/etc/resolv.conf`) with short timeouts, so a sign-in waiting on this
@@ -45,6 +47,29 @@ pub struct CnameCheck {
     pub aligned: bool,
     /// What DNS answered, as text for staff (`a.example.com CNAME
     /// b.example.net`, `b.example.net A 192.0.2.7`).
+    pub observed: Vec<String>,
+}
+
+/// The label of the TXT record that proves control of a domain:
+/// `_porta-challenge.<domain>`.
+pub const TXT_LABEL: &str = "_porta-challenge";
+
+/// How a registration proved control of its domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The CNAME chain reaches the tenant's canonical host.
+    Cname,
+    /// `_porta-challenge.<domain>` TXT holds the registration's token.
+    Txt,
+}
+
+/// The result of [`CnameVerifier::check_control`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlCheck {
+    /// How control was proven, if it was.
+    pub proof: Option<Proof>,
+    /// What DNS answered (the CNAME chain and its addresses, then any TXT
+    /// values of the challenge record).
     pub observed: Vec<String>,
 }
 
@@ -132,6 +157,50 @@ impl CnameVerifier {
             aligned: false,
             observed,
         })
+    }
+
+    /// Whether the registration of `domain` has proven control of it: its
+    /// CNAME chain reaches `expected_target` ([`CnameVerifier::check`]),
+    /// or else the TXT record `_porta-challenge.<domain>` holds `token`
+    /// (the TXT record is only asked when the CNAME does not prove it).
+    #[tracing::instrument(skip(self, token))]
+    pub async fn check_control(
+        &self,
+        domain: &str,
+        expected_target: &str,
+        token: &str,
+    ) -> Result<ControlCheck, DnsError> {
+        let cname = self.check(domain, expected_target).await?;
+        if cname.aligned {
+            return Ok(ControlCheck {
+                proof: Some(Proof::Cname),
+                observed: cname.observed,
+            });
+        }
+        let record = format!("{}.{}", TXT_LABEL, normalize(domain));
+        let values = self.txt(&record).await?;
+        let mut observed = cname.observed;
+        observed.extend(values.iter().map(|v| format!("{record} TXT {v:?}")));
+        let proof = values.iter().any(|v| v.trim() == token).then_some(Proof::Txt);
+        Ok(ControlCheck { proof, observed })
+    }
+
+    /// The values of the TXT records of `name` (each record's strings
+    /// joined, as RFC 7208 reads them).
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        let answers = self.lookup(name, RecordType::TXT).await?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|rdata| match rdata {
+                RData::TXT(txt) => Some(
+                    txt.txt_data
+                        .iter()
+                        .map(|part| String::from_utf8_lossy(part).into_owned())
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The CNAME target of `name`, if it has one.

@@ -202,6 +202,8 @@ mod tests {
             activated_at: None,
             created_at: 0,
             updated_at: 0,
+            verified_at: None,
+            verification_token: String::new(),
         }
     }
 

@@ -5,8 +5,9 @@
 //! lower-cased server name. The cache is filled before the handshake: the
 //! edge's pre-TLS hook reads the ClientHello's SNI and awaits
 //! [`CertResolver::ensure_loaded`], which on a miss loads the certificate
-//! from the database ([`store::for_server_name`]: exact name, then the
-//! parent wildcard).
+//! from the database ([`store::for_server_name`]: the exact name or the
+//! parent wildcard, in one query). A caller may refuse misses
+//! ([`CertResolver::ensure_loaded_if`]): the edge limits them per client.
 //!
 //! Entries expire:
 //! - a certificate after [`ResolverSettings::positive_ttl`] (or when it
@@ -74,6 +75,10 @@ pub enum LoadOutcome {
     /// Loading failed (database down, key undecryptable); logged, and
     /// remembered like an unknown name for the negative TTL.
     Error,
+    /// Nothing was cached and the caller did not allow a database lookup
+    /// (the client has used up its misses): nothing is remembered about
+    /// the name, and the handshake will fail.
+    Refused,
 }
 
 /// Counters since the resolver was built.
@@ -89,6 +94,8 @@ pub struct ResolverStats {
     pub db_lookups: u64,
     /// Lookups that failed.
     pub errors: u64,
+    /// Misses refused without a lookup (the caller's limit).
+    pub refused: u64,
 }
 
 #[derive(Default)]
@@ -98,6 +105,7 @@ struct Counters {
     misses: AtomicU64,
     db_lookups: AtomicU64,
     errors: AtomicU64,
+    refused: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -209,6 +217,15 @@ impl CertResolver {
     /// this awaits one database lookup, shared with concurrent callers for
     /// the same name.
     pub async fn ensure_loaded(&self, server_name: &str) -> LoadOutcome {
+        self.ensure_loaded_if(server_name, || true).await
+    }
+
+    /// [`CertResolver::ensure_loaded`], but a cache miss first asks
+    /// `may_query` (once) whether this caller may cost a database lookup;
+    /// when it says no the answer is [`LoadOutcome::Refused`]. Names that
+    /// are cached (found or known unknown) never ask: the edge limits the
+    /// misses of each client IP with it.
+    pub async fn ensure_loaded_if(&self, server_name: &str, may_query: impl FnOnce() -> bool) -> LoadOutcome {
         let Some(key) = cache_key(server_name) else {
             return LoadOutcome::Unknown;
         };
@@ -225,6 +242,10 @@ impl CertResolver {
             None => {
                 self.counters.misses.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        if !may_query() {
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return LoadOutcome::Refused;
         }
 
         let guard = InflightGuard::join(&self.inflight, &key);
@@ -323,6 +344,7 @@ impl CertResolver {
             misses: c.misses.load(Ordering::Relaxed),
             db_lookups: c.db_lookups.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
         }
     }
 

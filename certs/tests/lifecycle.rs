@@ -86,10 +86,7 @@ async fn register(db: &Db, name: &str, trust_dns: bool, issuer: Issuer, now: Uni
 }
 
 async fn reload(db: &Db, d: &PortalDomain) -> PortalDomain {
-    portal_domains::find_by_name(db, &d.domain)
-        .await
-        .unwrap()
-        .unwrap()
+    portal_domains::get(db, d.tenant_id, d.id).await.unwrap().unwrap()
 }
 
 async fn dns_then_certificate_then_active(t: TestDb) {

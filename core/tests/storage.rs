@@ -436,7 +436,9 @@ async fn domains_are_unique_and_found_by_name(t: TestDb) {
     let beta = tenants::create(db, &slug("beta"), "Beta MSP").await.unwrap();
     let d = domain(db, acme.id, "portal.acme-it.example", DomainStatus::PendingDns).await;
     assert_eq!(d.activated_at, None);
-    let taken = portal_domains::create(
+    // A registration that has not proven control reserves nothing: another
+    // tenant may register the name too (the first to prove it holds it).
+    let rival = portal_domains::create(
         db,
         &NewPortalDomain {
             tenant: beta.id,
@@ -449,8 +451,8 @@ async fn domains_are_unique_and_found_by_name(t: TestDb) {
         },
         UnixMillis::now(),
     )
-    .await;
-    assert!(matches!(taken, Err(DbError::Conflict(_))));
+    .await
+    .unwrap();
     assert!(portal_domains::active_for_tenant(db, acme.id)
         .await
         .unwrap()
@@ -475,6 +477,9 @@ async fn domains_are_unique_and_found_by_name(t: TestDb) {
         .await
         .unwrap();
     assert_eq!(found.map(|f| f.tenant_id), Some(acme.id));
+    // Held by acme now: beta's registration cannot be active as well.
+    let second = portal_domains::set_status(db, beta.id, rival.id, DomainStatus::Active, "", now).await;
+    assert!(matches!(second, Err(DbError::Conflict(_))), "{second:?}");
     assert!(portal_domains::active_for_tenant(db, beta.id)
         .await
         .unwrap()

@@ -2,10 +2,10 @@
 //!
 //! Checks, in this order, each with its JSON error code: the client IP is
 //! within its rate (429 `rate_limited`); the body is declared JSON (403
-//! `json_required`) and the request comes from the custom domain's own
-//! page (`Origin` equal to it, else 403 `origin_mismatch`), so no other
-//! site can post a token; a token is present (400 `ott_required`); a host
-//! is present (400 `host_missing`); the host is a registered custom domain
+//! `json_required`); a host is present (400 `host_missing`); the request
+//! comes from the custom domain's own page (`Origin` equal to the host's,
+//! else 403 `origin_mismatch`), so no other site can post a token; a token
+//! is present (400 `ott_required`); the host is a registered custom domain
 //! (404 `domain_not_found`); the domain is `active`, or, when
 //! `PORTAL_DOMAIN_DNS_CHECK` is on and the domain is not active (nor
 //! disabled), its CNAME reaches the tenant's canonical host (403
@@ -133,11 +133,13 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
     if !is_json(request.content_type) {
         return Err(ExchangeError::JsonRequired);
     }
-    let own_origin = request
+    // The host comes first: without one there is no origin to compare.
+    let host = request
         .host
         .and_then(|h| HostName::from_host_header(h).ok())
-        .map(|h| Config::https_origin(&h, state.config.public_https_port));
-    if own_origin.is_none() || request.origin != own_origin.as_deref() {
+        .ok_or(ExchangeError::HostMissing)?;
+    let own_origin = Config::https_origin(&host, state.config.public_https_port);
+    if request.origin != Some(own_origin.as_str()) {
         return Err(ExchangeError::OriginMismatch);
     }
     let raw = serde_json::from_slice::<Body>(request.body)
@@ -145,10 +147,6 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
         .and_then(|b| b.ott)
         .filter(|t| !t.is_empty())
         .ok_or(ExchangeError::OttRequired)?;
-    let host = request
-        .host
-        .and_then(|h| HostName::from_host_header(h).ok())
-        .ok_or(ExchangeError::HostMissing)?;
     let domain = portal_domains::find_by_name(&state.db, &host)
         .await
         .map_err(internal)?

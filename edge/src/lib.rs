@@ -4,9 +4,11 @@
 //! SNI from the database through a cache, see [`tls`]), the plain-HTTP
 //! listener (ACME HTTP-01, redirect to HTTPS), host -> tenant routing
 //! (`porta_core::host_cache`, passed to the portal as a signed request
-//! context), the one-time-token handoff ([`exchange`], the page in
-//! [`pages`]), proxying to the portal upstreams ([`proxy`]) and the metrics
-//! listener ([`metrics`]).
+//! context), the one-time-token handoff (`handoff`, [`exchange`], the page in
+//! [`pages`]), proxying to the portal upstreams ([`proxy`]), the deadlines
+//! for reading requests ([`deadline`]), the background sweep of spent
+//! tokens and old counters ([`housekeeping`]) and the metrics listener
+//! ([`metrics`]).
 //!
 //! [`EdgeListeners::bind`] binds the three listeners (HTTPS, plain HTTP,
 //! metrics) and [`build_with_listeners`] prepares a server on them, so the
@@ -16,7 +18,10 @@
 //! fires. Pingora runs its own runtimes, so callers run it on a thread of
 //! its own. How the sockets reach Pingora is in [`listeners`].
 
+pub mod deadline;
 pub mod exchange;
+mod handoff;
+pub mod housekeeping;
 pub mod lifecycle_service;
 pub mod listeners;
 pub mod metrics;
@@ -28,6 +33,7 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::listeners::tls::TlsSettings;
@@ -47,6 +53,8 @@ use porta_core::rate_limit::IpRateLimiter;
 use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
+use crate::deadline::{DeadlineApp, ReadDeadlines};
+use crate::housekeeping::Housekeeping;
 use crate::lifecycle_service::LifecycleService;
 use crate::listeners::{BoundListener, PreBound};
 use crate::metrics::MetricsApp;
@@ -166,6 +174,7 @@ pub fn build_with_listeners(
     );
     let db_for_hello = db.clone();
     let lifecycle_db = db.clone();
+    let housekeeping_db = db.clone();
     let state = Arc::new(EdgeState {
         hosts: HostCache::new(
             db.clone(),
@@ -174,6 +183,7 @@ pub fn build_with_listeners(
         ),
         context: ContextSigner::new(&keys),
         exchange_limiter: IpRateLimiter::per_minute(config.edge.ott_exchanges_per_ip_per_minute),
+        hsts: config.edge.hsts.map(|h| h.header_value()),
         config: config.clone(),
         db,
         keys,
@@ -192,14 +202,18 @@ pub fn build_with_listeners(
     );
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+    let proxy_app = pingora::proxy::http_proxy(
         &server.configuration,
         EdgeProxy {
             state,
             next_upstream: AtomicUsize::new(0),
         },
-        "porta-edge",
     );
+    let deadlines = ReadDeadlines {
+        head: config.edge.header_read_timeout,
+        body: config.edge.body_read_timeout,
+    };
+    let mut proxy = Service::new("porta-edge".to_owned(), DeadlineApp::new(proxy_app, deadlines));
     proxy.add_tcp(&http.key());
     let mut tls = TlsSettings::with_callbacks(Box::new(ServerNameRecorder))
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
@@ -211,6 +225,7 @@ pub fn build_with_listeners(
         .set_pre_tls_callback(Arc::new(ClientHelloLoader {
             resolver: resolver.clone(),
             db: db_for_hello,
+            misses: IpRateLimiter::per_minute(config.edge.unknown_sni_per_ip_per_minute),
         }));
     server.add_service(PreBound::new(proxy, vec![http, https]));
 
@@ -221,6 +236,14 @@ pub fn build_with_listeners(
             resolver,
             db: lifecycle_db,
             interval: config.domains.check_interval,
+        },
+    ));
+
+    server.add_service(pingora::services::background::background_service(
+        "porta-housekeeping",
+        Housekeeping {
+            db: housekeeping_db,
+            longest_window: config.signin.failure_window.max(Duration::from_secs(60)),
         },
     ));
 

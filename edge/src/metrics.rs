@@ -13,16 +13,18 @@ pub struct EdgeMetrics {
     pub registry: Registry,
     /// `host_kind`: canonical | custom | unknown | none; `status`: the code.
     pub requests: IntCounterVec,
-    /// `result`: sni_known | sni_unknown | no_sni | malformed | timeout | lookup_error.
+    /// `result`: sni_known | sni_unknown | sni_refused (over the client's
+    /// misses) | no_sni | malformed | timeout | lookup_error.
     pub client_hellos: IntCounterVec,
     /// TLS handshakes that completed (each `sni_known` ClientHello that
     /// does not end here failed in the handshake itself: protocol or cipher
     /// mismatch, client abort).
     pub handshakes_completed: IntCounter,
-    /// `result`: hit | miss_loaded | miss_unknown | error.
+    /// `result`: hit | miss_loaded | miss_unknown | miss_refused | error.
     pub cert_cache: IntCounterVec,
-    /// `outcome`: success | ott_required | host_missing | domain_not_found |
-    /// domain_inactive | dns_mismatch | invalid_or_expired | rate_limited | error.
+    /// `outcome`: success | rate_limited | json_required | host_missing |
+    /// origin_mismatch | ott_required | domain_not_found | domain_inactive |
+    /// dns_mismatch | invalid_or_expired | error.
     pub ott_exchanges: IntCounterVec,
     /// `outcome`: issued | rate_limited | unreachable | challenge_failed |
     /// rejected | budget_exhausted | error.

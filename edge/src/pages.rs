@@ -46,6 +46,20 @@ pub fn bad_request() -> String {
     error_page(400, "Bad request", "The request could not be understood.")
 }
 
+/// The page of a request the edge could not complete (`status` 4xx or
+/// 5xx, other than the ones with pages of their own).
+pub fn failure(status: u16) -> String {
+    match status {
+        400 => bad_request(),
+        500..=599 => error_page(
+            status,
+            "Something went wrong",
+            "The portal could not answer this request. Please try again in a minute.",
+        ),
+        _ => error_page(status, "Request failed", "The request could not be completed."),
+    }
+}
+
 /// The handoff page: shows a loading state, and its script (served from
 /// `/auth/client-portal/handoff.js`, so the page can forbid inline script)
 /// exchanges the token once and follows the answer.

@@ -1,15 +1,23 @@
 //! The one Pingora proxy type. Its phases, in order:
 //!
+//! - `early_request_filter`: the head has been read, the body's read
+//!   deadline starts ([`crate::deadline`]);
 //! - `request_filter`: plain HTTP gets ACME HTTP-01 answers, `/healthz`, or a
-//!   308 to HTTPS. On TLS the Host must equal the SNI name (else 421), the
-//!   edge answers the handoff page and the token exchange itself, and any
+//!   308 to HTTPS (for hosts the edge serves; 404 for others). On TLS the
+//!   Host must equal the SNI name (else 421), the edge answers the handoff
+//!   start, page and token exchange itself ([`crate::handoff`]), and any
 //!   other request needs a known host (else 404) and is proxied.
+//! - `request_body_filter`: the end of a proxied body ends its deadline.
 //! - `upstream_peer`: the next portal upstream (round robin, the next one on
 //!   a failed connect).
 //! - `upstream_request_filter`: client-sent forwarding and internal headers
 //!   are dropped; `X-Forwarded-Host/Proto/For` are set by the edge.
-//! - `fail_to_proxy`: a branded 502 page when no upstream answers.
-//! - `logging`: request metrics.
+//! - `fail_to_proxy`: a branded 502 page when no upstream answers, the
+//!   edge's own page for other failures, nothing for a client that is gone.
+//! - `logging`: request metrics; the connection waits for its next head.
+//!
+//! Every response the edge writes over TLS carries HSTS as configured
+//! (`edge.hsts_max_age_seconds`), proxied ones too (`response_filter`).
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,12 +34,10 @@ use porta_core::clock::UnixMillis;
 use porta_core::db::acme_challenges;
 use porta_core::host::HostName;
 
-use porta_core::next_path::{NextPath, PortalArea};
-use porta_core::ott::{find_nonce, nonce_cookie, HandoffNonce, BINDING_PARAM};
 use porta_core::paths;
 use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
 
-use crate::exchange::{self, ExchangeRequest};
+use crate::deadline;
 use crate::metrics::EdgeMetrics;
 use crate::pages;
 use crate::state::EdgeState;
@@ -41,13 +47,8 @@ const EXCHANGE_PATH: &str = paths::EXCHANGE;
 const HANDOFF_PATH: &str = paths::HANDOFF;
 const HANDOFF_JS_PATH: &str = paths::HANDOFF_JS;
 const ACME_PREFIX: &str = paths::ACME_CHALLENGE_PREFIX;
-const MAX_EXCHANGE_BODY: usize = 8 * 1024;
-/// `Strict-Transport-Security` on every HTTPS response: a year, without
-/// `includeSubDomains` or `preload` (an MSP's other names are not ours to
-/// pin).
-const HSTS: &str = "max-age=31536000";
 
-fn is_tls(session: &Session) -> bool {
+pub(crate) fn is_tls(session: &Session) -> bool {
     session.digest().and_then(|d| d.ssl_digest.as_ref()).is_some()
 }
 
@@ -89,7 +90,7 @@ fn raw_host(session: &Session) -> Option<String> {
         .or_else(|| req.uri.authority().map(|a| a.as_str().to_owned()))
 }
 
-fn client_ip(session: &Session) -> IpAddr {
+pub(crate) fn client_ip(session: &Session) -> IpAddr {
     session
         .client_addr()
         .and_then(|a| a.as_inet())
@@ -98,7 +99,7 @@ fn client_ip(session: &Session) -> IpAddr {
 }
 
 /// All `Cookie` headers of the request, joined (HTTP/2 may send several).
-fn cookie_header(session: &Session) -> String {
+pub(crate) fn cookie_header(session: &Session) -> String {
     session
         .req_header()
         .headers
@@ -109,57 +110,62 @@ fn cookie_header(session: &Session) -> String {
         .join("; ")
 }
 
-/// Writes a complete response from the edge itself.
-async fn respond(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    status: u16,
-    content_type: &str,
-    body: impl Into<Bytes>,
-    extra: &[(&'static str, String)],
-) -> Result<bool> {
-    let body = body.into();
-    let mut header = ResponseHeader::build(status, Some(4 + extra.len()))?;
-    header.insert_header("content-type", content_type)?;
-    header.insert_header("content-length", body.len().to_string())?;
-    header.insert_header("cache-control", "no-store")?;
-    header.insert_header("x-content-type-options", "nosniff")?;
-    for (name, value) in extra {
-        header.append_header(*name, value.as_str())?;
-    }
-    if is_tls(session) {
-        header.insert_header("strict-transport-security", HSTS)?;
-    }
-    session.set_keepalive(None);
-    session
-        .write_response_header(Box::new(header), body.is_empty())
-        .await?;
-    if !body.is_empty() {
-        session.write_response_body(Some(body), true).await?;
-    }
-    ctx.local_status = Some(status);
-    Ok(true)
-}
-
-async fn respond_html(
-    session: &mut Session,
-    ctx: &mut RequestCtx,
-    status: u16,
-    html: String,
-) -> Result<bool> {
-    respond(session, ctx, status, "text/html; charset=utf-8", html, &[]).await
-}
-
 impl EdgeProxy {
+    /// Writes a complete response from the edge itself (with HSTS on TLS).
+    pub(crate) async fn respond(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        status: u16,
+        content_type: &str,
+        body: impl Into<Bytes>,
+        extra: &[(&'static str, String)],
+    ) -> Result<bool> {
+        let body = body.into();
+        let mut header = ResponseHeader::build(status, Some(5 + extra.len()))?;
+        header.insert_header("content-type", content_type)?;
+        header.insert_header("content-length", body.len().to_string())?;
+        header.insert_header("cache-control", "no-store")?;
+        header.insert_header("x-content-type-options", "nosniff")?;
+        for (name, value) in extra {
+            header.append_header(*name, value.as_str())?;
+        }
+        if let (true, Some(hsts)) = (is_tls(session), &self.state.hsts) {
+            header.insert_header("strict-transport-security", hsts.as_str())?;
+        }
+        session.set_keepalive(None);
+        // A response written here ends what the client may still send.
+        deadline::request_done(session);
+        session
+            .write_response_header(Box::new(header), body.is_empty())
+            .await?;
+        if !body.is_empty() {
+            session.write_response_body(Some(body), true).await?;
+        }
+        ctx.local_status = Some(status);
+        Ok(true)
+    }
+
+    pub(crate) async fn respond_html(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        status: u16,
+        html: String,
+    ) -> Result<bool> {
+        self.respond(session, ctx, status, "text/html; charset=utf-8", html, &[])
+            .await
+    }
+
     /// Plain HTTP: ACME HTTP-01, health, or 308 to the same URL on HTTPS.
     async fn plain_http(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let path = session.req_header().uri.path().to_owned();
         if path == "/healthz" {
-            return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
+            return self.respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
         }
         let host = raw_host(session).and_then(|h| HostName::from_host_header(&h).ok());
         let Some(host) = host else {
-            return respond_html(session, ctx, 400, pages::bad_request()).await;
+            return self.respond_html(session, ctx, 400, pages::bad_request()).await;
         };
         ctx.host = Some(host.clone());
         if let Some(token) = path.strip_prefix(ACME_PREFIX) {
@@ -168,9 +174,13 @@ impl EdgeProxy {
                 .map_err(|e| Error::because(ErrorType::InternalError, "ACME challenge lookup", e))?;
             return match found {
                 Some(key_authorization) => {
-                    respond(session, ctx, 200, "text/plain", key_authorization, &[]).await
+                    self.respond(session, ctx, 200, "text/plain", key_authorization, &[])
+                        .await
                 }
-                None => respond(session, ctx, 404, "text/plain", "no such challenge\n", &[]).await,
+                None => {
+                    self.respond(session, ctx, 404, "text/plain", "no such challenge\n", &[])
+                        .await
+                }
             };
         }
         let path_and_query = session
@@ -189,171 +199,15 @@ impl EdgeProxy {
             .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
         if known.is_none() {
             ctx.host_kind = "unknown";
-            return respond_html(session, ctx, 404, pages::not_found()).await;
+            return self.respond_html(session, ctx, 404, pages::not_found()).await;
         }
         let location = format!(
             "{}{}",
             porta_core::config::Config::https_origin(&host, self.state.config.public_https_port),
             path_and_query
         );
-        respond(session, ctx, 308, "text/plain", "", &[("location", location)]).await
-    }
-
-    async fn exchange(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        host: Option<&HostName>,
-    ) -> Result<bool> {
-        if session.req_header().method != http::Method::POST {
-            return respond(
-                session,
-                ctx,
-                405,
-                "application/json",
-                r#"{"error":"method_not_allowed"}"#,
-                &[("allow", "POST".into())],
-            )
-            .await;
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = session.read_request_body().await? {
-            if body.len() + chunk.len() > MAX_EXCHANGE_BODY {
-                return respond(
-                    session,
-                    ctx,
-                    413,
-                    "application/json",
-                    r#"{"error":"body_too_large"}"#,
-                    &[],
-                )
-                .await;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let user_agent = session
-            .req_header()
-            .headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let headers = &session.req_header().headers;
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let content_type = text("content-type");
-        let origin = text("origin");
-        let request = ExchangeRequest {
-            host: host.map(HostName::as_str),
-            client_ip: client_ip(session),
-            user_agent: user_agent.as_deref(),
-            content_type: content_type.as_deref(),
-            origin: origin.as_deref(),
-            nonce: find_nonce(&cookie_header(session)),
-            body: &body,
-        };
-        let metrics = EdgeMetrics::global();
-        match exchange::exchange(&self.state, &request).await {
-            Ok(done) => {
-                metrics.ott_exchanges.with_label_values(&["success"]).inc();
-                let json = serde_json::json!({ "redirectTo": done.redirect_to }).to_string();
-                respond(
-                    session,
-                    ctx,
-                    200,
-                    "application/json",
-                    json,
-                    &[("set-cookie", done.set_cookie), ("set-cookie", done.clear_nonce)],
-                )
-                .await
-            }
-            Err(e) => {
-                metrics.ott_exchanges.with_label_values(&[e.code()]).inc();
-                let json = serde_json::json!({ "error": e.code() }).to_string();
-                let retry_after =
-                    porta_core::rate_limit::IpRateLimiter::retry_after(UnixMillis::now()).to_string();
-                let extra: &[(&'static str, String)] = if e == exchange::ExchangeError::RateLimited {
-                    &[("retry-after", retry_after)]
-                } else {
-                    &[]
-                };
-                respond(session, ctx, e.status(), "application/json", json, extra).await
-            }
-        }
-    }
-
-    /// `GET /auth/client-portal/handoff/start?next=…` on a custom domain:
-    /// gives the browser its handoff nonce (keeping a valid one it has) and
-    /// sends it to the canonical host's sign-in with the nonce's hash.
-    async fn handoff_start(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        tenant: porta_core::ids::TenantId,
-    ) -> Result<bool> {
-        let tenant = self
-            .state
-            .hosts
-            .tenant(tenant)
+        self.respond(session, ctx, 308, "text/plain", "", &[("location", location)])
             .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e.to_string()))?;
-        let next = session.req_header().uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "next")
-                .map(|(_, v)| v.into_owned())
-        });
-        let next = NextPath::or_landing(next.as_deref(), PortalArea::ClientPortal);
-        let nonce = find_nonce(&cookie_header(session)).unwrap_or_else(HandoffNonce::generate);
-        let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", next.as_str())
-            .append_pair(BINDING_PARAM, &nonce.binding().to_param())
-            .finish();
-        let location = format!(
-            "{}?{query}",
-            exchange::canonical_signin_url(&self.state.config, &canonical)
-        );
-        respond(
-            session,
-            ctx,
-            303,
-            "text/plain",
-            "",
-            &[
-                ("location", location),
-                ("set-cookie", nonce_cookie(&nonce).to_string()),
-                ("referrer-policy", "no-referrer".to_owned()),
-            ],
-        )
-        .await
-    }
-
-    async fn handoff_page(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        tenant: porta_core::ids::TenantId,
-    ) -> Result<bool> {
-        let tenant = self
-            .state
-            .hosts
-            .tenant(tenant)
-            .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "tenant lookup", e.to_string()))?;
-        let canonical = HostName::tenant_host(&tenant.slug, &self.state.config.canonical_base);
-        let signin = exchange::canonical_signin_url(&self.state.config, &canonical);
-        let csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-        respond(
-            session,
-            ctx,
-            200,
-            "text/html; charset=utf-8",
-            pages::handoff_page(&signin),
-            &[
-                ("content-security-policy", csp.to_owned()),
-                ("referrer-policy", "no-referrer".to_owned()),
-            ],
-        )
-        .await
     }
 }
 
@@ -368,6 +222,26 @@ impl ProxyHttp for EdgeProxy {
         }
     }
 
+    /// The head has been read: from now on its body has the body deadline.
+    async fn early_request_filter(&self, session: &mut Session, _ctx: &mut RequestCtx) -> Result<()> {
+        deadline::head_read(session);
+        Ok(())
+    }
+
+    /// Each piece of a proxied request body; the last one ends its deadline.
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        _body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if end_of_stream {
+            deadline::body_read(session);
+        }
+        Ok(())
+    }
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let ssl = session.digest().and_then(|d| d.ssl_digest.clone());
         let Some(ssl) = ssl else {
@@ -380,17 +254,17 @@ impl ProxyHttp for EdgeProxy {
             return self.exchange(session, ctx, None).await;
         }
         let Some(host) = host else {
-            return respond_html(session, ctx, 400, pages::bad_request()).await;
+            return self.respond_html(session, ctx, 400, pages::bad_request()).await;
         };
         // No domain fronting: the request must be for the name the TLS
         // connection was opened (and its certificate chosen) for.
         let sni = ssl.extension.get::<ServerNameTag>().map(|t| t.0.as_str());
         if sni != Some(host.as_str()) {
-            return respond_html(session, ctx, 421, pages::misdirected()).await;
+            return self.respond_html(session, ctx, 421, pages::misdirected()).await;
         }
         ctx.host = Some(host.clone());
         if path == "/healthz" {
-            return respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
+            return self.respond(session, ctx, 200, "text/plain", "ok\n", &[]).await;
         }
         if path == EXCHANGE_PATH {
             return self.exchange(session, ctx, Some(&host)).await;
@@ -403,7 +277,7 @@ impl ProxyHttp for EdgeProxy {
             .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
         let Some(route) = route else {
             ctx.host_kind = "unknown";
-            return respond_html(session, ctx, 404, pages::not_found()).await;
+            return self.respond_html(session, ctx, 404, pages::not_found()).await;
         };
         ctx.host_kind = route.kind.as_str();
         ctx.route = Some(route);
@@ -415,15 +289,16 @@ impl ProxyHttp for EdgeProxy {
                 return self.handoff_start(session, ctx, route.tenant).await;
             }
             if path == HANDOFF_JS_PATH {
-                return respond(
-                    session,
-                    ctx,
-                    200,
-                    "text/javascript; charset=utf-8",
-                    pages::HANDOFF_JS,
-                    &[],
-                )
-                .await;
+                return self
+                    .respond(
+                        session,
+                        ctx,
+                        200,
+                        "text/javascript; charset=utf-8",
+                        pages::HANDOFF_JS,
+                        &[],
+                    )
+                    .await;
             }
         }
         ctx.upstream_start = self.next_upstream.fetch_add(1, Ordering::Relaxed);
@@ -497,7 +372,9 @@ impl ProxyHttp for EdgeProxy {
         _ctx: &mut RequestCtx,
     ) -> Result<()> {
         // Proxied responses only reach browsers over TLS.
-        upstream_response.insert_header("strict-transport-security", HSTS)?;
+        if let Some(hsts) = &self.state.hsts {
+            upstream_response.insert_header("strict-transport-security", hsts.as_str())?;
+        }
         Ok(())
     }
 
@@ -506,22 +383,27 @@ impl ProxyHttp for EdgeProxy {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
                 ErrorSource::Upstream => 502,
+                // The client is gone or too slow: nothing to answer it.
                 ErrorSource::Downstream => match e.etype() {
-                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    ErrorType::WriteError
+                    | ErrorType::ReadError
+                    | ErrorType::ReadTimedout
+                    | ErrorType::ConnectionClosed => 0,
                     _ => 400,
                 },
                 ErrorSource::Internal | ErrorSource::Unset => 500,
             },
         };
         if code == 502 || code == 503 || code == 504 {
-            let _ = respond_html(session, ctx, 502, pages::bad_gateway()).await;
+            let _ = self.respond_html(session, ctx, 502, pages::bad_gateway()).await;
             return FailToProxy {
                 error_code: 502,
                 can_reuse_downstream: false,
             };
         }
         if code > 0 {
-            let _ = session.respond_error(code).await;
+            // The edge's own page, so HSTS and the other headers are on it.
+            let _ = self.respond_html(session, ctx, code, pages::failure(code)).await;
         }
         FailToProxy {
             error_code: code,
@@ -539,6 +421,7 @@ impl ProxyHttp for EdgeProxy {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        deadline::next_request(session);
         let status = session
             .response_written()
             .map(|r| r.status.as_u16())

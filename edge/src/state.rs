@@ -22,4 +22,6 @@ pub struct EdgeState {
     pub context: ContextSigner,
     pub dns: CnameVerifier,
     pub exchange_limiter: IpRateLimiter,
+    /// The `Strict-Transport-Security` value of HTTPS responses, if any.
+    pub hsts: Option<String>,
 }

@@ -4,7 +4,10 @@
 //!   reads the ClientHello, and if its server name is not in the certificate
 //!   cache, awaits the database load, so a certificate stored by another
 //!   process is served on its very first connection. An unknown or missing
-//!   name ends the connection without a handshake.
+//!   name ends the connection without a handshake. Names that are not
+//!   cached cost a query each, so each client IP gets only so many of them
+//!   a minute (`edge.unknown_sni_per_ip_per_minute`); beyond that they are
+//!   refused without one.
 //!   A ClientHello offering ALPN `acme-tls/1` is an ACME CA validating a
 //!   TLS-ALPN-01 challenge: it is answered here with the challenge
 //!   certificate and then closed.
@@ -13,6 +16,7 @@
 //!   the Host differs).
 
 use std::any::Any;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +24,14 @@ use async_trait::async_trait;
 use pingora::listeners::{PreTlsProcess, TlsAccept};
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::tls::TlsRef;
+use pingora::protocols::GetSocketDigest;
 use pingora::{Error, ErrorType, Result};
 use porta_certs::acme::tls_alpn01::{self, ACME_TLS_ALPN};
 use porta_certs::resolver::{CertResolver, LoadOutcome};
 use porta_core::clock::UnixMillis;
 use porta_core::db::Db;
 use porta_core::host::HostName;
+use porta_core::rate_limit::IpRateLimiter;
 use tokio::io::AsyncReadExt;
 
 use crate::metrics::EdgeMetrics;
@@ -54,6 +60,15 @@ const CLIENT_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ClientHelloLoader {
     pub resolver: Arc<CertResolver>,
     pub db: Db,
+    /// Server names not in the cache, per client IP: each may cost a
+    /// database query (`edge.unknown_sni_per_ip_per_minute`).
+    pub misses: IpRateLimiter,
+}
+
+/// The client's address, when the stream knows it.
+fn peer_ip(stream: &L4Stream) -> Option<IpAddr> {
+    let digest = stream.get_socket_digest()?;
+    digest.peer_addr()?.as_inet().map(|a| a.ip())
 }
 
 enum Hello {
@@ -174,7 +189,12 @@ impl PreTlsProcess for ClientHelloLoader {
             metrics.client_hellos.with_label_values(&["sni_unknown"]).inc();
             return Err(refuse("server name is not a host name"));
         }
-        match self.resolver.ensure_loaded(&name).await {
+        let peer = peer_ip(stream);
+        let may_query = || match peer {
+            Some(ip) => self.misses.allow(ip, UnixMillis::now()),
+            None => true,
+        };
+        match self.resolver.ensure_loaded_if(&name, may_query).await {
             LoadOutcome::Hit => {
                 metrics.cert_cache.with_label_values(&["hit"]).inc();
                 metrics.client_hellos.with_label_values(&["sni_known"]).inc();
@@ -189,6 +209,11 @@ impl PreTlsProcess for ClientHelloLoader {
                 metrics.cert_cache.with_label_values(&["miss_unknown"]).inc();
                 metrics.client_hellos.with_label_values(&["sni_unknown"]).inc();
                 Err(refuse("no certificate for this server name"))
+            }
+            LoadOutcome::Refused => {
+                metrics.cert_cache.with_label_values(&["miss_refused"]).inc();
+                metrics.client_hellos.with_label_values(&["sni_refused"]).inc();
+                Err(refuse("too many unknown server names from this address"))
             }
             LoadOutcome::Error => {
                 metrics.cert_cache.with_label_values(&["error"]).inc();

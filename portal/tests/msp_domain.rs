@@ -322,6 +322,8 @@ async fn bad_and_taken_names_are_refused_with_their_reason(t: TestDb) {
             "{raw}"
         );
     }
+    // Beta has only registered the name: that reserves nothing, acme may
+    // register it too, with its own TXT token.
     let (status, body) = api(
         &app,
         reqwest::Method::POST,
@@ -331,16 +333,59 @@ async fn bad_and_taken_names_are_refused_with_their_reason(t: TestDb) {
         Some(json!({ "domain": "PORTAL.shared.example" })),
     )
     .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let shared = &body["domain"];
+    assert_eq!(shared["name"], "portal.shared.example");
+    assert_eq!(shared["verified"], false);
+    assert_eq!(shared["txt"]["name"], "_porta-challenge.portal.shared.example");
+    assert_eq!(shared["txt"]["type"], "TXT");
+    let token = shared["txt"]["value"].as_str().expect("a TXT token");
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    let beta_token = porta_core::db::portal_domains::find_for_tenant(
+        &app.db,
+        beta.tenant,
+        &porta_core::host::HostName::parse("portal.shared.example").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_ne!(
+        beta_token.verification_token, token,
+        "each registration has its own"
+    );
+
+    // Once beta has proven control, the name is beta's: acme cannot move
+    // its registration to it, and its own one stays as it was.
+    assert!(porta_core::db::portal_domains::claim(
+        &app.db,
+        beta.tenant,
+        beta_token.id,
+        porta_core::clock::UnixMillis::now()
+    )
+    .await
+    .unwrap());
+    let (status, body) = api(
+        &app,
+        reqwest::Method::PUT,
+        &acme.host,
+        API,
+        Some(&admin),
+        Some(json!({ "domain": "portal.shared.example" })),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(
         body,
-        json!({ "error": "domain_taken", "message": "portal.shared.example is already registered by another tenant" })
+        json!({ "error": "domain_taken", "message": "portal.shared.example is already in use by another organisation's portal" })
     );
     let (status, body) = api(&app, reqwest::Method::GET, &acme.host, API, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        (status, body),
-        (StatusCode::OK, json!({ "domain": null })),
-        "nothing half-registered"
+        body["domain"]["txt"]["value"], token,
+        "nothing half-registered: acme's registration is untouched"
     );
 }
 
@@ -378,6 +423,22 @@ async fn the_page_registers_and_shows_the_record(t: TestDb) {
     );
     assert!(html.contains("Domain registered. Create the CNAME record shown below."));
     assert!(html.contains("<code>portal.acme-it.example. CNAME acme.portal.localhost.</code>"));
+    // The TXT record proves control too, with this registration's token.
+    let (_, api_view) = api(&app, reqwest::Method::GET, &acme.host, API, Some(&admin), None).await;
+    let token = api_view["domain"]["txt"]["value"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert!(
+        html.contains(&format!(
+            r#"<code>_porta-challenge.portal.acme-it.example. TXT "{token}"</code>"#
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<dd id="domain-verified">not yet</dd>"#),
+        "{html}"
+    );
     assert!(
         html.contains(r#"<meta http-equiv="refresh" content="10">"#),
         "pending pages refresh themselves"

@@ -137,17 +137,22 @@ pub async fn user(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
         ),
     };
     let role_name = role.unwrap_or_else(|| roles::default_role_name(user_type).to_owned());
-    let role = roles::find_by_name(db, tenant.id, user_type, &role_name)
-        .await?
-        .ok_or_else(|| anyhow!("tenant {} has no role named {role_name:?}", tenant.slug))?;
-    if role.user_type != user_type {
-        bail!(
-            "role {:?} is for {} users, not {} users",
-            role.name,
-            role.user_type,
-            user_type
-        );
-    }
+    let Some(role) = roles::find_by_name(db, tenant.id, user_type, &role_name).await? else {
+        // A role of the other kind of user says more than "no such role".
+        let other = match user_type {
+            UserType::Client => UserType::Internal,
+            UserType::Internal => UserType::Client,
+        };
+        if let Some(role) = roles::find_by_name(db, tenant.id, other, &role_name).await? {
+            bail!(
+                "role {:?} is for {} users, not {} users",
+                role.name,
+                role.user_type,
+                user_type
+            );
+        }
+        bail!("tenant {} has no role named {role_name:?}", tenant.slug);
+    };
     let display_name = name.unwrap_or_else(|| default_display_name(&email));
 
     let password = read_password()?;

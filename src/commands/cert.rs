@@ -122,9 +122,12 @@ async fn list(db: &Db, now: UnixMillis, json: bool) -> anyhow::Result<()> {
 /// running edges serve it: their certificate cache keeps the old one for up
 /// to `edge.cert_cache_ttl_seconds`.
 async fn renew(db: &Db, config: &Config, domain: &str, json: bool, now: UnixMillis) -> anyhow::Result<()> {
-    let d = find_domain(db, domain).await?;
+    let d = find_domain(db, domain, None).await?;
     if d.status == DomainStatus::Disabled {
         bail!("{} is disabled", d.domain);
+    }
+    if d.verified_at.is_none() {
+        bail!("no registration of {} has proven control of it yet", d.domain);
     }
     let master = MasterKey::from_config(config)?;
     let ca_dir = config.data_dir.join("local-ca");
@@ -141,7 +144,7 @@ async fn renew(db: &Db, config: &Config, domain: &str, json: bool, now: UnixMill
             d.domain
         );
     }
-    let after = find_domain(db, domain).await?;
+    let after = find_domain(db, domain, None).await?;
     if report.new_certificates.is_empty() {
         bail!("renewal of {} failed: {}", d.domain, after.status_message);
     }

@@ -20,12 +20,34 @@ use super::admin::tenant_by_slug;
 use super::output::{days_left, next_renewal, output, time};
 use crate::cli::{DomainCommand, SessionsCommand};
 
-/// The registered domain called `raw`.
-pub(super) async fn find_domain(db: &Db, raw: &str) -> anyhow::Result<PortalDomain> {
+/// The registration of the domain `raw`: the tenant's when `tenant` (a
+/// slug) is given; else the one that holds the name, or the only one.
+pub(super) async fn find_domain(db: &Db, raw: &str, tenant: Option<&str>) -> anyhow::Result<PortalDomain> {
     let host = HostName::parse(raw).map_err(|e| anyhow!("{raw:?}: {e}"))?;
-    portal_domains::find_by_name(db, &host)
-        .await?
-        .ok_or_else(|| anyhow!("no custom domain {host} is registered (see `porta domain list`)"))
+    if let Some(slug) = tenant {
+        let tenant = tenant_by_slug(db, slug).await?;
+        return portal_domains::find_for_tenant(db, tenant.id, &host)
+            .await?
+            .ok_or_else(|| anyhow!("tenant {} has not registered {host}", tenant.slug));
+    }
+    let mut all = portal_domains::list_by_name(db, &host).await?;
+    match all.first() {
+        None => Err(anyhow!(
+            "no custom domain {host} is registered (see `porta domain list`)"
+        )),
+        Some(first) if first.verified_at.is_some() || all.len() == 1 => Ok(all.swap_remove(0)),
+        Some(_) => {
+            let mut slugs = Vec::new();
+            for d in &all {
+                slugs.push(tenants::get(db, d.tenant_id).await?.slug.to_string());
+            }
+            Err(anyhow!(
+                "{host} is registered by {} tenants and none has proven control yet ({}): say which with --tenant",
+                all.len(),
+                slugs.join(", ")
+            ))
+        }
+    }
 }
 
 async fn domain_json(db: &Db, d: &PortalDomain, now: UnixMillis) -> anyhow::Result<Value> {
@@ -43,6 +65,11 @@ async fn domain_json(db: &Db, d: &PortalDomain, now: UnixMillis) -> anyhow::Resu
         "issuer": d.issuer,
         "trust_dns": d.trust_dns,
         "expected_cname": d.expected_cname,
+        "txt_record": {
+            "name": portal_domains::txt_record_name(&d.domain),
+            "value": d.verification_token,
+        },
+        "verified": d.verified_at.is_some(),
         "observed": observed,
         "attempts": d.attempts,
         "next_retry_at": d.next_retry_at,
@@ -75,7 +102,9 @@ pub async fn domain(db: &Db, config: &Config, cmd: DomainCommand) -> anyhow::Res
     let now = UnixMillis::now();
     match cmd {
         DomainCommand::List { json } => list(db, now, json).await?,
-        DomainCommand::Show { domain, json } => show(db, &domain, now, json).await?,
+        DomainCommand::Show { domain, tenant, json } => {
+            show(db, &domain, tenant.as_deref(), now, json).await?
+        }
         DomainCommand::Add {
             tenant,
             domain,
@@ -86,16 +115,16 @@ pub async fn domain(db: &Db, config: &Config, cmd: DomainCommand) -> anyhow::Res
             let issuer = issuer.map_or_else(|| Issuer::default_for(config), Issuer::from);
             add(db, config, &tenant, &domain, issuer, trust_dns, json, now).await?;
         }
-        DomainCommand::Retry { domain } => {
-            let d = find_domain(db, &domain).await?;
+        DomainCommand::Retry { domain, tenant } => {
+            let d = find_domain(db, &domain, tenant.as_deref()).await?;
             portal_domains::schedule_check(db, d.tenant_id, d.id, now, now)
                 .await
                 .map_err(|_| anyhow!("{} is disabled; add it again to use it", d.domain))?;
             audit_operator(db, &d, "portal_domain.retry").await?;
             println!("{} will be checked again now", d.domain);
         }
-        DomainCommand::Disable { domain } => {
-            let d = find_domain(db, &domain).await?;
+        DomainCommand::Disable { domain, tenant } => {
+            let d = find_domain(db, &domain, tenant.as_deref()).await?;
             portal_domains::set_status(
                 db,
                 d.tenant_id,
@@ -108,8 +137,8 @@ pub async fn domain(db: &Db, config: &Config, cmd: DomainCommand) -> anyhow::Res
             audit_operator(db, &d, "portal_domain.disable").await?;
             println!("{} disabled", d.domain);
         }
-        DomainCommand::Remove { domain } => {
-            let d = find_domain(db, &domain).await?;
+        DomainCommand::Remove { domain, tenant } => {
+            let d = find_domain(db, &domain, tenant.as_deref()).await?;
             portal_domains::remove(db, d.tenant_id, d.id).await?;
             audit_operator(db, &d, "portal_domain.remove").await?;
             println!("{} removed", d.domain);
@@ -147,8 +176,14 @@ async fn list(db: &Db, now: UnixMillis, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn show(db: &Db, domain: &str, now: UnixMillis, json: bool) -> anyhow::Result<()> {
-    let d = find_domain(db, domain).await?;
+async fn show(
+    db: &Db,
+    domain: &str,
+    tenant: Option<&str>,
+    now: UnixMillis,
+    json: bool,
+) -> anyhow::Result<()> {
+    let d = find_domain(db, domain, tenant).await?;
     let v = domain_json(db, &d, now).await?;
     if json {
         println!("{v}");
@@ -166,6 +201,13 @@ async fn show(db: &Db, domain: &str, now: UnixMillis, json: bool) -> anyhow::Res
         "CNAME observed  {}",
         observed.unwrap_or_else(|| "not checked yet".to_owned())
     );
+    println!(
+        "or TXT          {} \"{}\"",
+        portal_domains::txt_record_name(&d.domain),
+        d.verification_token
+    );
+    let verified = if d.verified_at.is_some() { "yes" } else { "no" };
+    println!("proven          {verified}");
     println!("attempts        {}", d.attempts);
     if let Some(at) = d.next_retry_at {
         println!("next check      {}", time(at));
@@ -200,6 +242,12 @@ async fn add(
     let name = DomainName::parse(domain).map_err(|e| anyhow!("{domain:?}: {e}"))?;
     name.check_against_base(&config.canonical_base)
         .map_err(|e| anyhow!("{domain:?}: {e}"))?;
+    if let Some(holder) = portal_domains::holder(db, name.as_host()).await? {
+        if holder.tenant_id != tenant.id {
+            let owner = tenants::get(db, holder.tenant_id).await?;
+            anyhow::bail!("{name} is in use: tenant {} has proven control of it", owner.slug);
+        }
+    }
     let canonical = HostName::tenant_host(&tenant.slug, &config.canonical_base);
     let message = if trust_dns {
         "Registered by an operator with DNS trusted on submit; the DNS check is skipped"
@@ -221,7 +269,7 @@ async fn add(
     )
     .await
     .map_err(|e| match e {
-        DbError::Conflict(_) => anyhow!("{name} is already registered"),
+        DbError::Conflict(_) => anyhow!("{name} is already registered for tenant {}", tenant.slug),
         other => other.into(),
     })?;
     let action = if trust_dns {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_server::proto::rr::rdata::{A, CNAME, NS, SOA};
+use hickory_server::proto::rr::rdata::{A, CNAME, NS, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
@@ -107,6 +107,12 @@ impl TestZone {
     /// `name A ip`, replacing whatever `name` had.
     pub async fn set_a(&self, name: &str, ip: Ipv4Addr) {
         self.replace(name, RData::A(A(ip))).await;
+    }
+
+    /// `name TXT value`, replacing whatever `name` had.
+    pub async fn set_txt(&self, name: &str, value: &str) {
+        self.replace(name, RData::TXT(TXT::new(vec![value.to_owned()])))
+            .await;
     }
 
     /// Removes every record of `name` (the zone's own SOA and NS stay).

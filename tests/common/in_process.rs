@@ -24,6 +24,8 @@ use super::{healthz_ok, Ports, SiteClient, Store, STARTUP_TIMEOUT};
 pub struct InProcess {
     /// The portal core.
     pub addr: SocketAddr,
+    /// The edge's HTTPS port (the one in links).
+    pub edge_https: u16,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -82,6 +84,7 @@ impl Store {
         }));
         let running = InProcess {
             addr,
+            edge_https: edge.https.port(),
             stop: Some(stop),
             task: Some(task),
         };
@@ -113,9 +116,10 @@ impl InProcess {
         }
     }
 
-    /// A client for the portal on the tenant host `<slug>.portal.localhost`.
+    /// A client for the portal on the tenant host `<slug>.portal.localhost`,
+    /// which browsers reach through the edge.
     pub fn site(&self, slug: &str) -> SiteClient {
-        SiteClient::new(&format!("{slug}.portal.localhost"), self.addr)
+        SiteClient::behind_edge(&format!("{slug}.portal.localhost"), self.addr, self.edge_https)
     }
 
     /// Stops both servers and returns how `run_until` ended.

@@ -23,6 +23,8 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod edge_client;
+pub mod forms;
 pub mod in_process;
 
 use std::fs::File;
@@ -214,6 +216,9 @@ impl Ports {
 pub struct Store {
     pub backend: Backend,
     dir: tempfile::TempDir,
+    /// The data directory: `dir` itself, or a directory in it that porta
+    /// creates.
+    data: PathBuf,
     /// `None`: porta's default SQLite file in the data directory.
     database_url: Option<String>,
     pub ports: Ports,
@@ -228,9 +233,11 @@ impl Store {
             Backend::Sqlite => None,
             Backend::Postgres => Some(db.url.clone()),
         };
+        let dir = tempfile::tempdir().expect("temp data dir");
         Store {
             backend: db.backend,
-            dir: tempfile::tempdir().expect("temp data dir"),
+            data: dir.path().to_owned(),
+            dir,
             database_url,
             ports: Ports::fresh(),
         }
@@ -238,16 +245,31 @@ impl Store {
 
     /// A fresh SQLite store (porta's default database).
     pub fn sqlite() -> Store {
+        let dir = tempfile::tempdir().expect("temp data dir");
         Store {
             backend: Backend::Sqlite,
-            dir: tempfile::tempdir().expect("temp data dir"),
+            data: dir.path().to_owned(),
+            dir,
+            database_url: None,
+            ports: Ports::fresh(),
+        }
+    }
+
+    /// A fresh SQLite store whose data directory does not exist yet: porta
+    /// creates it (tests of how it does).
+    pub fn sqlite_in_a_new_directory() -> Store {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Store {
+            backend: Backend::Sqlite,
+            data: dir.path().join("data"),
+            dir,
             database_url: None,
             ports: Ports::fresh(),
         }
     }
 
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        &self.data
     }
 
     /// The database porta uses: the URL it was given, or its default SQLite
@@ -262,11 +284,25 @@ impl Store {
     /// A small pool on the store's database, for tests that change rows as
     /// another porta process would. Porta must have created (and migrated)
     /// the database first: call after [`Store::up`].
+    ///
+    /// The pool connects lazily and touches no file itself: `Db::connect`
+    /// opens and closes the SQLite file to make it private, and closing any
+    /// descriptor of a file drops every POSIX lock this process holds on it,
+    /// including those of an in-process porta's connections (SQLite's
+    /// documented caveat), after which another process's last connection
+    /// checkpoints and removes the WAL under them.
     pub async fn connect_db(&self) -> porta_core::db::Db {
         let url = self.database_url();
-        porta_core::db::Db::connect(&url, 4)
+        if self.database_url.is_none() {
+            let file = self.data_dir().join("porta.sqlite");
+            assert!(file.exists(), "porta has not created {} yet", file.display());
+        }
+        let db = porta_core::db::Db::connect_lazy(&url, 4)
+            .unwrap_or_else(|e| panic!("cannot open porta's database {url}: {e}"));
+        porta_core::db::tenants::count(&db)
             .await
-            .unwrap_or_else(|e| panic!("cannot open porta's database {url}: {e}"))
+            .unwrap_or_else(|e| panic!("cannot read porta's database {url}: {e}"));
+        db
     }
 
     /// `https://<host>:<edge HTTPS port>`: how browsers reach `host`.
@@ -285,7 +321,7 @@ impl Store {
         cmd.arg("--data-dir")
             .arg(self.data_dir())
             .args(args)
-            .current_dir(self.data_dir());
+            .current_dir(self.dir.path());
         if let Some(url) = &self.database_url {
             cmd.env("PORTA_DATABASE_URL", url);
         }
@@ -525,9 +561,14 @@ impl Porta {
         self.addr.port()
     }
 
-    /// A client for the portal on the tenant host `<slug>.portal.localhost`.
+    /// A client for the portal on the tenant host `<slug>.portal.localhost`,
+    /// which browsers reach through this store's edge.
     pub fn site(&self, slug: &str) -> SiteClient {
-        SiteClient::new(&format!("{slug}.portal.localhost"), self.addr)
+        SiteClient::behind_edge(
+            &format!("{slug}.portal.localhost"),
+            self.addr,
+            self.ports.edge_https,
+        )
     }
 
     /// A plain-HTTP client for `http://127.0.0.1:<port>` (no tenant host).
@@ -654,11 +695,17 @@ impl Reply {
 /// Plain HTTP to one host, resolved to a server's address. No redirects are
 /// followed and no cookies are kept: tests see every step. Requests to the
 /// portal come from 127.0.0.1, a trusted proxy in the development config,
-/// so the portal treats them as the edge's (HTTPS for the browser).
+/// so the portal treats them as the edge's (HTTPS for the browser): forms
+/// are posted as a browser on [`SiteClient::browser_origin`] would, with
+/// that Origin and the CSRF token of the page the form is on.
 pub struct SiteClient {
     http: reqwest::Client,
     /// `http://<host>:<port>`.
     pub origin: String,
+    /// The origin browsers see this host at (what they send as `Origin`):
+    /// `https://<host>:<edge HTTPS port>` for a tenant host behind the
+    /// edge, else [`SiteClient::origin`].
+    pub browser_origin: String,
 }
 
 impl SiteClient {
@@ -671,15 +718,26 @@ impl SiteClient {
             http = http.resolve(host, addr);
         }
         let http = http.build().expect("HTTP client");
+        let origin = format!("http://{host}:{}", addr.port());
         SiteClient {
             http,
-            origin: format!("http://{host}:{}", addr.port()),
+            browser_origin: origin.clone(),
+            origin,
         }
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder, session: Option<&Session>) -> Reply {
-        let request = match session {
-            Some(s) => request.header("cookie", s.cookie_header()),
+    /// A client for the tenant host `host` of a portal at `addr`, which
+    /// browsers reach through the edge on `https_port`.
+    pub fn behind_edge(host: &str, addr: SocketAddr, https_port: u16) -> SiteClient {
+        SiteClient {
+            browser_origin: format!("https://{host}:{https_port}"),
+            ..SiteClient::new(host, addr)
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, cookie: Option<&str>) -> Reply {
+        let request = match cookie {
+            Some(c) => request.header("cookie", c),
             None => request,
         };
         let response = request.send().await.expect("HTTP request to porta");
@@ -695,31 +753,100 @@ impl SiteClient {
 
     /// `GET path`, with the session cookie when given.
     pub async fn get(&self, path: &str, session: Option<&Session>) -> Reply {
-        let url = format!("{}{path}", self.origin);
-        self.send(self.http.get(url), session).await
+        let cookie = session.map(Session::cookie_header);
+        self.get_with_cookie(path, cookie.as_deref()).await
     }
 
-    /// `POST path` with a form body, with the session cookie when given.
+    /// `GET path` with exactly this `Cookie` header, if any.
+    pub async fn get_with_cookie(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let url = format!("{}{path}", self.origin);
+        self.send(self.http.get(url), cookie).await
+    }
+
+    /// `POST path` with a form body exactly as given: no Origin, no CSRF
+    /// token (what a hostile page or a plain script sends).
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)], session: Option<&Session>) -> Reply {
         let url = format!("{}{path}", self.origin);
-        self.send(self.http.post(url).form(form), session).await
+        let cookie = session.map(Session::cookie_header);
+        self.send(self.http.post(url).form(form), cookie.as_deref()).await
     }
 
-    /// Posts the client sign-in form.
+    /// Posts `form` with `cookie`, this site's Origin and the CSRF `token`.
+    async fn post_as_page(&self, path: &str, form: &[(&str, &str)], cookie: &str, token: &str) -> Reply {
+        let url = format!("{}{path}", self.origin);
+        let mut fields = form.to_vec();
+        fields.push((forms::CSRF_FIELD, token));
+        let request = self
+            .http
+            .post(url)
+            .header("origin", &self.browser_origin)
+            .form(&fields);
+        self.send(request, Some(cookie)).await
+    }
+
+    /// What the sign-in page at `page` (a path with its query) gives an
+    /// anonymous visitor for its form: the CSRF cookie and token.
+    pub async fn anonymous_csrf(&self, page: &str) -> forms::Csrf {
+        let reply = self.get(page, None).await;
+        assert_eq!(reply.status, 200, "the sign-in page {page}: {reply:?}");
+        let cookie = forms::cookie_pair(&reply.set_cookies(), forms::CSRF_COOKIE)
+            .unwrap_or_else(|| panic!("{page} sets no {} cookie: {reply:?}", forms::CSRF_COOKIE));
+        let token = forms::csrf_field(&reply.body).unwrap_or_else(|| panic!("no CSRF field on {page}"));
+        forms::Csrf { cookie, token }
+    }
+
+    /// The CSRF token in the forms of the page at `path` for `session`.
+    pub async fn page_csrf(&self, path: &str, session: &Session) -> String {
+        let reply = self.get(path, Some(session)).await;
+        forms::csrf_field(&reply.body).unwrap_or_else(|| panic!("no CSRF field on {path}: {reply:?}"))
+    }
+
+    /// Posts `form` to `path` as the page at `token_page` would for
+    /// `session`: this site's Origin, the session cookie, that page's token.
+    pub async fn submit(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        session: &Session,
+        token_page: &str,
+    ) -> Reply {
+        let token = self.page_csrf(token_page, session).await;
+        self.post_as_page(path, form, &session.cookie_header(), &token)
+            .await
+    }
+
+    /// Posts the client sign-in form as its page would (that page's CSRF
+    /// cookie and token, this site's Origin).
     pub async fn client_sign_in(&self, email: &str, password: &str) -> Reply {
-        self.post_form(
-            "/auth/client-portal/signin",
-            &[("email", email), ("password", password)],
-            None,
-        )
-        .await
+        self.client_sign_in_with(email, password, None).await
+    }
+
+    /// The client sign-in form, with the handoff `binding` (the hash a
+    /// custom domain's handoff start sends the browser with) when given.
+    pub async fn client_sign_in_with(&self, email: &str, password: &str, binding: Option<&str>) -> Reply {
+        let path = "/auth/client-portal/signin";
+        let page = match binding {
+            Some(b) => format!("{path}?handoff={b}"),
+            None => path.to_owned(),
+        };
+        let csrf = self.anonymous_csrf(&page).await;
+        let mut form = vec![("email", email), ("password", password)];
+        if let Some(b) = binding {
+            form.push(("handoff", b));
+        }
+        self.post_as_page(path, &form, &csrf.cookie, &csrf.token).await
     }
 
     /// Signs a client user in, asserting the answer's shape (303, not
     /// cacheable, exactly one session cookie with exactly the documented
     /// attributes); returns the session and where the 303 points.
     pub async fn sign_in_client(&self, email: &str, password: &str) -> SignedIn {
-        let reply = self.client_sign_in(email, password).await;
+        self.sign_in_client_with(email, password, None).await
+    }
+
+    /// [`SiteClient::sign_in_client`] with a handoff binding.
+    pub async fn sign_in_client_with(&self, email: &str, password: &str, binding: Option<&str>) -> SignedIn {
+        let reply = self.client_sign_in_with(email, password, binding).await;
         assert_eq!(reply.status, 303, "sign-in: {reply:?}");
         assert_eq!(reply.header("cache-control"), "no-store");
         let cookies = reply.set_cookies();

@@ -18,7 +18,7 @@ use super::machine::{self, DnsAnswer, Finding, Step, Work};
 use super::outcome::OrderOutcome;
 use super::LifecycleSettings;
 use crate::acme::AcmeSettings;
-use crate::dns::CnameVerifier;
+use crate::dns::{CnameVerifier, Proof};
 use crate::local_ca::LocalCa;
 use crate::master_key::MasterKey;
 use crate::store;
@@ -136,10 +136,10 @@ impl DomainWorker {
         Ok(report)
     }
 
-    /// The domain as stored now: another node may have moved it on between
-    /// our read and our lease.
+    /// The registration as stored now: another node may have moved it on
+    /// between our read and our lease.
     async fn reread(&self, domain: &PortalDomain) -> Result<Option<PortalDomain>, DbError> {
-        portal_domains::find_by_name(&self.db, &domain.domain).await
+        portal_domains::get(&self.db, domain.tenant_id, domain.id).await
     }
 
     async fn advance_if_still_due(
@@ -191,17 +191,29 @@ impl DomainWorker {
         ))
     }
 
+    /// The DNS step: has this registration proven control of its name (or
+    /// did an operator trust it)? Proven, it claims the name, and the other
+    /// registrations of the name are told it is taken; when another
+    /// registration holds the name already, this one is told so instead.
     async fn check_dns(&self, domain: &PortalDomain, now: UnixMillis) -> Result<(), DbError> {
+        if self.held_by_another(domain).await? {
+            return self.apply(domain, &Finding::HeldByAnother, now).await;
+        }
         let finding = if domain.trust_dns {
             Finding::DnsTrusted
         } else {
             let answer = match self
                 .dns
-                .check(domain.domain.as_str(), &domain.expected_cname)
+                .check_control(
+                    domain.domain.as_str(),
+                    &domain.expected_cname,
+                    &domain.verification_token,
+                )
                 .await
             {
                 Ok(check) => DnsAnswer {
-                    aligned: check.aligned,
+                    aligned: check.proof == Some(Proof::Cname),
+                    txt_verified: check.proof == Some(Proof::Txt),
                     observed: check.observed,
                     error: None,
                 },
@@ -212,7 +224,39 @@ impl DomainWorker {
             };
             Finding::Dns(answer)
         };
-        self.apply(domain, &finding, now).await
+        let proven = match &finding {
+            Finding::DnsTrusted => true,
+            Finding::Dns(answer) => answer.aligned || answer.txt_verified,
+            _ => false,
+        };
+        if !proven {
+            return self.apply(domain, &finding, now).await;
+        }
+        if !portal_domains::claim(&self.db, domain.tenant_id, domain.id, now).await? {
+            return self.apply(domain, &Finding::HeldByAnother, now).await;
+        }
+        tracing::info!(domain = %domain.domain, tenant = %domain.tenant_id, "custom domain claimed");
+        self.apply(domain, &finding, now).await?;
+        self.tell_rivals(domain, now).await
+    }
+
+    /// Whether another registration holds this one's name.
+    async fn held_by_another(&self, domain: &PortalDomain) -> Result<bool, DbError> {
+        Ok(portal_domains::holder(&self.db, &domain.domain)
+            .await?
+            .is_some_and(|holder| holder.id != domain.id))
+    }
+
+    /// Fails the other registrations of the name `holder` just claimed,
+    /// each with the reason and an audit row for its tenant.
+    async fn tell_rivals(&self, holder: &PortalDomain, now: UnixMillis) -> Result<(), DbError> {
+        let message = machine::held_by_another_message(holder);
+        for rival in portal_domains::fail_rivals(&self.db, holder, &message, now).await? {
+            tracing::info!(domain = %rival.domain, tenant = %rival.tenant_id, "custom domain taken by another tenant");
+            self.audit_status(&rival, DomainStatus::Failed, &message, now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Orders a certificate from the domain's issuer and writes the
@@ -253,18 +297,31 @@ impl DomainWorker {
             return Ok(());
         }
         tracing::info!(domain = %domain.domain, from = %domain.status, to = %step.status, "custom domain status changed");
+        self.audit_status(domain, step.status, &step.message, now).await
+    }
+}
+
+impl DomainWorker {
+    /// The audit row of a status change of `domain` to `to`.
+    async fn audit_status(
+        &self,
+        domain: &PortalDomain,
+        to: DomainStatus,
+        message: &str,
+        now: UnixMillis,
+    ) -> Result<(), DbError> {
         let event = AuditEvent {
             tenant: Some(domain.tenant_id),
             actor: None,
             action: "portal_domain.status",
-            outcome: step.status.as_str(),
+            outcome: to.as_str(),
             subject: Some(domain.domain.as_str()),
             ip: None,
             user_agent: None,
             detail: Some(serde_json::json!({
                 "from": domain.status.as_str(),
-                "to": step.status.as_str(),
-                "message": step.message,
+                "to": to.as_str(),
+                "message": message,
             })),
         };
         audit::record(&self.db, &event, now).await

@@ -73,6 +73,31 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "edge.ott_exchanges_per_ip_per_minute",
         EnvKind::Integer,
     ),
+    var(
+        "PORTA_EDGE_UNKNOWN_SNI_PER_IP_PER_MINUTE",
+        "edge.unknown_sni_per_ip_per_minute",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_HEADER_READ_TIMEOUT_SECONDS",
+        "edge.header_read_timeout_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_BODY_READ_TIMEOUT_SECONDS",
+        "edge.body_read_timeout_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_HSTS_MAX_AGE_SECONDS",
+        "edge.hsts_max_age_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_HSTS_INCLUDE_SUBDOMAINS",
+        "edge.hsts_include_subdomains",
+        EnvKind::Boolean,
+    ),
     var("PORTA_METRICS_LISTEN", "metrics.listen", EnvKind::Text),
     var("PORTA_DNS_NAMESERVERS", "dns.nameservers", EnvKind::List),
     var("PORTA_SESSION_TTL_HOURS", "session.ttl_hours", EnvKind::Integer),

@@ -156,6 +156,39 @@ pub struct EdgeConfig {
     /// How long a host -> tenant mapping is cached.
     pub host_cache_ttl: Duration,
     pub ott_exchanges_per_ip_per_minute: u32,
+    /// TLS connections per client IP per minute whose server name is not
+    /// in the certificate cache (each may cost a database query); beyond
+    /// it, unknown names are refused without a lookup.
+    pub unknown_sni_per_ip_per_minute: u32,
+    /// How long a client may take to send a whole request head, from its
+    /// first byte (on a new connection: from the accept). nginx's
+    /// `client_header_timeout`.
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's whole body, from the
+    /// end of its head.
+    pub body_read_timeout: Duration,
+    /// `Strict-Transport-Security` on every HTTPS response; `None` (a
+    /// max-age of 0 in the file) sends none.
+    pub hsts: Option<Hsts>,
+}
+
+/// What the edge's `Strict-Transport-Security` header says. Never
+/// `preload`: a custom domain's parent is the MSP's to pin, not ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hsts {
+    pub max_age: Duration,
+    pub include_subdomains: bool,
+}
+
+impl Hsts {
+    /// The header value.
+    pub fn header_value(&self) -> String {
+        let mut value = format!("max-age={}", self.max_age.as_secs());
+        if self.include_subdomains {
+            value.push_str("; includeSubDomains");
+        }
+        value
+    }
 }
 
 #[derive(Debug, Clone)]

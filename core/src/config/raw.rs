@@ -105,6 +105,11 @@ pub struct RawEdge {
     pub negative_cache_ttl_seconds: Field<u32>,
     pub host_cache_ttl_seconds: Field<u32>,
     pub ott_exchanges_per_ip_per_minute: Field<u32>,
+    pub unknown_sni_per_ip_per_minute: Field<u32>,
+    pub header_read_timeout_seconds: Field<u32>,
+    pub body_read_timeout_seconds: Field<u32>,
+    pub hsts_max_age_seconds: Field<u32>,
+    pub hsts_include_subdomains: Field<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,15 @@
-//! Custom ("vanity") domains of tenants. A domain name is globally unique,
-//! so finding a domain by name is how a request's host is tied to a tenant;
-//! every other query is scoped by tenant.
+//! Custom ("vanity") domains of tenants.
+//!
+//! A name may be registered by several tenants at once, but only one
+//! registration can *hold* it: the first to prove control (a CNAME to its
+//! own canonical host, or the TXT record `_porta-challenge.<domain>` with its
+//! [`PortalDomain::verification_token`]) claims it ([`claim`]), and from
+//! then on the name is that tenant's ([`holder`]); the other registrations
+//! are failed with the reason ([`fail_rivals`]). A registration that has not
+//! proven control reserves nothing. Only a holding registration can be
+//! `active`, so routing a host to a tenant stays unambiguous. Lookups by
+//! name are how a request's host is tied to a tenant; every other query is
+//! scoped by tenant.
 
 use sqlx::FromRow;
 
@@ -32,11 +41,31 @@ pub struct PortalDomain {
     pub activated_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When this registration proved control of the name (and so holds
+    /// it); `None` while it has not.
+    pub verified_at: Option<i64>,
+    /// This registration's proof for the TXT record
+    /// `_porta-challenge.<domain>` (32 hex digits): shown to staff, not a
+    /// secret.
+    pub verification_token: String,
+}
+
+/// The name of the TXT record that proves control of `domain`.
+pub fn txt_record_name(domain: &HostName) -> String {
+    format!("_porta-challenge.{domain}")
 }
 
 const COLUMNS: &str = "id, tenant_id, domain, status, status_message, expected_cname, observed_cname, \
                        issuer, trust_dns, attempts, next_retry_at, last_checked_at, activated_at, \
-                       created_at, updated_at";
+                       created_at, updated_at, verified_at, verification_token";
+
+/// A fresh TXT token: 16 random bytes in hex.
+fn new_verification_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// What registering a domain records.
 #[derive(Debug, Clone)]
@@ -50,11 +79,19 @@ pub struct NewPortalDomain<'a> {
     pub trust_dns: bool,
 }
 
-/// Registers a domain. A domain already registered (by any tenant) is
-/// [`DbError::Conflict`].
+/// Registers a domain. A registration that starts past the DNS step
+/// (`pending_certificate` or `active`: an operator's or the demo's) holds
+/// the name at once. [`DbError::Conflict`] when the tenant has already
+/// registered the name, or when it would hold a name another registration
+/// holds; registering a name others merely have pending is fine.
 pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Result<PortalDomain, DbError> {
     let id = PortalDomainId::generate();
     let activated_at = (new.status == DomainStatus::Active).then_some(now.0);
+    let verified_at = matches!(
+        new.status,
+        DomainStatus::Active | DomainStatus::PendingCertificate
+    )
+    .then_some(now.0);
     // Pending domains are due for their first check at once.
     let pending = matches!(
         new.status,
@@ -63,7 +100,7 @@ pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Resu
     let next_retry_at = pending.then_some(now.0);
     let sql = format!(
         "INSERT INTO portal_domains ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 0, $11, NULL, $9, $10, $10) RETURNING {COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 0, $11, NULL, $9, $10, $10, $12, $13) RETURNING {COLUMNS}"
     );
     on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(id)
@@ -77,18 +114,122 @@ pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Resu
         .bind(activated_at)
         .bind(now.0)
         .bind(next_retry_at)
+        .bind(verified_at)
+        .bind(new_verification_token())
         .fetch_one(pool)
         .await)
     .map_err(DbError::conflict_as("portal domain"))
 }
 
-/// The registered domain called `domain`, whatever its tenant or status.
+/// The registration of `domain` that speaks for the name: the one that
+/// holds it, else the earliest registered (whatever its tenant or status).
 pub async fn find_by_name(db: &Db, domain: &HostName) -> Result<Option<PortalDomain>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM portal_domains WHERE domain = $1");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM portal_domains WHERE domain = $1 \
+         ORDER BY CASE WHEN verified_at IS NULL THEN 1 ELSE 0 END, created_at, id LIMIT 1"
+    );
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(domain)
         .fetch_optional(pool)
         .await)?)
+}
+
+/// Every registration of `domain`, the holder first, then by age.
+pub async fn list_by_name(db: &Db, domain: &HostName) -> Result<Vec<PortalDomain>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM portal_domains WHERE domain = $1 \
+         ORDER BY CASE WHEN verified_at IS NULL THEN 1 ELSE 0 END, created_at, id"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(domain)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// The registration that holds `domain` (has proven control), if any.
+pub async fn holder(db: &Db, domain: &HostName) -> Result<Option<PortalDomain>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM portal_domains WHERE domain = $1 AND verified_at IS NOT NULL");
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(domain)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The tenant's registration with `id`.
+pub async fn get(db: &Db, tenant: TenantId, id: PortalDomainId) -> Result<Option<PortalDomain>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM portal_domains WHERE tenant_id = $1 AND id = $2");
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The tenant's registration of `domain`, if it has one.
+pub async fn find_for_tenant(
+    db: &Db,
+    tenant: TenantId,
+    domain: &HostName,
+) -> Result<Option<PortalDomain>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM portal_domains WHERE tenant_id = $1 AND domain = $2");
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(domain)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The tenant's registration `id` has proven control of its name: it claims
+/// the name unless another registration holds it already. One statement,
+/// and the unique index on held names settles a race between nodes: of
+/// several claims of one name exactly one returns `true`. Claiming again a
+/// name this registration holds returns `true`.
+pub async fn claim(db: &Db, tenant: TenantId, id: PortalDomainId, now: UnixMillis) -> Result<bool, DbError> {
+    let sql = "UPDATE portal_domains SET verified_at = COALESCE(verified_at, $3), updated_at = $3 \
+               WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS (\
+                   SELECT 1 FROM portal_domains other WHERE other.domain = portal_domains.domain \
+                   AND other.id <> portal_domains.id AND other.verified_at IS NOT NULL)";
+    let claimed = on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(now.0)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()));
+    match claimed {
+        Ok(n) => Ok(n > 0),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fails every registration of the name `holder` holds that is not
+/// `holder` (and not disabled), with `message` and no retry time; returns
+/// them as they were, for their audit rows.
+pub async fn fail_rivals(
+    db: &Db,
+    holder: &PortalDomain,
+    message: &str,
+    now: UnixMillis,
+) -> Result<Vec<PortalDomain>, DbError> {
+    let rivals: Vec<PortalDomain> = list_by_name(db, &holder.domain)
+        .await?
+        .into_iter()
+        .filter(|d| d.id != holder.id && d.status != DomainStatus::Disabled)
+        .collect();
+    let sql = "UPDATE portal_domains SET status = 'failed', status_message = $3, next_retry_at = NULL, \
+               updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND verified_at IS NULL";
+    for rival in &rivals {
+        on_pool!(db, |pool| sqlx::query(sql)
+            .bind(rival.tenant_id)
+            .bind(rival.id)
+            .bind(message)
+            .bind(now.0)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+    }
+    Ok(rivals)
 }
 
 /// The tenant's active custom domain (the oldest, if several).
@@ -121,8 +262,10 @@ pub async fn set_status(
     message: &str,
     now: UnixMillis,
 ) -> Result<(), DbError> {
+    // Only a registration that holds its name can be active.
     let sql = "UPDATE portal_domains SET status = $3, status_message = $4, updated_at = $5, \
-               activated_at = CASE WHEN $3 = 'active' THEN COALESCE(activated_at, $5) ELSE activated_at END \
+               activated_at = CASE WHEN $3 = 'active' THEN COALESCE(activated_at, $5) ELSE activated_at END, \
+               verified_at = CASE WHEN $3 = 'active' THEN COALESCE(verified_at, $5) ELSE verified_at END \
                WHERE tenant_id = $1 AND id = $2";
     let affected = on_pool!(db, |pool| sqlx::query(sql)
         .bind(tenant)
@@ -132,17 +275,22 @@ pub async fn set_status(
         .bind(now.0)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected()))
+    .map_err(DbError::conflict_as("held portal domain"))?;
     if affected == 0 {
         return Err(DbError::NotFound("portal domain"));
     }
     Ok(())
 }
 
-/// Every registered domain of every tenant, by name: for operators and for
-/// the background work that issues certificates.
+/// Every registration of every tenant, by name (the holder of a name
+/// first): for operators and for the background work that issues
+/// certificates.
 pub async fn list_all(db: &Db) -> Result<Vec<PortalDomain>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM portal_domains ORDER BY domain");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM portal_domains \
+         ORDER BY domain, CASE WHEN verified_at IS NULL THEN 1 ELSE 0 END, created_at, id"
+    );
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?)
 }
 

@@ -1,6 +1,7 @@
 //! Host -> route: which tenant a request's host belongs to. A host is a
 //! tenant's canonical host `<slug>.<canonical_base>` or an `active` custom
-//! domain; anything else leads nowhere. The edge and the portal both cache
+//! domain (the registration that holds the name: others that have it
+//! pending lead nowhere); anything else leads nowhere. The edge and the portal both cache
 //! the answer (see [`crate::host_cache`]).
 
 use sqlx::FromRow;
@@ -31,7 +32,10 @@ pub async fn resolve(db: &Db, canonical_base: &HostName, host: &HostName) -> Res
             domain: None,
         }));
     }
-    let sql = "SELECT id, tenant_id FROM portal_domains WHERE domain = $1 AND status = 'active'";
+    // Of the registrations of a name only the one that holds it (proved
+    // control) can be active; the condition says so for the reader too.
+    let sql = "SELECT id, tenant_id FROM portal_domains \
+               WHERE domain = $1 AND status = 'active' AND verified_at IS NOT NULL";
     let domain: Option<DomainRoute> = on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(host)
         .fetch_optional(pool)

@@ -1,7 +1,11 @@
 //! What MSP staff do with their tenant's custom domain, shared by the
-//! settings page and the JSON API: read its status and the CNAME to create
-//! (needs `settings:read`), register, retry, disable, remove (need
-//! `settings:update`). Every change is audited.
+//! settings page and the JSON API: read its status and the records that
+//! prove control of it, a CNAME to the tenant's canonical host or a TXT
+//! record with the registration's token (needs `settings:read`); register,
+//! retry, disable, remove (need `settings:update`). Every change is
+//! audited. A name another tenant has merely registered can be registered
+//! too (the first to prove control gets it); one another tenant holds
+//! cannot.
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
@@ -27,7 +31,7 @@ pub enum SettingsError {
     Forbidden(Permission),
     #[error("{0}")]
     InvalidDomain(#[from] porta_core::domain_name::InvalidDomain),
-    #[error("{0} is already registered by another tenant")]
+    #[error("{0} is already in use by another organisation's portal")]
     Taken(String),
     #[error("this tenant already has a custom domain ({0}); change or remove it first")]
     AlreadyRegistered(String),
@@ -63,6 +67,16 @@ pub struct CnameRecord {
     pub target: String,
 }
 
+/// The TXT record that proves control of the domain instead of the CNAME
+/// (for a domain whose CNAME cannot point here yet, say).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TxtRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub value: String,
+}
+
 /// A domain as staff see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DomainView {
@@ -72,6 +86,10 @@ pub struct DomainView {
     pub issuer: String,
     pub trust_dns: bool,
     pub cname: CnameRecord,
+    pub txt: TxtRecord,
+    /// Whether this registration has proven control of the name (and so
+    /// holds it).
+    pub verified: bool,
     /// What DNS answered at the last check.
     pub observed: Option<Vec<String>>,
     pub attempts: i32,
@@ -94,6 +112,12 @@ impl From<&PortalDomain> for DomainView {
                 record_type: "CNAME",
                 target: d.expected_cname.clone(),
             },
+            txt: TxtRecord {
+                name: portal_domains::txt_record_name(&d.domain),
+                record_type: "TXT",
+                value: d.verification_token.clone(),
+            },
+            verified: d.verified_at.is_some(),
             observed: d
                 .observed_cname
                 .as_deref()
@@ -166,18 +190,18 @@ pub async fn register(
     require(who, UPDATE)?;
     let domain = DomainName::parse(raw)?;
     domain.check_against_base(&state.config.canonical_base)?;
-    if let Some(existing) = current(state, site).await? {
-        if !replace {
-            return Err(SettingsError::AlreadyRegistered(existing.domain.to_string()));
-        }
-        // Refuse before removing the old one if the new name is taken.
-        if existing.domain != *domain.as_host()
-            && portal_domains::find_by_name(&state.db, domain.as_host())
-                .await?
-                .is_some()
-        {
-            return Err(SettingsError::Taken(domain.to_string()));
-        }
+    let existing = current(state, site).await?;
+    if let (Some(existing), false) = (&existing, replace) {
+        return Err(SettingsError::AlreadyRegistered(existing.domain.to_string()));
+    }
+    // Refused before the old registration is removed: a name that another
+    // tenant's registration has proven control of is theirs. (One another
+    // tenant has only registered reserves nothing.)
+    let holder = portal_domains::holder(&state.db, domain.as_host()).await?;
+    if holder.is_some_and(|h| h.tenant_id != site.tenant.id) {
+        return Err(SettingsError::Taken(domain.to_string()));
+    }
+    if let Some(existing) = existing {
         portal_domains::remove(&state.db, site.tenant.id, existing.id).await?;
         audit(state, site, who, "portal_domain.remove", existing.domain.as_str()).await?;
     }

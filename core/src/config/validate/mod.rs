@@ -1,5 +1,8 @@
 //! From [`RawConfig`] to [`Config`]: defaults, parsing and range checks,
-//! recording every problem instead of stopping at the first.
+//! recording every problem instead of stopping at the first. The `[edge]`
+//! section has a module of its own ([`edge`]).
+
+mod edge;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -10,8 +13,8 @@ use ipnet::IpNet;
 
 use super::raw::RawConfig;
 use super::{
-    AcmeConfig, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DomainsConfig, EdgeConfig, LogFormat,
-    PortalConfig, PortalDomainConfig, SessionConfig, SigninLimits,
+    AcmeConfig, Config, ConfigIssue, DatabaseConfig, DatabaseUrl, DomainsConfig, LogFormat, PortalConfig,
+    PortalDomainConfig, SessionConfig, SigninLimits,
 };
 use crate::challenge_kind::ChallengeKind;
 use crate::host::HostName;
@@ -22,14 +25,14 @@ use crate::session_token::SessionKey;
 struct Issues<'a>(&'a mut Vec<ConfigIssue>);
 
 impl Issues<'_> {
-    fn push(&mut self, key: &str, message: impl Into<String>) {
+    pub(super) fn push(&mut self, key: &str, message: impl Into<String>) {
         self.0.push(ConfigIssue {
             key: key.to_owned(),
             message: message.into(),
         });
     }
 
-    fn socket_addr(&mut self, key: &str, raw: Option<String>, default: &str) -> SocketAddr {
+    pub(super) fn socket_addr(&mut self, key: &str, raw: Option<String>, default: &str) -> SocketAddr {
         let text = raw.unwrap_or_else(|| default.to_owned());
         text.parse().unwrap_or_else(|_| {
             self.push(
@@ -40,7 +43,7 @@ impl Issues<'_> {
         })
     }
 
-    fn in_range(&mut self, key: &str, value: Option<u32>, default: u32, range: (u32, u32)) -> u32 {
+    pub(super) fn in_range(&mut self, key: &str, value: Option<u32>, default: u32, range: (u32, u32)) -> u32 {
         let value = value.unwrap_or(default);
         if value < range.0 || value > range.1 {
             self.push(
@@ -216,75 +219,7 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
         trusted_proxies: trusted_proxies(trusted, i),
     };
 
-    let http_listen = raw.edge.http_listen.take("edge.http_listen", i.0);
-    let https_listen = raw.edge.https_listen.take("edge.https_listen", i.0);
-    let upstreams = raw.edge.upstreams.take("edge.upstreams", i.0);
-    let upstreams_given = upstreams.is_some();
-    let upstreams: Vec<SocketAddr> = match upstreams {
-        None => vec![portal.listen],
-        Some(list) => list
-            .into_iter()
-            .filter_map(|text| match text.parse() {
-                Ok(addr) => Some(addr),
-                Err(_) => {
-                    i.push(
-                        "edge.upstreams",
-                        format!("{text:?} is not an address such as 127.0.0.1:8080"),
-                    );
-                    None
-                }
-            })
-            .collect(),
-    };
-    if upstreams.is_empty() {
-        i.push("edge.upstreams", "needs at least one portal address");
-    }
-    let cert_ttl = raw
-        .edge
-        .cert_cache_ttl_seconds
-        .take("edge.cert_cache_ttl_seconds", i.0);
-    let negative_ttl = raw
-        .edge
-        .negative_cache_ttl_seconds
-        .take("edge.negative_cache_ttl_seconds", i.0);
-    let host_ttl = raw
-        .edge
-        .host_cache_ttl_seconds
-        .take("edge.host_cache_ttl_seconds", i.0);
-    let ott_rate = raw
-        .edge
-        .ott_exchanges_per_ip_per_minute
-        .take("edge.ott_exchanges_per_ip_per_minute", i.0);
-    let edge = EdgeConfig {
-        http_listen: i.socket_addr("edge.http_listen", http_listen, "0.0.0.0:80"),
-        https_listen: i.socket_addr("edge.https_listen", https_listen, "0.0.0.0:443"),
-        upstreams,
-        upstreams_given,
-        cert_cache_ttl: Duration::from_secs(u64::from(i.in_range(
-            "edge.cert_cache_ttl_seconds",
-            cert_ttl,
-            60,
-            (1, 86_400),
-        ))),
-        negative_cache_ttl: Duration::from_secs(u64::from(i.in_range(
-            "edge.negative_cache_ttl_seconds",
-            negative_ttl,
-            10,
-            (1, 3600),
-        ))),
-        host_cache_ttl: Duration::from_secs(u64::from(i.in_range(
-            "edge.host_cache_ttl_seconds",
-            host_ttl,
-            30,
-            (1, 3600),
-        ))),
-        ott_exchanges_per_ip_per_minute: i.in_range(
-            "edge.ott_exchanges_per_ip_per_minute",
-            ott_rate,
-            30,
-            (1, 100_000),
-        ),
-    };
+    let edge = edge::edge(raw.edge, portal.listen, i);
     let public_https_port = match raw.public_https_port.take("public_https_port", i.0) {
         Some(0) => {
             i.push("public_https_port", "must be between 1 and 65535");

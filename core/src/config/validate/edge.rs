@@ -1,0 +1,169 @@
+//! The `[edge]` section: listeners, upstreams, caches, limits, the
+//! deadlines for reading requests and HSTS.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::super::raw::RawEdge;
+use super::super::{EdgeConfig, Hsts};
+use super::Issues;
+
+/// At most two years, the longest HSTS lifetime browsers keep.
+const MAX_HSTS_SECONDS: u32 = 63_072_000;
+
+fn seconds(v: u32) -> Duration {
+    Duration::from_secs(u64::from(v))
+}
+
+/// Builds the edge's configuration; `portal_listen` is the upstream when
+/// `edge.upstreams` is not set.
+pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) -> EdgeConfig {
+    let http_listen = raw.http_listen.take("edge.http_listen", i.0);
+    let https_listen = raw.https_listen.take("edge.https_listen", i.0);
+    let upstreams = raw.upstreams.take("edge.upstreams", i.0);
+    let upstreams_given = upstreams.is_some();
+    let upstreams: Vec<SocketAddr> = match upstreams {
+        None => vec![portal_listen],
+        Some(list) => list
+            .into_iter()
+            .filter_map(|text| match text.parse() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    i.push(
+                        "edge.upstreams",
+                        format!("{text:?} is not an address such as 127.0.0.1:8080"),
+                    );
+                    None
+                }
+            })
+            .collect(),
+    };
+    if upstreams.is_empty() {
+        i.push("edge.upstreams", "needs at least one portal address");
+    }
+    let cert_ttl = raw
+        .cert_cache_ttl_seconds
+        .take("edge.cert_cache_ttl_seconds", i.0);
+    let negative_ttl = raw
+        .negative_cache_ttl_seconds
+        .take("edge.negative_cache_ttl_seconds", i.0);
+    let host_ttl = raw
+        .host_cache_ttl_seconds
+        .take("edge.host_cache_ttl_seconds", i.0);
+    let ott_rate = raw
+        .ott_exchanges_per_ip_per_minute
+        .take("edge.ott_exchanges_per_ip_per_minute", i.0);
+    let sni_misses = raw
+        .unknown_sni_per_ip_per_minute
+        .take("edge.unknown_sni_per_ip_per_minute", i.0);
+    let header_timeout = raw
+        .header_read_timeout_seconds
+        .take("edge.header_read_timeout_seconds", i.0);
+    let body_timeout = raw
+        .body_read_timeout_seconds
+        .take("edge.body_read_timeout_seconds", i.0);
+    let hsts_max_age = raw.hsts_max_age_seconds.take("edge.hsts_max_age_seconds", i.0);
+    let hsts_subdomains = raw
+        .hsts_include_subdomains
+        .take("edge.hsts_include_subdomains", i.0)
+        .unwrap_or(false);
+    let hsts_max_age = i.in_range(
+        "edge.hsts_max_age_seconds",
+        hsts_max_age,
+        31_536_000,
+        (0, MAX_HSTS_SECONDS),
+    );
+    EdgeConfig {
+        http_listen: i.socket_addr("edge.http_listen", http_listen, "0.0.0.0:80"),
+        https_listen: i.socket_addr("edge.https_listen", https_listen, "0.0.0.0:443"),
+        upstreams,
+        upstreams_given,
+        cert_cache_ttl: seconds(i.in_range("edge.cert_cache_ttl_seconds", cert_ttl, 60, (1, 86_400))),
+        negative_cache_ttl: seconds(i.in_range(
+            "edge.negative_cache_ttl_seconds",
+            negative_ttl,
+            10,
+            (1, 3600),
+        )),
+        host_cache_ttl: seconds(i.in_range("edge.host_cache_ttl_seconds", host_ttl, 30, (1, 3600))),
+        ott_exchanges_per_ip_per_minute: i.in_range(
+            "edge.ott_exchanges_per_ip_per_minute",
+            ott_rate,
+            30,
+            (1, 100_000),
+        ),
+        unknown_sni_per_ip_per_minute: i.in_range(
+            "edge.unknown_sni_per_ip_per_minute",
+            sni_misses,
+            60,
+            (1, 100_000),
+        ),
+        header_read_timeout: seconds(i.in_range(
+            "edge.header_read_timeout_seconds",
+            header_timeout,
+            60,
+            (1, 3600),
+        )),
+        body_read_timeout: seconds(i.in_range("edge.body_read_timeout_seconds", body_timeout, 60, (1, 3600))),
+        hsts: (hsts_max_age > 0).then_some(Hsts {
+            max_age: seconds(hsts_max_age),
+            include_subdomains: hsts_subdomains,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, DEV_TOML};
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        let names: Vec<String> = vars.iter().map(|(k, _)| (*k).to_owned()).collect();
+        Config::from_toml_with_env("dev", DEV_TOML, &names, |key| {
+            vars.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn deadlines_hsts_and_sni_limits_have_their_defaults() {
+        let edge = with(&[]).unwrap().edge;
+        assert_eq!(edge.header_read_timeout.as_secs(), 60);
+        assert_eq!(edge.body_read_timeout.as_secs(), 60);
+        assert_eq!(edge.unknown_sni_per_ip_per_minute, 60);
+        let hsts = edge.hsts.expect("HSTS on by default");
+        assert_eq!(hsts.header_value(), "max-age=31536000");
+    }
+
+    #[test]
+    fn hsts_follows_its_keys_and_zero_turns_it_off() {
+        let off = with(&[("PORTA_EDGE_HSTS_MAX_AGE_SECONDS", "0")]).unwrap();
+        assert_eq!(off.edge.hsts, None);
+        let short = with(&[
+            ("PORTA_EDGE_HSTS_MAX_AGE_SECONDS", "600"),
+            ("PORTA_EDGE_HSTS_INCLUDE_SUBDOMAINS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            short.edge.hsts.map(|h| h.header_value()).as_deref(),
+            Some("max-age=600; includeSubDomains")
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_keys() {
+        let e = with(&[
+            ("PORTA_EDGE_HEADER_READ_TIMEOUT_SECONDS", "0"),
+            ("PORTA_EDGE_BODY_READ_TIMEOUT_SECONDS", "100000"),
+            ("PORTA_EDGE_HSTS_MAX_AGE_SECONDS", "999999999"),
+            ("PORTA_EDGE_UNKNOWN_SNI_PER_IP_PER_MINUTE", "0"),
+        ])
+        .unwrap_err();
+        for key in [
+            "edge.header_read_timeout_seconds",
+            "edge.body_read_timeout_seconds",
+            "edge.hsts_max_age_seconds",
+            "edge.unknown_sni_per_ip_per_minute",
+        ] {
+            assert!(e.mentions(key), "{key}: {e}");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Pingora (and rustls) log through the `log` crate; this bridge hands
+//! their records to `tracing`, re-levelling the ones that report what a
+//! client did: Pingora logs those as errors, and an ERROR line should mean
+//! something is wrong with us. Such records become DEBUG (the edge counts
+//! them in its metrics): a failed TLS handshake (unknown or missing SNI,
+//! a malformed ClientHello, a client that gives up), a downstream read or
+//! write that failed (a peer that hangs up, with or without
+//! `close_notify`, a client cut off at a read deadline), an HTTP/2
+//! handshake that was not one. Everything else keeps its level.
+
+use log::{Level, Log, Metadata, Record};
+use tracing_log::LogTracer;
+
+/// A `log` logger forwarding to `tracing` with client mistakes lowered.
+pub struct PingoraLog {
+    tracer: LogTracer,
+}
+
+impl PingoraLog {
+    pub fn new() -> Self {
+        PingoraLog {
+            tracer: LogTracer::new(),
+        }
+    }
+}
+
+/// Whether an error record of `target` saying `message` is about the
+/// client, not about us.
+pub fn is_client_mistake(target: &str, message: &str) -> bool {
+    if !target.starts_with("pingora") {
+        return false;
+    }
+    // Pingora's errors print their source first: `Downstream ReadError ...`
+    // is the client's side, `Upstream ...` and `Internal ...` are ours.
+    message.starts_with("Downstream handshake")
+        || message.starts_with("H2 handshake error")
+        || message.starts_with("Fail to proxy: Downstream")
+        || message.starts_with("Downstream ")
+}
+
+impl Log for PingoraLog {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        // Possibly lowered later: ask with the level it may end up with.
+        self.tracer.enabled(metadata) || metadata.level() == Level::Error
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if record.level() != Level::Error {
+            return self.tracer.log(record);
+        }
+        let message = record.args().to_string();
+        if !is_client_mistake(record.target(), &message) {
+            return self.tracer.log(record);
+        }
+        self.tracer.log(
+            &Record::builder()
+                .level(Level::Debug)
+                .target(record.target())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .args(format_args!("{message}"))
+                .build(),
+        );
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_mistakes_are_told_from_our_faults() {
+        for (target, message) in [
+            (
+                "pingora_core::services::listening",
+                "Downstream handshake error from 127.0.0.1:5000:  HandshakeError context: no certificate for this server name",
+            ),
+            ("pingora_core::services::listening", "Downstream handshake timeout"),
+            (
+                "pingora_proxy",
+                "Fail to proxy: Downstream ReadError context: while reading request headers cause: Connection reset by peer (os error 104), downstream session type: h1",
+            ),
+            ("pingora_core::apps", "H2 handshake error invalid preface"),
+        ] {
+            assert!(is_client_mistake(target, message), "{message}");
+        }
+        for (target, message) in [
+            (
+                "pingora_core::services::listening",
+                "Accept() failed Too many open files",
+            ),
+            (
+                "pingora_proxy",
+                "Fail to proxy: Upstream ConnectRefused context: ...",
+            ),
+            (
+                "pingora_proxy",
+                "Fail to proxy: Internal InternalError context: host lookup",
+            ),
+            ("porta_edge", "Downstream handshake error"),
+        ] {
+            assert!(!is_client_mistake(target, message), "{message}");
+        }
+    }
+}
