@@ -84,14 +84,23 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// existing one. For files Porta owns, such as the SQLite database, whose
 /// journal and WAL files SQLite creates with the database's own mode.
 pub fn ensure_private(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    // An existing file is only chmod-ed by path, never opened: closing any
+    // descriptor of a SQLite file drops every POSIX lock this process
+    // holds on it (another pool's locks included).
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
     }
-    options.open(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -285,12 +285,11 @@ impl Store {
     /// another porta process would. Porta must have created (and migrated)
     /// the database first: call after [`Store::up`].
     ///
-    /// The pool connects lazily and touches no file itself: `Db::connect`
-    /// opens and closes the SQLite file to make it private, and closing any
-    /// descriptor of a file drops every POSIX lock this process holds on it,
-    /// including those of an in-process porta's connections (SQLite's
-    /// documented caveat), after which another process's last connection
-    /// checkpoints and removes the WAL under them.
+    /// The pool connects lazily and touches no file itself. (Closing any
+    /// descriptor of a SQLite file drops every POSIX lock this process
+    /// holds on it, including those of an in-process porta's connections —
+    /// SQLite's documented caveat — so nothing here may open the file
+    /// outside SQLite; `Db::connect` only chmods an existing file.)
     pub async fn connect_db(&self) -> porta_core::db::Db {
         let url = self.database_url();
         if self.database_url.is_none() {
