@@ -62,6 +62,66 @@ pub enum Command {
     /// Certificates (operators).
     #[command(subcommand)]
     Cert(CertCommand),
+    /// A tenant's tickets.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// A tenant's audit log (operators).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Which tickets by state.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TicketStateArg {
+    Open,
+    Closed,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// The tenant's tickets, newest first.
+    List {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Only this client company, by name.
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long, value_enum, default_value_t = TicketStateArg::Open)]
+        state: TicketStateArg,
+        /// At most this many.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The tenant's audit rows, newest first.
+    List {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Only rows done by this user (email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this action, or a group of them (`signin`, `2fa`, `invitation`…).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only rows from the last N hours.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=87_600))]
+        hours: Option<u32>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,7 +363,7 @@ mod tests {
         }
         let mut seen = 0;
         walk(&Cli::command(), "porta", &mut seen);
-        assert_eq!(seen, 12, "every --json flag was visited");
+        assert_eq!(seen, 14, "every --json flag was visited");
     }
 
     #[test]

@@ -269,6 +269,17 @@ pub fn print(demo: &Demo, config: &Config) {
         }
     }
     println!();
+    match &config.mail.transport {
+        porta_core::config::MailTransport::Directory(dir) => {
+            println!("  Mail (password resets, invitations, notifications) is not sent:");
+            println!("  each message is written to {} as an .eml file;", dir.display());
+            println!("  open it with any mail program, or read its text part. Set [mail] smtp_host to send.");
+        }
+        porta_core::config::MailTransport::Smtp(smtp) => {
+            println!("  Mail is sent through {}:{}.", smtp.host, smtp.port);
+        }
+    }
+    println!();
     println!("  These details are also in {}", demo_json_path(config).display());
     println!();
 }

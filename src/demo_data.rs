@@ -288,7 +288,7 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
             };
             attach(db, files, &owner, file, opened).await?;
         }
-        notifications::notify(
+        notify_in_app(
             db,
             tenant,
             id,
@@ -311,7 +311,7 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
                 } else {
                     ResponseState::AwaitingInternal
                 });
-                notifications::notify(
+                notify_in_app(
                     db,
                     tenant,
                     id,
@@ -328,7 +328,7 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
         if status.id != catalog.default_status(board).map(|s| s.id).unwrap_or(status.id) {
             let actor = assignee.unwrap_or(by);
             tickets::set_status(db, tenant, id, status.id, actor, last.plus_seconds(60)).await?;
-            notifications::notify(
+            notify_in_app(
                 db,
                 tenant,
                 id,
@@ -342,4 +342,20 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
         created += 1;
     }
     Ok(created)
+}
+
+/// The demo's history in the bell, without mailing anyone about it.
+async fn notify_in_app(
+    db: &Db,
+    tenant: TenantId,
+    ticket: porta_core::ids::TicketId,
+    kind: NotificationKind,
+    actor: UserId,
+    summary: &str,
+    at: UnixMillis,
+) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    notifications::notify(db, &mut tx, tenant, ticket, kind, actor, summary, at).await?;
+    tx.commit().await?;
+    Ok(())
 }

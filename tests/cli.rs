@@ -139,37 +139,85 @@ async fn up_seeds_the_demo(db: TestDb) {
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
 
     let users = demo["users"].as_array().expect("users");
-    assert_eq!(users.len(), 2, "{demo}");
+    // Every role of both kinds, in two companies; `up` prints the first
+    // client user and the first staff member in full.
+    const CLIENT: &str = "/auth/client-portal/signin";
+    const STAFF: &str = "/auth/msp/signin";
     let expected = [
         (
             "jane.doe@globex.example",
             "client",
             "Admin",
             "Jane Doe",
-            "/auth/client-portal/signin",
+            CLIENT,
+            Some("Globex Corporation"),
         ),
         (
             "alex.admin@acme-it.example",
             "internal",
             "Admin",
             "Alex Admin",
-            "/auth/msp/signin",
+            STAFF,
+            None,
+        ),
+        (
+            "frank.finance@globex.example",
+            "client",
+            "Finance",
+            "Frank Finance",
+            CLIENT,
+            Some("Globex Corporation"),
+        ),
+        (
+            "uma.user@globex.example",
+            "client",
+            "User",
+            "Uma User",
+            CLIENT,
+            Some("Globex Corporation"),
+        ),
+        (
+            "peter.gibbons@initech.example",
+            "client",
+            "Admin",
+            "Peter Gibbons",
+            CLIENT,
+            Some("Initech"),
+        ),
+        (
+            "milton.waddams@initech.example",
+            "client",
+            "User",
+            "Milton Waddams",
+            CLIENT,
+            Some("Initech"),
+        ),
+        (
+            "tina.tech@acme-it.example",
+            "internal",
+            "Technician",
+            "Tina Tech",
+            STAFF,
+            None,
         ),
     ];
+    assert_eq!(users.len(), expected.len(), "{demo}");
     let mut passwords = Vec::new();
-    for (user, (email, user_type, role, name, path)) in users.iter().zip(expected) {
+    for (user, (email, user_type, role, name, path, company)) in users.iter().zip(expected) {
         let fields = as_object(user);
-        assert_eq!(
-            keys(fields),
-            [
-                "display_name",
-                "email",
-                "password",
-                "role",
-                "signin_url",
-                "user_type"
-            ]
-        );
+        let mut wanted = vec![
+            "display_name",
+            "email",
+            "password",
+            "role",
+            "signin_url",
+            "user_type",
+        ];
+        if company.is_some() {
+            wanted.insert(0, "company");
+        }
+        assert_eq!(keys(fields), wanted);
+        assert_eq!(user["company"].as_str(), company);
         assert_eq!(user["email"], email);
         assert_eq!(user["user_type"], user_type);
         assert_eq!(user["role"], role);
@@ -182,7 +230,14 @@ async fn up_seeds_the_demo(db: TestDb) {
         );
         passwords.push(password);
     }
-    assert_ne!(passwords[0], passwords[1], "each demo user has its own password");
+    let mut distinct = passwords.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        passwords.len(),
+        "each demo user has its own password"
+    );
 
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(store.data_dir().join("demo.json"))
@@ -203,12 +258,30 @@ async fn up_seeds_the_demo(db: TestDb) {
         stdout.contains(&edge_line),
         "stdout lacks {edge_line:?}:\n{stdout}"
     );
-    for user in users {
-        for field in ["email", "password", "signin_url"] {
-            let value = user[field].as_str().expect("string");
+    for (index, user) in users.iter().enumerate() {
+        let printed: &[&str] = if index < 2 {
+            &["email", "password", "signin_url"]
+        } else {
+            // The others by address; their passwords stay in demo.json.
+            &["email"]
+        };
+        for field in printed {
+            let value = user[*field].as_str().expect("string");
             assert!(stdout.contains(value), "stdout lacks {field}:\n{stdout}");
         }
+        if index >= 2 {
+            let password = user["password"].as_str().expect("string");
+            assert!(
+                !stdout.contains(password),
+                "only demo.json holds the other passwords"
+            );
+        }
     }
+    let mail_dir = store.data_dir().join("mail");
+    assert!(
+        stdout.contains(&format!("written to {} as an .eml file", mail_dir.display())),
+        "up says where development mail goes:\n{stdout}"
+    );
 
     // Where the data went.
     let sqlite_file = store.data_dir().join("porta.sqlite");
@@ -251,6 +324,48 @@ async fn up_seeds_the_demo(db: TestDb) {
         .get("/client-portal/dashboard", Some(&signed_in.session))
         .await;
     assert_dashboard(&dashboard, "Jane Doe", "Globex Corporation", "Acme IT Services");
+
+    // Operators read the tenant's records while it runs.
+    let listed = store
+        .run(&["ticket", "list", "--tenant", "acme", "--json"], None)
+        .await;
+    let tickets: Value = serde_json::from_str(listed.success()).expect("ticket list --json");
+    let tickets = tickets.as_array().expect("an array");
+    assert!(tickets.len() >= 10, "the demo's open tickets: {tickets:?}");
+    for t in tickets {
+        assert!(t["number"].as_str().is_some_and(|n| n.starts_with("TIC-")), "{t}");
+        assert_eq!(t["closed"], false, "open tickets only by default: {t}");
+    }
+    let initech = store
+        .run(
+            &[
+                "ticket", "list", "--tenant", "acme", "--client", "Initech", "--state", "all", "--json",
+            ],
+            None,
+        )
+        .await;
+    let initech: Value = serde_json::from_str(initech.success()).expect("json");
+    assert!(initech
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["client"] == "Initech"));
+    let audit = store
+        .run(
+            &["audit", "list", "--tenant", "acme", "--kind", "signin", "--json"],
+            None,
+        )
+        .await;
+    let audit: Value = serde_json::from_str(audit.success()).expect("audit list --json");
+    let rows = audit.as_array().expect("an array");
+    assert!(
+        rows.iter().any(|r| r["actor"] == jane.email.as_str()
+            && r["action"] == "signin"
+            && r["outcome"] == "success"),
+        "Jane's sign-in is in the audit log: {rows:?}"
+    );
+    let unknown = store.run(&["audit", "list", "--tenant", "nope"], None).await;
+    assert!(!unknown.status.success());
 
     assert_no_secrets_in_log(
         &porta.stderr(),

@@ -374,8 +374,10 @@ async fn notifications_follow_company_assignee_and_preferences(t: TestDb) {
         .await
         .unwrap();
     let now = UnixMillis::now();
+    let mut tx = db.begin().await.unwrap();
     let heard = notifications::notify(
         db,
+        &mut tx,
         w.tenant,
         t.id,
         NotificationKind::CommentAdded,
@@ -385,6 +387,7 @@ async fn notifications_follow_company_assignee_and_preferences(t: TestDb) {
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     let mut ids: Vec<UserId> = heard.iter().map(|r| r.user_id).collect();
     ids.sort();
     let mut expected = vec![colleague, w.tom];
@@ -413,8 +416,10 @@ async fn notifications_follow_company_assignee_and_preferences(t: TestDb) {
     )
     .await
     .unwrap();
-    notifications::notify(
+    let mut tx = db.begin().await.unwrap();
+    let heard = notifications::notify(
         db,
+        &mut tx,
         w.tenant,
         t.id,
         NotificationKind::CommentAdded,
@@ -424,6 +429,13 @@ async fn notifications_follow_company_assignee_and_preferences(t: TestDb) {
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
+    let ann = heard
+        .iter()
+        .find(|r| r.user_id == colleague)
+        .expect("Ann still hears of it");
+    assert!(!ann.in_app && ann.email, "by mail only, as she asked");
+    assert_eq!(ann.address.as_str(), "ann@globex.example");
     assert_eq!(
         notifications::unread_count(db, w.tenant, colleague)
             .await

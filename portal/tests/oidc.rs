@@ -336,7 +336,9 @@ async fn id_token_for(w: &World, client: (&str, &str), account: &str) -> (String
 }
 
 async fn id_tokens_are_checked(t: TestDb) {
-    let w = world(t, 1).await;
+    // Five seconds: long enough to verify it fresh on a loaded machine
+    // (expiry is whole seconds), short enough to wait out below.
+    let w = world(t, 5).await;
     let secret = Secret::new(w.idp.client_secret());
     let redirect = callback_uri(&w.app, &w.host);
     let porta = Provider {
@@ -382,8 +384,8 @@ async fn id_tokens_are_checked(t: TestDb) {
         "a bad signature"
     );
 
-    // The token lives one second (the provider's clock); wait it out.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Wait the token's life out (the provider's clock is this machine's).
+    tokio::time::sleep(std::time::Duration::from_millis(6100)).await;
     let expired = oidc::verify_id_token(&discovery, &http, &porta, &token, &nonce).await;
     assert!(
         matches!(expired, Err(oidc::OidcError::IdToken(ref e)) if e.to_lowercase().contains("expire")),

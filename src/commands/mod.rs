@@ -4,6 +4,7 @@ mod admin;
 mod cert;
 mod domain;
 mod output;
+mod records;
 mod serve;
 
 use anyhow::Context;
@@ -34,6 +35,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => admin::user(&open_db(&config).await?, cmd).await,
         Command::Domain(cmd) => domain::domain(&open_db(&config).await?, &config, cmd).await,
         Command::Cert(cmd) => cert::cert(&open_db(&config).await?, &config, cmd).await,
+        Command::Ticket(cmd) => records::ticket(&open_db(&config).await?, cmd).await,
+        Command::Audit(cmd) => records::audit(&open_db(&config).await?, cmd).await,
     }
 }
 

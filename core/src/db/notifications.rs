@@ -7,16 +7,21 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError};
+use super::{Db, DbError, DbTx};
 use crate::clock::UnixMillis;
+use crate::email::EmailAddress;
 use crate::ids::{NotificationId, TenantId, TicketId, UserId};
-use crate::on_pool;
 use crate::ticket::NotificationKind;
+use crate::user_type::UserType;
+use crate::{on_pool, on_tx};
 
 /// Someone a notification goes to, and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Recipient {
     pub user_id: UserId,
+    pub user_type: UserType,
+    pub display_name: String,
+    pub address: EmailAddress,
     pub in_app: bool,
     pub email: bool,
 }
@@ -40,8 +45,8 @@ pub async fn recipients(
     kind: NotificationKind,
     actor: UserId,
 ) -> Result<Vec<Recipient>, DbError> {
-    let sql =
-        "SELECT u.id AS user_id, COALESCE(np.in_app, TRUE) AS in_app, COALESCE(np.email, TRUE) AS email \
+    let sql = "SELECT u.id AS user_id, u.user_type, u.display_name, u.email AS address, \
+               COALESCE(np.in_app, TRUE) AS in_app, COALESCE(np.email, TRUE) AS email \
                FROM tickets t JOIN users u ON u.tenant_id = t.tenant_id \
                LEFT JOIN notification_preferences np \
                    ON np.tenant_id = u.tenant_id AND np.user_id = u.id AND np.kind = $4 \
@@ -57,10 +62,13 @@ pub async fn recipients(
         .await)?)
 }
 
-/// Records `kind` on `ticket` for every recipient who wants it in the app;
-/// returns all recipients (the mail outbox reads their `email` wish).
+/// Records `kind` on `ticket`, inside `tx` (with the mail the caller
+/// writes for those who want it), for every recipient who wants it in the
+/// app; returns all recipients.
+#[allow(clippy::too_many_arguments)]
 pub async fn notify(
     db: &Db,
+    tx: &mut DbTx,
     tenant: TenantId,
     ticket: TicketId,
     kind: NotificationKind,
@@ -73,7 +81,7 @@ pub async fn notify(
     for recipient in everyone.iter().filter(|r| r.in_app) {
         let sql = "INSERT INTO notifications (id, tenant_id, user_id, kind, ticket_id, actor_id, summary, read_at, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)";
-        on_pool!(db, |pool| sqlx::query(sql)
+        on_tx!(&mut *tx, |t| sqlx::query(sql)
             .bind(NotificationId::generate())
             .bind(tenant)
             .bind(recipient.user_id)
@@ -82,7 +90,7 @@ pub async fn notify(
             .bind(actor)
             .bind(&summary)
             .bind(now.0)
-            .execute(pool)
+            .execute(&mut **t)
             .await
             .map(|_| ()))?;
     }

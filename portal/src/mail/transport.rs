@@ -75,6 +75,7 @@ impl Transport {
                 porta_core::private_file::create_private_dir(dir)?;
                 let path = dir.join(format!("{}.eml", mail.id));
                 porta_core::private_file::replace(&path, &message.formatted())?;
+                tracing::info!(path = %path.display(), "mail written to the development directory");
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! The MSP staff area (`/msp/*`, behind [`require_staff`]) and its JSON API
 //! (`/api/msp/*`, behind [`require_staff_api`]).
 
+mod audit;
 mod clients;
 mod home;
 mod portal_domain;
@@ -63,6 +64,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/msp/settings/sign-in/providers/{id}/{action}",
             post(signin_settings::change_provider).route_layer(needs(perm::SETTINGS_UPDATE)),
+        )
+        .route(
+            "/msp/audit",
+            get(audit::show).route_layer(needs(perm::AUDIT_READ)),
+        )
+        .route(
+            "/msp/audit.csv",
+            get(audit::export).route_layer(needs(perm::AUDIT_READ)),
         )
         .route("/msp/notifications", get(notifications::list))
         .route("/msp/notifications/read-all", post(notifications::read_all))

@@ -39,6 +39,23 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// The first instant of `date` (`2026-11-29`) in this zone, in
+    /// milliseconds; `None` when it is not a date.
+    pub fn start_of_day(&self, date: &str) -> Option<i64> {
+        let date: jiff::civil::Date = date.trim().parse().ok()?;
+        let zoned = date.to_zoned(self.0.clone()).ok()?;
+        Some(zoned.timestamp().as_millisecond())
+    }
+
+    /// The first instant of the day after `date`.
+    pub fn end_of_day(&self, date: &str) -> Option<i64> {
+        let date: jiff::civil::Date = date.trim().parse().ok()?;
+        let next = date.tomorrow().ok()?;
+        Some(next.to_zoned(self.0.clone()).ok()?.timestamp().as_millisecond())
+    }
+}
+
 /// Whether `name` is a time zone Porta knows.
 pub fn is_known_zone(name: &str) -> bool {
     name == "UTC" || TimeZone::get(name).is_ok()
@@ -65,5 +82,9 @@ mod tests {
         assert_eq!(Zone::named("America/New_York").date(at), "2025-11-29");
         assert!(is_known_zone("Asia/Tokyo") && !is_known_zone("Mars/Olympus"));
         assert!(zone_names().iter().any(|n| n == "Europe/Berlin"));
+        let paris = Zone::named("Europe/Paris");
+        assert_eq!(paris.start_of_day("2025-11-29"), Some(1_764_370_800_000));
+        assert_eq!(paris.end_of_day("2025-11-29"), Some(1_764_457_200_000));
+        assert_eq!(paris.start_of_day("29/11/2025"), None);
     }
 }

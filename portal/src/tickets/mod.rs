@@ -4,6 +4,7 @@
 //! of the client portal (`client::tickets`) and of the MSP queue
 //! (`msp::tickets`) call this; the query parsing they share is [`filters`].
 
+mod announce;
 pub mod conversation;
 mod files;
 pub mod filters;

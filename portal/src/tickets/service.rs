@@ -4,8 +4,8 @@
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::catalog::Catalog;
+use porta_core::db::comments;
 use porta_core::db::tickets::{self, NewTicket, Ticket};
-use porta_core::db::{comments, notifications};
 use porta_core::ids::{BoardId, CategoryId, ClientId, PriorityId, StatusId};
 use porta_core::ticket::{self, NotificationKind, ResponseState, TicketNumber, TicketOrigin};
 use porta_core::user_type::UserType;
@@ -142,10 +142,10 @@ pub async fn open(
     store_files(state, site, who, client, id, None, false, files).await?;
     let label = number.display(porta_core::ticket::DEFAULT_PREFIX);
     let summary = format!("{} opened {label}: {title}", who.user.display_name);
-    notifications::notify(
-        &state.db,
-        tenant,
-        id,
+    super::announce::announce(
+        state,
+        site,
+        (id, &label),
         NotificationKind::TicketCreated,
         who.user.id,
         &summary,
@@ -224,10 +224,10 @@ pub async fn reply(
             ticket.display_number(),
             ticket.title
         );
-        notifications::notify(
-            &state.db,
-            tenant,
-            ticket.id,
+        super::announce::announce(
+            state,
+            site,
+            (ticket.id, &ticket.display_number()),
             NotificationKind::CommentAdded,
             who.user.id,
             &summary,
@@ -264,10 +264,10 @@ pub async fn change_status(
         target.name,
         ticket.title
     );
-    notifications::notify(
-        &state.db,
-        tenant,
-        ticket.id,
+    super::announce::announce(
+        state,
+        site,
+        (ticket.id, &ticket.display_number()),
         NotificationKind::TicketStatusChanged,
         who.user.id,
         &summary,
