@@ -61,6 +61,17 @@ pub async fn issue(
     new: &NewOtt<'_>,
     now: UnixMillis,
 ) -> Result<OttToken, DbError> {
+    Ok(issue_fresh(db, key, new, now).await?.0)
+}
+
+/// [`issue`], also saying whether a new row was written (`false`: the
+/// live token of the same purpose was returned).
+pub async fn issue_fresh(
+    db: &Db,
+    key: &DerivedKey,
+    new: &NewOtt<'_>,
+    now: UnixMillis,
+) -> Result<(OttToken, bool), DbError> {
     let derived = OttToken::derive(
         key,
         &OttPurpose {
@@ -72,7 +83,7 @@ pub async fn issue(
     );
     let token = match insert(db, &derived, new, now).await? {
         Inserted::New => derived,
-        Inserted::AlreadyLive => return Ok(derived),
+        Inserted::AlreadyLive => return Ok((derived, false)),
         Inserted::Dead => {
             let fresh = OttToken::generate();
             insert(db, &fresh, new, now).await?;
@@ -80,7 +91,7 @@ pub async fn issue(
         }
     };
     retire_beyond_cap(db, new.tenant, new.session, now).await?;
-    Ok(token)
+    Ok((token, true))
 }
 
 enum Inserted {

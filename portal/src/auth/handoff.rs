@@ -64,7 +64,7 @@ pub async fn handoff_url(
         canonical_session_id: Some(canonical_session.id),
     };
     let ttl = i64::try_from(state.config.portal_domain.ott_ttl.as_secs()).unwrap_or(90);
-    let token = otts::issue(
+    let (token, fresh) = otts::issue_fresh(
         &state.db,
         state.ott_keys.signing().1,
         &NewOtt {
@@ -80,7 +80,25 @@ pub async fn handoff_url(
         now,
     )
     .await?;
-    tracing::info!(tenant = %site.tenant.slug, domain = %domain.name, "handoff token issued");
+    if fresh {
+        tracing::info!(tenant = %site.tenant.slug, domain = %domain.name, "handoff token issued");
+        let ip = site.client_ip.to_string();
+        porta_core::db::audit::record(
+            &state.db,
+            &porta_core::db::audit::AuditEvent {
+                tenant: Some(site.tenant.id),
+                actor: Some(user.id),
+                action: "handoff.issue",
+                outcome: "success",
+                subject: Some(domain.name.as_str()),
+                ip: Some(&ip),
+                user_agent: site.user_agent.as_deref(),
+                detail: None,
+            },
+            now,
+        )
+        .await?;
+    }
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("ott", token.expose())
         .append_pair("next", next.as_str())

@@ -132,6 +132,20 @@ pub async fn refused(state: &AppState, attempt: &Attempt) -> Result<bool, AppErr
     Ok(count <= 1)
 }
 
+/// Counts one use of a link-token form (reset, setup) from this IP;
+/// `true` when the IP is past `limit` an hour. Tokens are 256 bits, so
+/// this is against noise, not guessing.
+pub async fn link_form_limited(
+    state: &AppState,
+    site: &Site,
+    scope: &'static str,
+    limit: i64,
+) -> Result<bool, AppError> {
+    let ip = site.client_ip.to_string();
+    let count = throttle::hit(&state.db, Scope(scope), &ip, 3600, UnixMillis::now()).await?;
+    Ok(count > limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -299,6 +299,10 @@ pub async fn set_new(
     ctx: PageContext,
     Form(form): Form<SetNewForm>,
 ) -> Result<Response, AppError> {
+    if super::limits::link_form_limited(&state, &site, "reset.set.ip", 30).await? {
+        let ctx = ctx.with_flash(Some(Message::RateLimited.flash()));
+        return set_new_page(&state, &site, ctx, None, None, StatusCode::TOO_MANY_REQUESTS).await;
+    }
     let now = UnixMillis::now();
     let tenant = site.tenant.id;
     let Ok(token) = LinkToken::parse(&form.token) else {

@@ -198,6 +198,16 @@ pub async fn submit(
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AppError> {
     let tenant = site.tenant.id;
+    if super::limits::link_form_limited(&state, &site, "setup.ip", 30).await? {
+        let html: Html<String> = render(&SetupPage {
+            ctx: ctx.with_flash(Some(crate::page::notice::Message::RateLimited.flash())),
+            invite: None,
+            enrolment: None,
+            enrolment_state: String::new(),
+            error: None,
+        })?;
+        return Ok(no_store((StatusCode::TOO_MANY_REQUESTS, html).into_response()));
+    }
     let Some((token, invitation)) = live(&state, &site, &form.token).await? else {
         return gone(ctx);
     };
