@@ -14,8 +14,9 @@ use porta_core::db::documents::{self, NewDocument};
 use porta_core::db::notifications;
 use porta_core::db::tickets::{self, NewTicket};
 use porta_core::db::{clients, Db};
-use porta_core::ids::{CategoryId, ClientId, DocumentId, TenantId, TicketId, UserId};
+use porta_core::ids::{CategoryId, ClientId, DocumentId, TenantId, UserId};
 use porta_core::ticket::{NotificationKind, ResponseState, TicketOrigin};
+use porta_portal::attachments::documents::Owner as DocumentOwner;
 use porta_portal::attachments::{upload, AttachmentStore};
 
 /// Who is who, by a short key.
@@ -25,14 +26,14 @@ pub struct Cast {
 }
 
 impl Cast {
-    fn person(&self, key: &str) -> anyhow::Result<UserId> {
+    pub(crate) fn person(&self, key: &str) -> anyhow::Result<UserId> {
         self.people
             .get(key)
             .copied()
             .with_context(|| format!("demo person {key}"))
     }
 
-    fn company(&self, key: &str) -> anyhow::Result<ClientId> {
+    pub(crate) fn company(&self, key: &str) -> anyhow::Result<ClientId> {
         self.companies
             .get(key)
             .copied()
@@ -147,14 +148,15 @@ async fn catalog_of(db: &Db, tenant: TenantId) -> anyhow::Result<(Catalog, HashM
 }
 
 /// Whose a demo document is.
-struct Owner {
-    tenant: TenantId,
-    client: ClientId,
-    ticket: TicketId,
-    by: UserId,
+/// Whose a demo file is.
+pub(crate) struct Owner {
+    pub tenant: TenantId,
+    pub client: ClientId,
+    pub on: DocumentOwner,
+    pub by: UserId,
 }
 
-async fn attach(
+pub(crate) async fn attach(
     db: &Db,
     files: &AttachmentStore,
     owner: &Owner,
@@ -183,8 +185,19 @@ async fn attach(
             id,
             tenant: owner.tenant,
             client: owner.client,
-            ticket: Some(owner.ticket),
+            ticket: match owner.on {
+                DocumentOwner::Ticket { ticket, .. } => Some(ticket),
+                DocumentOwner::Project { .. } => None,
+            },
             comment: None,
+            project: match owner.on {
+                DocumentOwner::Project { project, .. } => Some(project),
+                DocumentOwner::Ticket { .. } => None,
+            },
+            task: match owner.on {
+                DocumentOwner::Project { task, .. } => task,
+                DocumentOwner::Ticket { .. } => None,
+            },
             file_name: &checked.file_name,
             content_type: &checked.content_type,
             size_bytes: checked.bytes.len() as i64,
@@ -283,7 +296,10 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
             let owner = Owner {
                 tenant,
                 client,
-                ticket: id,
+                on: DocumentOwner::Ticket {
+                    ticket: id,
+                    comment: None,
+                },
                 by,
             };
             attach(db, files, &owner, file, opened).await?;

@@ -136,6 +136,26 @@ uuid_id!(
     "invitation"
 );
 uuid_id!(
+    /// A project of a client company.
+    ProjectId,
+    "project"
+);
+uuid_id!(
+    /// A phase of a project.
+    PhaseId,
+    "phase"
+);
+uuid_id!(
+    /// A task of a project phase.
+    ProjectTaskId,
+    "task"
+);
+uuid_id!(
+    /// A dependency between two tasks.
+    DependencyId,
+    "dependency"
+);
+uuid_id!(
     /// An OpenID provider a tenant signs people in with.
     OidcProviderId,
     "OpenID provider"

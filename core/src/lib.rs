@@ -38,6 +38,7 @@ pub mod password;
 pub mod paths;
 pub mod permission;
 pub mod private_file;
+pub mod project;
 pub mod rate_limit;
 pub mod request_context;
 pub mod secret;

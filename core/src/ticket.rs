@@ -46,6 +46,8 @@ macro_rules! word_enum {
     };
 }
 
+pub(crate) use word_enum;
+
 word_enum!(
     /// Whose turn it is: a client comment means the MSP must answer, a staff
     /// public reply means the client must. No state: nobody is waiting.

@@ -312,6 +312,8 @@ async fn internal_notes_and_documents_never_reach_clients(t: TestDb) {
                 client: w.globex,
                 ticket: Some(t.id),
                 comment: internal.then_some(note),
+                project: None,
+                task: None,
                 file_name: name,
                 content_type: "text/plain",
                 size_bytes: 3,

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use super::comments::Visibility;
 use super::{Db, DbError};
 use crate::clock::UnixMillis;
-use crate::ids::{ClientId, CommentId, DocumentId, TenantId, TicketId, UserId};
+use crate::ids::{ClientId, CommentId, DocumentId, ProjectId, ProjectTaskId, TenantId, TicketId, UserId};
 use crate::on_pool;
 
 /// What storing a document records.
@@ -19,6 +19,8 @@ pub struct NewDocument<'a> {
     pub client: ClientId,
     pub ticket: Option<TicketId>,
     pub comment: Option<CommentId>,
+    pub project: Option<ProjectId>,
+    pub task: Option<ProjectTaskId>,
     pub file_name: &'a str,
     pub content_type: &'a str,
     pub size_bytes: i64,
@@ -34,6 +36,8 @@ pub struct Document {
     pub client_id: ClientId,
     pub ticket_id: Option<TicketId>,
     pub comment_id: Option<CommentId>,
+    pub project_id: Option<ProjectId>,
+    pub task_id: Option<ProjectTaskId>,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -68,21 +72,23 @@ pub fn size_label(bytes: u64) -> String {
     }
 }
 
-const SELECT: &str = "SELECT d.id, d.client_id, d.ticket_id, d.comment_id, d.file_name, d.content_type, \
+const SELECT: &str = "SELECT d.id, d.client_id, d.ticket_id, d.comment_id, d.project_id, d.task_id, d.file_name, d.content_type, \
     d.size_bytes, d.sha256, d.storage_key, d.is_internal, d.uploaded_by, u.display_name AS uploader_name, d.created_at \
     FROM documents d JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.uploaded_by";
 
 pub async fn insert(db: &Db, new: &NewDocument<'_>, now: UnixMillis) -> Result<(), DbError> {
     let sql =
-        "INSERT INTO documents (id, tenant_id, client_id, ticket_id, comment_id, file_name, content_type, \
-               size_bytes, sha256, storage_key, is_internal, uploaded_by, created_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+        "INSERT INTO documents (id, tenant_id, client_id, ticket_id, comment_id, project_id, task_id, file_name, \
+               content_type, size_bytes, sha256, storage_key, is_internal, uploaded_by, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
     on_pool!(db, |pool| sqlx::query(sql)
         .bind(new.id)
         .bind(new.tenant)
         .bind(new.client)
         .bind(new.ticket)
         .bind(new.comment)
+        .bind(new.project)
+        .bind(new.task)
         .bind(new.file_name)
         .bind(new.content_type)
         .bind(new.size_bytes)
@@ -130,6 +136,45 @@ pub async fn find_for_ticket(
     Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(tenant)
         .bind(ticket)
+        .bind(id)
+        .bind(visibility == Visibility::Public)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The project's documents (its own and its tasks') the reader may see.
+pub async fn for_project(
+    db: &Db,
+    tenant: TenantId,
+    project: ProjectId,
+    visibility: Visibility,
+) -> Result<Vec<Document>, DbError> {
+    let sql = format!(
+        "{SELECT} WHERE d.tenant_id = $1 AND d.project_id = $2 AND (d.is_internal = FALSE OR $3 = FALSE) \
+         ORDER BY d.created_at, d.id"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(project)
+        .bind(visibility == Visibility::Public)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// One document of the project, if the reader may see it.
+pub async fn find_for_project(
+    db: &Db,
+    tenant: TenantId,
+    project: ProjectId,
+    id: DocumentId,
+    visibility: Visibility,
+) -> Result<Option<Document>, DbError> {
+    let sql = format!(
+        "{SELECT} WHERE d.tenant_id = $1 AND d.project_id = $2 AND d.id = $3 AND (d.is_internal = FALSE OR $4 = FALSE)"
+    );
+    Ok(on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(project)
         .bind(id)
         .bind(visibility == Visibility::Public)
         .fetch_optional(pool)

@@ -25,6 +25,7 @@ pub mod otts;
 pub mod outbox;
 pub mod password_resets;
 pub mod portal_domains;
+pub mod projects;
 pub mod roles;
 pub mod routes;
 pub mod sessions;

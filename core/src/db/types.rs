@@ -13,11 +13,13 @@ use crate::domain_status::DomainStatus;
 use crate::email::EmailAddress;
 use crate::host::HostName;
 use crate::ids::{
-    BoardId, CategoryId, ClientId, CommentId, ContactId, DocumentId, InvitationId, NotificationId,
-    OidcProviderId, PortalDomainId, PriorityId, RoleId, SessionId, StatusId, TenantId, TicketId, UserId,
+    BoardId, CategoryId, ClientId, CommentId, ContactId, DependencyId, DocumentId, InvitationId,
+    NotificationId, OidcProviderId, PhaseId, PortalDomainId, PriorityId, ProjectId, ProjectTaskId, RoleId,
+    SessionId, StatusId, TenantId, TicketId, UserId,
 };
 use crate::issuer::{CertificateSource, Issuer};
 use crate::oidc::OidcPreset;
+use crate::project::{DependencyKind, ProjectStatus, TaskPriority, TaskStatus};
 use crate::slug::TenantSlug;
 use crate::ticket::{NotificationKind, ResponseState, TicketOrigin};
 use crate::user_type::UserType;
@@ -80,6 +82,14 @@ text_column!(
     InvitationId,
     OidcProviderId,
     OidcPreset,
+    ProjectId,
+    PhaseId,
+    ProjectTaskId,
+    DependencyId,
+    ProjectStatus,
+    TaskStatus,
+    TaskPriority,
+    DependencyKind,
     ResponseState,
     TicketOrigin,
     NotificationKind,

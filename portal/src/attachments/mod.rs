@@ -1,4 +1,4 @@
-//! Files attached to tickets and comments.
+//! Files attached to tickets, comments, projects and tasks.
 //!
 //! - [`store`]: where the bytes live (a directory, or an S3-compatible
 //!   bucket for several nodes), through the `object_store` crate; objects
@@ -8,8 +8,11 @@
 //!   from the bytes against the configured allow-list) and the display
 //!   name made safe;
 //! - [`download`]: the response that serves a file (always as an
-//!   attachment, with its stored type and `nosniff`).
+//!   attachment, with its stored type and `nosniff`);
+//! - [`documents`]: storing files as documents of what they belong to, and
+//!   serving a document row.
 
+pub mod documents;
 pub mod download;
 pub mod store;
 pub mod upload;

@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
-use porta_core::db::activity::{self, Activity, ActivityKind};
-use porta_core::db::tickets;
+use porta_core::db::activity::{self, ActivityKind};
+use porta_core::db::{projects, tickets};
 use porta_core::permission::perm;
 
 use crate::error::AppError;
@@ -31,13 +31,16 @@ struct DashboardPage<'a> {
     show_projects: bool,
     show_billing: bool,
     can_create: bool,
-    activity: Vec<Activity>,
+    activity: Vec<FeedItem>,
 }
 
-impl DashboardPage<'_> {
-    pub fn is_comment(&self, item: &Activity) -> bool {
-        item.kind == ActivityKind::PublicComment
-    }
+/// One line of the recent-activity feed: a ticket event or a project change.
+pub struct FeedItem {
+    pub href: String,
+    pub label: String,
+    pub title: String,
+    pub detail: String,
+    pub at: i64,
 }
 
 pub async fn show(
@@ -53,11 +56,45 @@ pub async fn show(
     } else {
         0
     };
-    let feed = if who.can(perm::TICKET_READ) {
-        activity::for_client(&state.db, tenant, client, FEED_LENGTH).await?
+    let mut feed: Vec<FeedItem> = if who.can(perm::TICKET_READ) {
+        activity::for_client(&state.db, tenant, client, FEED_LENGTH)
+            .await?
+            .into_iter()
+            .map(|item| FeedItem {
+                href: format!("/client-portal/tickets/{}", item.ticket_label),
+                detail: if item.kind == ActivityKind::PublicComment {
+                    format!("Reply from {}", item.detail)
+                } else {
+                    format!("Status: {}", item.detail)
+                },
+                label: item.ticket_label,
+                title: item.title,
+                at: item.at,
+            })
+            .collect()
     } else {
         Vec::new()
     };
+    let active_projects = if who.can(perm::PROJECT_READ) {
+        for p in projects::recently_updated(&state.db, tenant, client, FEED_LENGTH).await? {
+            feed.push(FeedItem {
+                href: format!("/client-portal/projects/{}", p.display_number()),
+                label: p.display_number(),
+                detail: format!(
+                    "Project {} · {}% done",
+                    p.status.label().to_lowercase(),
+                    p.completion()
+                ),
+                title: p.name,
+                at: p.updated_at,
+            });
+        }
+        projects::open_count(&state.db, tenant, client).await?
+    } else {
+        0
+    };
+    feed.sort_by_key(|item| std::cmp::Reverse(item.at));
+    feed.truncate(FEED_LENGTH as usize);
     let last_signin = user.last_signin_at.map(|at| ctx.time(at));
     render(&DashboardPage {
         user_name: &user.display_name,
@@ -66,7 +103,7 @@ pub async fn show(
         roles: &who.roles,
         last_signin,
         open_tickets,
-        active_projects: 0,
+        active_projects,
         unpaid_invoices: 0,
         show_projects: who.can(perm::PROJECT_READ),
         show_billing: who.can(perm::BILLING_READ),

@@ -3,8 +3,9 @@
 
 mod account;
 mod dashboard;
+pub(crate) mod projects;
 mod settings;
-mod tickets;
+pub(crate) mod tickets;
 
 use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/client-portal/", get(landing))
         .route(LANDING, get(dashboard::show))
         .merge(tickets::router(&state))
+        .merge(projects::router(&state))
         .merge(crate::profile::routes("/client-portal/profile"))
         .route(
             account::PAGE,

@@ -5,6 +5,7 @@ mod audit;
 mod clients;
 mod home;
 mod portal_domain;
+mod projects;
 mod signin_settings;
 mod tickets;
 
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .merge(crate::profile::routes("/msp/profile"))
         .merge(tickets::router(&state))
+        .merge(projects::router(&state))
         .route(
             "/msp/clients",
             get(clients::show).route_layer(needs(perm::CLIENT_READ)),

@@ -44,6 +44,12 @@ const CLIENT: &[Entry] = &[
         Some(perm::TICKET_READ),
     ),
     entry(
+        "nav-projects",
+        "Projects",
+        "/client-portal/projects",
+        Some(perm::PROJECT_READ),
+    ),
+    entry(
         "nav-account",
         "Account",
         "/client-portal/account",
@@ -63,6 +69,12 @@ const STAFF: &[Entry] = &[
     entry("nav-home", "Home", "/msp", None),
     entry("nav-tickets", "Tickets", "/msp/tickets", Some(perm::TICKET_READ)),
     entry("nav-clients", "Clients", "/msp/clients", Some(perm::CLIENT_READ)),
+    entry(
+        "nav-projects",
+        "Projects",
+        "/msp/projects",
+        Some(perm::PROJECT_READ),
+    ),
     entry(
         "nav-portal-domain",
         "Portal domain",
@@ -145,6 +157,7 @@ mod tests {
             [
                 ("nav-dashboard", false),
                 ("nav-tickets", true),
+                ("nav-projects", false),
                 ("nav-account", false),
                 ("nav-profile", false),
             ]
@@ -153,5 +166,8 @@ mod tests {
         assert_eq!(Area::of_path("/msp/settings/portal-domain"), Area::Staff);
         assert_eq!(Area::of_path("/mspx"), Area::Public);
         assert!(menu(Area::Staff, PermissionSet::EMPTY, "/msp")[0].active);
+        // Without project:read there is no Projects entry.
+        let no_projects: PermissionSet = [perm::TICKET_READ].into_iter().collect();
+        assert!(menu(Area::Client, no_projects, "/").iter().all(|i| i.id != "nav-projects"));
     }
 }

@@ -94,6 +94,10 @@ messages! {
     TwoFactorReset => (Notice, "two_factor_reset", "Their two-factor authentication was reset. They set it up again at their next sign-in if it is required."),
     InvitationResent => (Notice, "invitation_resent", "A new invitation was sent; the earlier link no longer works."),
     AccountReady => (Notice, "account_ready", "Your account is ready."),
+    // Projects.
+    FilesUploaded => (Notice, "files_uploaded", "The files were uploaded."),
+    ProjectCreated => (Notice, "project_created", "The project was created."),
+    ProjectSaved => (Notice, "project_saved", "The project was saved."),
 }
 
 impl Message {

@@ -147,21 +147,32 @@ pub struct Pager {
     /// "Showing 11–20 of 26".
     pub first_shown: i64,
     pub last_shown: i64,
+    /// What the list says when it is empty ("No tickets").
+    pub empty: &'static str,
 }
 
 impl Pager {
     pub fn new(path: &str, query: &ListQuery, total: i64) -> Pager {
-        let page = query.page().number;
-        let size = i64::from(PAGE_SIZE);
+        Pager::of(
+            query.page().number,
+            total,
+            i64::from(PAGE_SIZE),
+            "No tickets",
+            |p| {
+                let q = query.with_page(p);
+                if q.is_empty() {
+                    path.to_owned()
+                } else {
+                    format!("{path}?{q}")
+                }
+            },
+        )
+    }
+
+    /// Page `page` of `total` items, `size` a page, linked by `link(page)`.
+    pub fn of(page: u32, total: i64, size: i64, empty: &'static str, link: impl Fn(u32) -> String) -> Pager {
         let pages = u32::try_from(((total + size - 1) / size).max(1)).unwrap_or(u32::MAX);
-        let link = |p: u32| {
-            let q = query.with_page(p);
-            if q.is_empty() {
-                path.to_owned()
-            } else {
-                format!("{path}?{q}")
-            }
-        };
+        let page = page.max(1);
         let first_shown = if total == 0 {
             0
         } else {
@@ -175,6 +186,7 @@ impl Pager {
             next: (page < pages).then(|| link(page + 1)),
             first_shown,
             last_shown: (i64::from(page) * size).min(total),
+            empty,
         }
     }
 }

@@ -10,7 +10,7 @@ use porta_core::ids::{BoardId, CategoryId, ClientId, PriorityId, StatusId};
 use porta_core::ticket::{self, NotificationKind, ResponseState, TicketNumber, TicketOrigin};
 use porta_core::user_type::UserType;
 
-use super::files::store_files;
+use crate::attachments::documents::{self as stored, Owner};
 use crate::attachments::Upload;
 use crate::error::AppError;
 use crate::request::{SignedIn, Site};
@@ -139,7 +139,19 @@ pub async fn open(
         now,
     )
     .await?;
-    store_files(state, site, who, client, id, None, false, files).await?;
+    stored::store(
+        state,
+        site,
+        who,
+        client,
+        Owner::Ticket {
+            ticket: id,
+            comment: None,
+        },
+        false,
+        files,
+    )
+    .await?;
     let label = number.display(porta_core::ticket::DEFAULT_PREFIX);
     let summary = format!("{} opened {label}: {title}", who.user.display_name);
     super::announce::announce(
@@ -181,13 +193,15 @@ pub async fn reply(
     let now = UnixMillis::now();
     let internal = matches!(replier, Replier::Staff { internal: true });
     let comment = comments::add(&state.db, tenant, ticket.id, who.user.id, &body, internal, now).await?;
-    store_files(
+    stored::store(
         state,
         site,
         who,
         ticket.client_id,
-        ticket.id,
-        Some(comment),
+        Owner::Ticket {
+            ticket: ticket.id,
+            comment: Some(comment),
+        },
         internal,
         files,
     )
