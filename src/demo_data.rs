@@ -269,7 +269,7 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
             None => (None, None),
         };
         let assignee = t.assignee.map(|a| cast.person(a)).transpose()?;
-        let (id, _) = tickets::create(
+        let (id, number) = tickets::create(
             db,
             &NewTicket {
                 tenant,
@@ -310,7 +310,12 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
             id,
             NotificationKind::TicketCreated,
             by,
-            &format!("New ticket: {}", t.title),
+            &format!(
+                "{} opened {}: {}",
+                name_of(db, tenant, by).await?,
+                number.display(porta_core::ticket::DEFAULT_PREFIX),
+                t.title
+            ),
             opened,
         )
         .await?;
@@ -333,7 +338,12 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
                     id,
                     NotificationKind::CommentAdded,
                     author,
-                    &format!("New reply on: {}", t.title),
+                    &format!(
+                        "{} replied on {}: {}",
+                        name_of(db, tenant, author).await?,
+                        number.display(porta_core::ticket::DEFAULT_PREFIX),
+                        t.title
+                    ),
                     at,
                 )
                 .await?;
@@ -350,7 +360,13 @@ pub async fn seed(db: &Db, files: &AttachmentStore, tenant: TenantId, cast: &Cas
                 id,
                 NotificationKind::TicketStatusChanged,
                 actor,
-                &format!("{} is now {}", t.title, t.status),
+                &format!(
+                    "{} set {} to {}: {}",
+                    name_of(db, tenant, actor).await?,
+                    number.display(porta_core::ticket::DEFAULT_PREFIX),
+                    t.status,
+                    t.title
+                ),
                 last.plus_seconds(60),
             )
             .await?;
@@ -374,4 +390,12 @@ async fn notify_in_app(
     notifications::notify(db, &mut tx, tenant, ticket, kind, actor, summary, at).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A demo person's display name (as live notifications name the actor).
+async fn name_of(db: &Db, tenant: TenantId, user: UserId) -> anyhow::Result<String> {
+    Ok(porta_core::db::users::profile(db, tenant, user)
+        .await?
+        .map(|p| p.display_name)
+        .unwrap_or_default())
 }

@@ -18,6 +18,7 @@
 //!
 //! It depends on no other Porta crate.
 
+pub mod branding;
 pub mod challenge_kind;
 pub mod clock;
 pub mod config;

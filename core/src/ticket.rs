@@ -96,6 +96,26 @@ impl ResponseState {
     }
 }
 
+impl ResponseState {
+    /// How staff read it.
+    pub fn staff_label(self) -> &'static str {
+        match self {
+            ResponseState::AwaitingClient => "Waiting for the client",
+            ResponseState::AwaitingInternal => "Waiting for us",
+        }
+    }
+}
+
+impl TicketOrigin {
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketOrigin::ClientPortal => "in the client portal",
+            TicketOrigin::Msp => "by staff",
+            TicketOrigin::Email => "by email",
+        }
+    }
+}
+
 /// A ticket's human number within its tenant: `TIC-1042` is prefix `TIC`
 /// and number 1042.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

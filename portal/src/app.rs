@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
     let tenant = Router::new()
         .route("/", get(|| async { Redirect::to(client::LANDING) }))
         .route("/theme.css", get(theme::stylesheet))
+        .route("/branding/{kind}", get(crate::branding::images::serve))
         .merge(auth::router())
         .merge(client::router(state.clone()))
         .merge(msp::router(state.clone()))

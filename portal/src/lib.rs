@@ -20,6 +20,7 @@ mod app;
 pub mod attachments;
 mod auth;
 pub mod background;
+mod branding;
 mod client;
 pub mod error;
 mod invitations;

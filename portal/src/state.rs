@@ -35,6 +35,8 @@ pub struct AppState {
     pub oidc_http: openidconnect::reqwest::Client,
     /// Seals TOTP secrets and OpenID client secrets at rest.
     pub master_key: Arc<MasterKey>,
+    /// Each tenant's branding, cached.
+    pub branding: crate::branding::BrandingCache,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             oidc: Arc::new(crate::oidc::Discovery::default()),
             oidc_http: crate::oidc::http_client(),
             master_key: Arc::new(master_key),
+            branding: crate::branding::BrandingCache::new(db.clone(), config.edge.host_cache_ttl),
             mail_wake: crate::mail::worker::Wake::default(),
             hosts,
             files,

@@ -22,6 +22,18 @@ pub fn is_hex_colour(text: &str) -> bool {
 pub async fn stylesheet(State(state): State<AppState>, site: Site) -> Result<Response, AppError> {
     let catalog = catalog::load(&state.db, site.tenant.id).await?;
     let mut css = String::from("/* The colours of this portal's tenant. */\n");
+    // Colours were checked when saved and are printed from their type.
+    let brand = &site.brand;
+    if brand.primary.is_some() || brand.secondary.is_some() {
+        css.push_str(":root {");
+        if let Some(primary) = brand.primary {
+            let _ = write!(css, " --brand: {primary}; --brand-ink: {};", primary.text_on());
+        }
+        if let Some(secondary) = brand.secondary {
+            let _ = write!(css, " --accent: {secondary};");
+        }
+        css.push_str(" }\n");
+    }
     for p in catalog.priorities.iter().filter(|p| is_hex_colour(&p.color)) {
         let _ = writeln!(css, ".prio-{} {{ --prio: {}; }}", p.id.short(), p.color);
     }

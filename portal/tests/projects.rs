@@ -180,7 +180,7 @@ async fn users_in(
     client: porta_core::ids::ClientId,
 ) -> String {
     let email = "peter@initech.example";
-    porta_core::db::users::create(
+    let id = porta_core::db::users::create(
         &app.db,
         &porta_core::db::users::NewUser {
             tenant,
@@ -192,18 +192,7 @@ async fn users_in(
         },
     )
     .await
-    .map(|id| id)
     .unwrap();
-    let id = porta_core::db::users::find_credentials(
-        &app.db,
-        tenant,
-        &porta_core::email::EmailAddress::parse(email).unwrap(),
-        UserType::Client,
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .id;
     with_role(&app.db, tenant, id, UserType::Client, "User").await;
     email.to_owned()
 }

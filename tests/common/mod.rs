@@ -23,6 +23,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod edge_client;
 pub mod forms;
 pub mod in_process;

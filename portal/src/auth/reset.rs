@@ -223,9 +223,13 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
+/// Headers of the token pages: no referrer path, no caching.
 fn no_referrer(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Not `no-referrer`: under it a browser sends `Origin: null` with the
+    // page's own form, which the same-origin check refuses. `strict-origin`
+    // still never sends the path (with its token) anywhere.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -361,9 +365,16 @@ pub async fn set_new(
         UserType::Client => PortalArea::ClientPortal,
         UserType::Internal => PortalArea::Msp,
     };
+    // Sign-in happens on the canonical host: from a custom domain, straight
+    // there (its sign-in page would forward and drop the notice).
+    let origin = if site.is_custom_domain() {
+        site.canonical_origin(&state.config)
+    } else {
+        String::new()
+    };
     Ok(no_referrer(
         Redirect::to(&format!(
-            "{}?notice={}",
+            "{origin}{}?notice={}",
             area.signin_path(),
             Message::PasswordReset.code()
         ))

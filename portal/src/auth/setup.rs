@@ -163,7 +163,8 @@ async fn form_page(
     let mut response = no_store((status, html).into_response());
     response.headers_mut().insert(
         axum::http::header::REFERRER_POLICY,
-        axum::http::HeaderValue::from_static("no-referrer"),
+        // `strict-origin`, not `no-referrer`: see `reset::no_referrer`.
+        axum::http::HeaderValue::from_static("strict-origin"),
     );
     Ok(response)
 }

@@ -68,6 +68,22 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(signin_settings::change_provider).route_layer(needs(perm::SETTINGS_UPDATE)),
         )
         .route(
+            crate::branding::settings::PAGE,
+            get(crate::branding::settings::show)
+                .route_layer(needs(perm::SETTINGS_READ))
+                .merge(post(crate::branding::settings::save).route_layer(needs(perm::SETTINGS_UPDATE))),
+        )
+        .route(
+            "/msp/settings/branding/images/{kind}",
+            post(crate::branding::settings::upload_image)
+                .route_layer(needs(perm::SETTINGS_UPDATE))
+                .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024)),
+        )
+        .route(
+            "/msp/settings/branding/images/{kind}/remove",
+            post(crate::branding::settings::remove_image).route_layer(needs(perm::SETTINGS_UPDATE)),
+        )
+        .route(
             "/msp/audit",
             get(audit::show).route_layer(needs(perm::AUDIT_READ)),
         )

@@ -33,8 +33,10 @@ pub struct UserSummary {
 /// What every page shows around its content.
 #[derive(Debug, Clone)]
 pub struct PageContext {
-    /// The tenant (the MSP) whose portal this is.
+    /// The tenant (the MSP) whose portal this is, as its branding names it.
     pub tenant_name: String,
+    /// Its logo, favicon, support contact and sign-in message.
+    pub brand: crate::branding::BrandView,
     pub area: Area,
     pub user: Option<UserSummary>,
     /// The menu of the area, filtered by the user's permissions.
@@ -59,8 +61,10 @@ impl PageContext {
             Some(_) => area,
             None => Area::Public,
         };
+        let brand = crate::branding::BrandView::of(&site.tenant.name, &site.brand);
         PageContext {
-            tenant_name: site.tenant.name.clone(),
+            tenant_name: brand.name.clone(),
+            brand,
             area,
             user: signed_in.map(|s| UserSummary {
                 name: s.user.display_name.clone(),
@@ -80,6 +84,7 @@ impl PageContext {
     pub fn bare() -> Self {
         PageContext {
             tenant_name: "Client portal".to_owned(),
+            brand: crate::branding::BrandView::default(),
             area: Area::Public,
             user: None,
             nav: Vec::new(),

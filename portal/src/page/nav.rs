@@ -87,6 +87,12 @@ const STAFF: &[Entry] = &[
         "/msp/settings/sign-in",
         Some(perm::SETTINGS_READ),
     ),
+    entry(
+        "nav-branding",
+        "Branding",
+        "/msp/settings/branding",
+        Some(perm::SETTINGS_READ),
+    ),
     entry("nav-audit", "Audit log", "/msp/audit", Some(perm::AUDIT_READ)),
     entry("nav-profile", "Profile", "/msp/profile", None),
 ];
@@ -168,6 +174,8 @@ mod tests {
         assert!(menu(Area::Staff, PermissionSet::EMPTY, "/msp")[0].active);
         // Without project:read there is no Projects entry.
         let no_projects: PermissionSet = [perm::TICKET_READ].into_iter().collect();
-        assert!(menu(Area::Client, no_projects, "/").iter().all(|i| i.id != "nav-projects"));
+        assert!(menu(Area::Client, no_projects, "/")
+            .iter()
+            .all(|i| i.id != "nav-projects"));
     }
 }

@@ -5,7 +5,7 @@
 //! its pages in [`crate::two_factor::pages`], routed here.
 
 mod device;
-mod page;
+pub(crate) mod page;
 
 use axum::routing::{get, post};
 use axum::Router;

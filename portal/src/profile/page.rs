@@ -191,7 +191,7 @@ pub struct DetailsForm {
 
 /// A phone number as people write it: digits, spaces and `+-()./`, at
 /// most 40 characters.
-fn check_phone(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn check_phone(raw: &str) -> Result<String, &'static str> {
     let phone = raw.trim();
     if phone.chars().count() > 40 || !phone.chars().all(|c| c.is_ascii_digit() || " +-()./".contains(c)) {
         return Err("Enter a phone number with digits, spaces and + - ( ) only.");

@@ -29,6 +29,8 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Site {
     pub tenant: Arc<Tenant>,
+    /// The tenant's branding.
+    pub brand: Arc<porta_core::db::branding::Branding>,
     pub host: HostName,
     pub kind: HostKind,
     /// The custom domain, when the request came in on one.
@@ -117,8 +119,10 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<Site, AppError> 
     };
     let Route { tenant, kind, domain } = route.ok_or(AppError::UnknownHost)?;
     let tenant = state.hosts.tenant(tenant).await?;
+    let brand = state.branding.get(tenant.id).await?;
     Ok(Site {
         tenant,
+        brand,
         host,
         kind,
         domain,
