@@ -31,6 +31,7 @@ pub mod host_cache;
 pub mod ids;
 pub mod issuer;
 pub mod key_file;
+pub mod locale;
 pub mod master_key;
 pub mod next_path;
 pub mod oidc;

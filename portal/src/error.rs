@@ -8,6 +8,7 @@
 //! error page in the layout of the area the visitor is in. Internal causes
 //! keep their source chain for the log and never reach the visitor.
 
+use crate::i18n::Texts;
 use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -125,34 +126,32 @@ impl AppError {
 
     /// A page title and a message for the visitor; internal details never
     /// leave the server.
-    pub fn public_text(&self) -> (&'static str, String) {
+    pub fn public_text(&self, texts: Texts) -> (String, String) {
+        let t = |id: &str| texts.plain(id);
+        // A message with a code reads the catalogue's `error-{code}` when it
+        // has one; the handler's own words otherwise.
+        let coded = |code: &str, message: &str| {
+            let id = format!("error-{code}");
+            if crate::i18n::messages::has(texts.locale(), &id) {
+                texts.plain(&id)
+            } else {
+                message.to_owned()
+            }
+        };
         match self {
-            AppError::UnknownHost => (
-                "Portal not found",
-                "There is no client portal at this address. Check the link you followed.".to_owned(),
-            ),
-            AppError::NotFound => ("Not found", "This page does not exist.".to_owned()),
-            AppError::Missing { message, .. } => ("Not found", message.clone()),
-            AppError::Unauthenticated => ("Sign-in required", "Please sign in to continue.".to_owned()),
-            AppError::PermissionDenied(_) => (
-                "Not allowed",
-                "Your account does not have permission to open this page. Ask your administrator if you need it."
-                    .to_owned(),
-            ),
-            AppError::WrongUserType => ("Not allowed", self.to_string()),
-            AppError::Forbidden(_) => ("Forbidden", "This request was refused.".to_owned()),
-            AppError::Invalid { message, .. } => ("Bad request", message.clone()),
-            AppError::Conflict { message, .. } => ("Conflict", message.clone()),
-            AppError::PayloadTooLarge => ("Too large", self.to_string()),
-            AppError::UnsupportedMediaType => ("Unsupported request", self.to_string()),
-            AppError::Unavailable(_) => (
-                "Temporarily unavailable",
-                "The portal cannot reach its database just now. Please try again in a minute.".to_owned(),
-            ),
-            AppError::Internal(_) => (
-                "Something went wrong",
-                "The portal could not complete this request. Please try again.".to_owned(),
-            ),
+            AppError::UnknownHost => (t("error-title-unknown-host"), t("error-unknown-host")),
+            AppError::NotFound => (t("error-title-not-found"), t("error-not-found")),
+            AppError::Missing { code, message } => (t("error-title-not-found"), coded(code, message)),
+            AppError::Unauthenticated => (t("error-title-unauthenticated"), t("error-unauthenticated")),
+            AppError::PermissionDenied(_) => (t("error-title-not-allowed"), t("error-permission-denied")),
+            AppError::WrongUserType => (t("error-title-not-allowed"), t("error-wrong-user-type")),
+            AppError::Forbidden(_) => (t("error-title-forbidden"), t("error-forbidden")),
+            AppError::Invalid { code, message } => (t("error-title-bad-request"), coded(code, message)),
+            AppError::Conflict { code, message } => (t("error-title-conflict"), coded(code, message)),
+            AppError::PayloadTooLarge => (t("error-title-too-large"), t("error-too-large")),
+            AppError::UnsupportedMediaType => (t("error-title-unsupported"), t("error-unsupported")),
+            AppError::Unavailable(_) => (t("error-title-unavailable"), t("error-unavailable")),
+            AppError::Internal(_) => (t("error-title-internal"), t("error-internal")),
         }
     }
 
@@ -161,7 +160,7 @@ impl AppError {
         match self {
             AppError::PermissionDenied(_) | AppError::WrongUserType => self.to_string(),
             AppError::Unauthenticated => "sign in first".to_owned(),
-            _ => self.public_text().1,
+            _ => self.public_text(Texts::default()).1,
         }
     }
 
@@ -272,7 +271,7 @@ mod tests {
     fn internal_errors_keep_their_chain_but_show_nothing() {
         let e = AppError::internal(Outer(std::io::Error::other("disk on fire")));
         assert_eq!(chain(&e), "internal error: outer: disk on fire");
-        let (_, message) = e.public_text();
+        let (_, message) = e.public_text(Texts::default());
         assert!(!message.contains("disk"));
         assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }

@@ -23,6 +23,7 @@ pub mod background;
 mod branding;
 mod client;
 pub mod error;
+pub mod i18n;
 mod invitations;
 pub mod mail;
 mod msp;

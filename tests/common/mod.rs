@@ -763,6 +763,16 @@ impl SiteClient {
         self.send(self.http.get(url), cookie).await
     }
 
+    /// `GET path` with extra request headers and no cookie.
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let url = format!("{}{path}", self.origin);
+        let mut request = self.http.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request, None).await
+    }
+
     /// `POST path` with a form body exactly as given: no Origin, no CSRF
     /// token (what a hostile page or a plain script sends).
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)], session: Option<&Session>) -> Reply {
@@ -772,7 +782,7 @@ impl SiteClient {
     }
 
     /// Posts `form` with `cookie`, this site's Origin and the CSRF `token`.
-    async fn post_as_page(&self, path: &str, form: &[(&str, &str)], cookie: &str, token: &str) -> Reply {
+    pub async fn post_as_page(&self, path: &str, form: &[(&str, &str)], cookie: &str, token: &str) -> Reply {
         let url = format!("{}{path}", self.origin);
         let mut fields = form.to_vec();
         fields.push((forms::CSRF_FIELD, token));
@@ -842,6 +852,23 @@ impl SiteClient {
     /// attributes); returns the session and where the 303 points.
     pub async fn sign_in_client(&self, email: &str, password: &str) -> SignedIn {
         self.sign_in_client_with(email, password, None).await
+    }
+
+    /// Signs a staff member in on this (canonical) host, as the staff
+    /// sign-in page posts its form.
+    pub async fn sign_in_staff(&self, email: &str, password: &str) -> SignedIn {
+        let path = "/auth/msp/signin";
+        let csrf = self.anonymous_csrf(path).await;
+        let reply = self
+            .post_as_page(path, &[("email", email), ("password", password)], &csrf.cookie, &csrf.token)
+            .await;
+        assert_eq!(reply.status, 303, "staff sign-in: {reply:?}");
+        let cookies = reply.set_cookies();
+        assert_eq!(cookies.len(), 1, "one Set-Cookie: {reply:?}");
+        SignedIn {
+            session: session_from_set_cookie(&cookies[0]),
+            location: reply.location().to_owned(),
+        }
     }
 
     /// [`SiteClient::sign_in_client`] with a handoff binding.

@@ -18,6 +18,8 @@ pub struct Branding {
     pub support_email: String,
     pub support_phone: String,
     pub signin_message: String,
+    /// The language of readers who have not chosen one.
+    pub default_locale: Option<crate::locale::Locale>,
     /// The images it has, with their SHA-256 (for cache-busting URLs).
     pub images: Vec<(BrandImage, String)>,
     pub updated_at: i64,
@@ -40,13 +42,14 @@ struct Row {
     support_email: String,
     support_phone: String,
     signin_message: String,
+    default_locale: String,
     updated_at: i64,
 }
 
 pub async fn get(db: &Db, tenant: TenantId) -> Result<Branding, DbError> {
     let row: Option<Row> = on_pool!(db, |pool| {
         sqlx::query_as(
-        "SELECT display_name, primary_color, secondary_color, support_email, support_phone, signin_message, updated_at \
+        "SELECT display_name, primary_color, secondary_color, support_email, support_phone, signin_message, default_locale, updated_at \
          FROM branding WHERE tenant_id = $1"
     )
     .bind(tenant)
@@ -76,6 +79,7 @@ pub async fn get(db: &Db, tenant: TenantId) -> Result<Branding, DbError> {
             support_email: r.support_email,
             support_phone: r.support_phone,
             signin_message: r.signin_message,
+            default_locale: crate::locale::Locale::of_preference(&r.default_locale),
             images,
             updated_at: r.updated_at,
         },
@@ -86,11 +90,11 @@ pub async fn get(db: &Db, tenant: TenantId) -> Result<Branding, DbError> {
 pub async fn save(db: &Db, tenant: TenantId, b: &Branding, now: UnixMillis) -> Result<(), DbError> {
     let sql =
         "INSERT INTO branding (tenant_id, display_name, primary_color, secondary_color, support_email, \
-               support_phone, signin_message, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+               support_phone, signin_message, default_locale, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                ON CONFLICT (tenant_id) DO UPDATE SET display_name = excluded.display_name, \
                primary_color = excluded.primary_color, secondary_color = excluded.secondary_color, \
                support_email = excluded.support_email, support_phone = excluded.support_phone, \
-               signin_message = excluded.signin_message, updated_at = excluded.updated_at";
+               signin_message = excluded.signin_message, default_locale = excluded.default_locale, updated_at = excluded.updated_at";
     on_pool!(db, |pool| sqlx::query(sql)
         .bind(tenant)
         .bind(&b.display_name)
@@ -99,6 +103,7 @@ pub async fn save(db: &Db, tenant: TenantId, b: &Branding, now: UnixMillis) -> R
         .bind(&b.support_email)
         .bind(&b.support_phone)
         .bind(&b.signin_message)
+        .bind(b.default_locale.map_or("", |l| l.tag()))
         .bind(now.0)
         .execute(pool)
         .await

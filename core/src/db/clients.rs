@@ -82,6 +82,8 @@ pub struct ClientProfile {
     pub default_priority_id: Option<PriorityId>,
     /// Comma-separated [`NotificationKind`]s on for new users.
     pub default_notifications: String,
+    /// The company's default language (empty: none chosen).
+    pub default_locale: String,
     pub created_at: i64,
 }
 
@@ -108,7 +110,7 @@ pub struct ProfileUpdate<'a> {
 
 pub async fn profile(db: &Db, tenant: TenantId, id: ClientId) -> Result<Option<ClientProfile>, DbError> {
     let sql = "SELECT id, name, address, phone, website, industry, default_board_id, default_priority_id, \
-               default_notifications, created_at FROM clients WHERE tenant_id = $1 AND id = $2";
+               default_notifications, default_locale, created_at FROM clients WHERE tenant_id = $1 AND id = $2";
     Ok(on_pool!(db, |pool| sqlx::query_as(sql)
         .bind(tenant)
         .bind(id)
@@ -166,6 +168,25 @@ pub async fn update_settings(
         .bind(default_board)
         .bind(default_priority)
         .bind(kinds.join(","))
+        .bind(UnixMillis::now().0)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// The company's default language (`None`: its users get the tenant's).
+pub async fn set_default_locale(
+    db: &Db,
+    tenant: TenantId,
+    id: ClientId,
+    locale: Option<crate::locale::Locale>,
+) -> Result<(), DbError> {
+    let sql = "UPDATE clients SET default_locale = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(locale.map_or("", |l| l.tag()))
         .bind(UnixMillis::now().0)
         .execute(pool)
         .await

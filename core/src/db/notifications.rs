@@ -24,6 +24,9 @@ pub struct Recipient {
     pub address: EmailAddress,
     pub in_app: bool,
     pub email: bool,
+    /// The language for their letters: their own, else their company's,
+    /// else the tenant's (empty: none chosen anywhere).
+    pub locale: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -46,8 +49,12 @@ pub async fn recipients(
     actor: UserId,
 ) -> Result<Vec<Recipient>, DbError> {
     let sql = "SELECT u.id AS user_id, u.user_type, u.display_name, u.email AS address, \
-               COALESCE(np.in_app, TRUE) AS in_app, COALESCE(np.email, TRUE) AS email \
+               COALESCE(np.in_app, TRUE) AS in_app, COALESCE(np.email, TRUE) AS email, \
+               CASE WHEN u.locale <> '' THEN u.locale WHEN COALESCE(c.default_locale, '') <> '' THEN c.default_locale \
+                    ELSE COALESCE(b.default_locale, '') END AS locale \
                FROM tickets t JOIN users u ON u.tenant_id = t.tenant_id \
+               LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
+               LEFT JOIN branding b ON b.tenant_id = u.tenant_id \
                LEFT JOIN notification_preferences np \
                    ON np.tenant_id = u.tenant_id AND np.user_id = u.id AND np.kind = $4 \
                WHERE t.tenant_id = $1 AND t.id = $2 AND u.disabled = FALSE AND u.id <> $3 \

@@ -126,6 +126,7 @@ struct LiveRow {
     phone: String,
     time_zone: String,
     locale: String,
+    client_locale: String,
     unread_notifications: i64,
 }
 
@@ -136,6 +137,8 @@ pub struct LiveSession {
     pub user: UserProfile,
     /// Unread in-app notifications (the bell).
     pub unread_notifications: i64,
+    /// The default language of the user's company (empty: none).
+    pub client_locale: String,
 }
 
 /// Like [`find_live`], with the session's user (their client company's
@@ -150,7 +153,7 @@ pub async fn find_live_with_user(
     let sql = "SELECT s.id, s.tenant_id, s.user_id, s.host, s.created_at, s.expires_at, s.last_seen_at, \
                s.ip, s.user_agent, s.login_method, s.parent_session_id, \
                u.user_type, u.email, u.display_name, u.client_id, c.name AS client_name, u.last_signin_at, \
-               u.phone, u.time_zone, u.locale, \
+               u.phone, u.time_zone, u.locale, COALESCE(c.default_locale, '') AS client_locale, \
                (SELECT COUNT(*) FROM notifications n WHERE n.tenant_id = s.tenant_id AND n.user_id = s.user_id \
                 AND n.read_at IS NULL) AS unread_notifications \
                FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
@@ -197,6 +200,7 @@ pub async fn find_live_with_user(
             session,
             user: profile,
             unread_notifications: r.unread_notifications,
+            client_locale: r.client_locale,
         }
     }))
 }

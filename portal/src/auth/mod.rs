@@ -45,4 +45,5 @@ pub fn router() -> Router<AppState> {
         .route(crate::invitations::SETUP, get(setup::show).post(setup::submit))
         .route("/auth/oidc/{provider}/start", get(oidc::start))
         .route(oidc::CALLBACK, get(oidc::callback))
+        .route(crate::i18n::switch::PATH, post(crate::i18n::switch::choose))
 }

@@ -11,6 +11,8 @@
 //! strength estimator), signs out every session of the user, and is
 //! audited.
 
+use crate::i18n::Texts;
+use porta_core::locale::Locale;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -134,8 +136,9 @@ async fn request(
         // After the answer, so that its content and timing are the same
         // for every address.
         let state = state.clone();
+        let texts = ctx.texts;
         tokio::spawn(async move {
-            if let Err(e) = send_link(&state, &site, user_type, &email).await {
+            if let Err(e) = send_link(&state, &site, texts, user_type, &email).await {
                 tracing::error!(error = %crate::error::chain(&e), "password reset mail could not be prepared");
             }
         });
@@ -150,6 +153,7 @@ async fn request(
 async fn send_link(
     state: &AppState,
     site: &Site,
+    asked_in: Texts,
     user_type: UserType,
     email: &EmailAddress,
 ) -> Result<(), AppError> {
@@ -167,8 +171,16 @@ async fn send_link(
                 password_resets::issue(&mut tx, tenant.id, user.id, ttl.as_secs() as i64, now).await?;
             let origin = links::origin(state, tenant, user_type).await?;
             let link = format!("{origin}{SET_NEW}?token={}", token.expose());
-            let letter =
-                letters::password_reset(&profile.display_name, &tenant.name, &link, ttl.as_secs() / 60)?;
+            // The reader's own language when they chose one, else the
+            // language the request was made in.
+            let texts = Locale::of_preference(&profile.locale).map_or(asked_in, Texts);
+            let letter = letters::password_reset(
+                texts,
+                &profile.display_name,
+                &tenant.name,
+                &link,
+                ttl.as_secs() / 60,
+            )?;
             let to = Addressee {
                 name: &profile.display_name,
                 address: profile.email.as_str(),

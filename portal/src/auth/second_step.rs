@@ -247,7 +247,7 @@ pub async fn submit(
                 &state,
                 ctx,
                 &step,
-                Some(Message::RateLimited.flash().message),
+                Some("notice-RateLimited"),
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await?;

@@ -87,6 +87,7 @@ const MSP_DOOR: Door = Door {
 #[template(path = "auth/signin.html")]
 struct SigninPage<'a> {
     ctx: PageContext,
+    /// Message ids: the heading, and the other door's link.
     heading: &'a str,
     action: &'a str,
     next: Option<&'a str>,
@@ -158,12 +159,12 @@ fn signin_page(
 ) -> Result<Response, AppError> {
     let (heading, other_link) = match door.area {
         PortalArea::ClientPortal => (
-            "Sign in to the client portal",
-            (PortalArea::Msp.signin_path(), "Staff sign-in"),
+            "auth-signin-heading-client",
+            (PortalArea::Msp.signin_path(), "auth-signin-link-staff"),
         ),
         PortalArea::Msp => (
-            "Staff sign-in",
-            (PortalArea::ClientPortal.signin_path(), "Client portal sign-in"),
+            "auth-signin-heading-staff",
+            (PortalArea::ClientPortal.signin_path(), "auth-signin-link-client"),
         ),
     };
     Ok(no_store(

@@ -2,6 +2,7 @@
 //! for readable contrast), support contact, sign-in message and images
 //! (raster only, size- and type-checked from their bytes).
 
+use porta_core::locale::Locale;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
@@ -36,15 +37,20 @@ struct BrandingPage {
 }
 
 impl BrandingPage {
+    pub fn locale_chosen(&self, l: &Locale) -> bool {
+        self.branding.default_locale == Some(*l)
+    }
+
     pub fn colour(&self, c: &Option<Colour>) -> String {
         c.map(|c| c.to_string()).unwrap_or_default()
     }
 
+    /// The message id of an image's name.
     pub fn label(&self, kind: &BrandImage) -> &'static str {
         match kind {
-            BrandImage::LogoLight => "Logo for light backgrounds",
-            BrandImage::LogoDark => "Logo for dark backgrounds",
-            BrandImage::Favicon => "Favicon",
+            BrandImage::LogoLight => "msp-branding-image-logo-light",
+            BrandImage::LogoDark => "msp-branding-image-logo-dark",
+            BrandImage::Favicon => "msp-branding-image-favicon",
         }
     }
 
@@ -159,8 +165,16 @@ fn read(form: &[(String, String)], images: Vec<(BrandImage, String)>) -> Result<
     if signin_message.chars().count() > 500 {
         return Err("The sign-in message is at most 500 characters.".to_owned());
     }
+    let default_locale = match field(form, "default_locale") {
+        "" => None,
+        tag => Some(
+            tag.parse::<Locale>()
+                .map_err(|_| "Choose one of the languages offered.".to_owned())?,
+        ),
+    };
     Ok(Branding {
         display_name: display_name.to_owned(),
+        default_locale,
         primary: colour("primary_color", "Primary colour", false)?,
         secondary: colour("secondary_color", "Link colour", true)?,
         support_email,

@@ -1,6 +1,8 @@
 //! `/client-portal/dashboard`: the client user's start page: what is open,
 //! a way to file a ticket, and what happened lately.
 
+use crate::i18n::labels::Labelled;
+use crate::i18n::Arg;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
@@ -49,6 +51,7 @@ pub async fn show(
     who: SignedIn,
 ) -> Result<Html<String>, AppError> {
     let user = &who.user;
+    let texts = ctx.texts;
     let client = user.client_id.ok_or(AppError::WrongUserType)?;
     let tenant = user.tenant_id;
     let open_tickets = if who.can(perm::TICKET_READ) {
@@ -63,9 +66,9 @@ pub async fn show(
             .map(|item| FeedItem {
                 href: format!("/client-portal/tickets/{}", item.ticket_label),
                 detail: if item.kind == ActivityKind::PublicComment {
-                    format!("Reply from {}", item.detail)
+                    texts.plain_with("dashboard-feed-reply-from", &[("name", Arg::of(&item.detail))])
                 } else {
-                    format!("Status: {}", item.detail)
+                    texts.plain_with("dashboard-feed-status", &[("status", Arg::of(&item.detail))])
                 },
                 label: item.ticket_label,
                 title: item.title,
@@ -80,10 +83,12 @@ pub async fn show(
             feed.push(FeedItem {
                 href: format!("/client-portal/projects/{}", p.display_number()),
                 label: p.display_number(),
-                detail: format!(
-                    "Project {} · {}% done",
-                    p.status.label().to_lowercase(),
-                    p.completion()
+                detail: texts.plain_with(
+                    "dashboard-feed-project",
+                    &[
+                        ("status", Arg::of(texts.plain(&p.status.message_id()))),
+                        ("percent", Arg::of(p.completion())),
+                    ],
                 ),
                 title: p.name,
                 at: p.updated_at,

@@ -9,6 +9,7 @@ use axum::Form;
 use porta_core::db::catalog::{self, Catalog};
 use porta_core::db::clients::{self, ClientProfile};
 use porta_core::ids::{BoardId, PriorityId};
+use porta_core::locale::Locale;
 use porta_core::permission::perm;
 use porta_core::ticket::NotificationKind;
 
@@ -37,6 +38,10 @@ impl SettingsPage {
 
     pub fn priority_chosen(&self, id: &PriorityId) -> bool {
         self.company.default_priority_id == Some(*id)
+    }
+
+    pub fn locale_chosen(&self, l: &Locale) -> bool {
+        self.company.default_locale == l.tag()
     }
 
     pub fn kind_on(&self, kind: &NotificationKind) -> bool {
@@ -99,6 +104,13 @@ pub async fn save(
         .copied()
         .filter(|k| form.iter().any(|(name, v)| name == "notify" && v == k.as_str()))
         .collect();
+    let locale = match field("default_locale") {
+        None => None,
+        Some(tag) => Some(tag.parse::<Locale>().map_err(|_| {
+            AppError::invalid("invalid_language", "Choose one of the languages offered.")
+        })?),
+    };
     clients::update_settings(&state.db, tenant, client, board, priority, &on).await?;
+    clients::set_default_locale(&state.db, tenant, client, locale).await?;
     Ok(Redirect::to(&format!("{PAGE}?notice={}", Message::SettingsSaved.code())).into_response())
 }

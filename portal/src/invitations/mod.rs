@@ -4,6 +4,9 @@
 //! one transaction; resending replaces the link. The invited person
 //! accepts at `/auth/portal/setup` ([`crate::auth`]).
 
+use crate::i18n::Texts;
+use porta_core::db::clients::ClientProfile;
+use porta_core::locale::Locale;
 use porta_core::clock::UnixMillis;
 use porta_core::db::invitations::{self, NewInvitation};
 use porta_core::db::tenants::Tenant;
@@ -56,16 +59,24 @@ async fn letter(
     state: &AppState,
     tx: &mut porta_core::db::DbTx,
     tenant: &Tenant,
-    company: &str,
+    company: &ClientProfile,
     name: &str,
     email: &EmailAddress,
     inviter: &str,
     token: &LinkToken,
 ) -> Result<(), AppError> {
+    // The invitee chose no language yet: their company's, else the
+    // tenant's, else English.
+    let tenant_default = state.branding.get(tenant.id).await?.default_locale;
+    let texts = Texts(
+        Locale::of_preference(&company.default_locale)
+            .or(tenant_default)
+            .unwrap_or_default(),
+    );
     let origin = links::origin(state, tenant, UserType::Client).await?;
     let link = format!("{origin}{SETUP}?token={}", token.expose());
     let hours = state.config.accounts.invitation.as_secs() / 3600;
-    let letter = letters::invitation(name, &tenant.name, company, inviter, &link, hours)?;
+    let letter = letters::invitation(texts, name, &tenant.name, &company.name, inviter, &link, hours)?;
     let to = Addressee {
         name,
         address: email.as_str(),
@@ -113,7 +124,7 @@ pub async fn invite(
         state,
         &mut tx,
         tenant,
-        &company.name,
+        &company,
         name,
         email,
         inviter.name,
@@ -154,7 +165,7 @@ pub async fn resend(
         state,
         &mut tx,
         tenant,
-        &company.name,
+        &company,
         &invitation.display_name,
         &invitation.email,
         inviter.name,

@@ -7,6 +7,8 @@ use porta_core::db::outbox::{self, NewMail};
 use porta_core::db::{DbError, DbTx};
 use porta_core::ids::TenantId;
 
+use crate::i18n::{Arg, Texts};
+
 /// A letter ready for the outbox.
 #[derive(Debug, Clone)]
 pub struct Rendered {
@@ -22,67 +24,69 @@ pub struct Addressee<'a> {
     pub address: &'a str,
 }
 
-#[derive(Template)]
-#[template(path = "mail/password_reset.txt")]
-struct ResetText<'a> {
-    name: &'a str,
-    tenant: &'a str,
-    link: &'a str,
-    minutes: u64,
+/// What a letter says, in its reader's language: every part is text
+/// already (the templates only lay it out).
+struct Words {
+    /// The language's tag, for `<html lang>`.
+    lang: &'static str,
+    tenant: String,
+    title: String,
+    hello: String,
+    paragraphs: Vec<String>,
+    /// Introduces the link in the plain-text part.
+    link_intro: String,
+    button: String,
+    link: String,
+    /// The small print under the button.
+    footer: String,
 }
 
 #[derive(Template)]
-#[template(path = "mail/password_reset.html")]
-struct ResetHtml<'a> {
-    name: &'a str,
-    tenant: &'a str,
-    link: &'a str,
-    minutes: u64,
+#[template(path = "mail/letter.txt")]
+struct LetterText<'a> {
+    w: &'a Words,
 }
 
-pub fn password_reset(name: &str, tenant: &str, link: &str, minutes: u64) -> Result<Rendered, askama::Error> {
+#[derive(Template)]
+#[template(path = "mail/letter.html")]
+struct LetterHtml<'a> {
+    w: &'a Words,
+}
+
+fn render(subject: String, words: Words) -> Result<Rendered, askama::Error> {
     Ok(Rendered {
-        subject: format!("Reset your {tenant} portal password"),
-        text: ResetText {
-            name,
-            tenant,
-            link,
-            minutes,
-        }
-        .render()?,
-        html: ResetHtml {
-            name,
-            tenant,
-            link,
-            minutes,
-        }
-        .render()?,
+        subject,
+        text: LetterText { w: &words }.render()?,
+        html: LetterHtml { w: &words }.render()?,
     })
 }
 
-#[derive(Template)]
-#[template(path = "mail/invitation.txt")]
-struct InvitationText<'a> {
-    name: &'a str,
-    tenant: &'a str,
-    company: &'a str,
-    inviter: &'a str,
-    link: &'a str,
-    hours: u64,
-}
-
-#[derive(Template)]
-#[template(path = "mail/invitation.html")]
-struct InvitationHtml<'a> {
-    name: &'a str,
-    tenant: &'a str,
-    company: &'a str,
-    inviter: &'a str,
-    link: &'a str,
-    hours: u64,
+pub fn password_reset(
+    texts: Texts,
+    name: &str,
+    tenant: &str,
+    link: &str,
+    minutes: u64,
+) -> Result<Rendered, askama::Error> {
+    let t = |id: &str, args: &[(&str, Arg)]| texts.plain_with(id, args);
+    render(
+        t("mail-reset-subject", &[("tenant", Arg::of(tenant))]),
+        Words {
+            lang: texts.locale().tag(),
+            tenant: tenant.to_owned(),
+            title: t("mail-reset-title", &[]),
+            hello: t("mail-hello", &[("name", Arg::of(name))]),
+            paragraphs: vec![t("mail-reset-intro", &[("tenant", Arg::of(tenant))])],
+            link_intro: t("mail-reset-link-intro", &[]),
+            button: t("mail-reset-button", &[]),
+            link: link.to_owned(),
+            footer: t("mail-reset-validity", &[("minutes", Arg::of(minutes))]),
+        },
+    )
 }
 
 pub fn invitation(
+    texts: Texts,
     name: &str,
     tenant: &str,
     company: &str,
@@ -90,75 +94,55 @@ pub fn invitation(
     link: &str,
     hours: u64,
 ) -> Result<Rendered, askama::Error> {
-    Ok(Rendered {
-        subject: format!("{inviter} invited you to the {tenant} client portal"),
-        text: InvitationText {
-            name,
-            tenant,
-            company,
-            inviter,
-            link,
-            hours,
-        }
-        .render()?,
-        html: InvitationHtml {
-            name,
-            tenant,
-            company,
-            inviter,
-            link,
-            hours,
-        }
-        .render()?,
-    })
+    let t = |id: &str, args: &[(&str, Arg)]| texts.plain_with(id, args);
+    let who = [("inviter", Arg::of(inviter)), ("tenant", Arg::of(tenant))];
+    render(
+        t("mail-invitation-subject", &who),
+        Words {
+            lang: texts.locale().tag(),
+            tenant: tenant.to_owned(),
+            title: t("mail-invitation-title", &[]),
+            hello: t("mail-hello", &[("name", Arg::of(name))]),
+            paragraphs: vec![t(
+                "mail-invitation-intro",
+                &[
+                    ("inviter", Arg::of(inviter)),
+                    ("tenant", Arg::of(tenant)),
+                    ("company", Arg::of(company)),
+                ],
+            )],
+            link_intro: t("mail-invitation-link-intro", &[]),
+            button: t("mail-invitation-button", &[]),
+            link: link.to_owned(),
+            footer: t("mail-invitation-validity", &[("hours", Arg::of(hours))]),
+        },
+    )
 }
 
-#[derive(Template)]
-#[template(path = "mail/notification.txt")]
-struct NotificationText<'a> {
-    name: &'a str,
-    tenant: &'a str,
-    summary: &'a str,
-    link: &'a str,
-    preferences: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/notification.html")]
-struct NotificationHtml<'a> {
-    name: &'a str,
-    tenant: &'a str,
-    summary: &'a str,
-    link: &'a str,
-    preferences: &'a str,
-}
-
+/// A ticket event; `summary` is the event as recorded (who did what).
 pub fn notification(
+    texts: Texts,
     name: &str,
     tenant: &str,
     summary: &str,
     link: &str,
     preferences: &str,
 ) -> Result<Rendered, askama::Error> {
-    Ok(Rendered {
-        subject: summary.chars().take(150).collect(),
-        text: NotificationText {
-            name,
-            tenant,
-            summary,
-            link,
-            preferences,
-        }
-        .render()?,
-        html: NotificationHtml {
-            name,
-            tenant,
-            summary,
-            link,
-            preferences,
-        }
-        .render()?,
-    })
+    let t = |id: &str, args: &[(&str, Arg)]| texts.plain_with(id, args);
+    render(
+        summary.chars().take(150).collect(),
+        Words {
+            lang: texts.locale().tag(),
+            tenant: tenant.to_owned(),
+            title: summary.to_owned(),
+            hello: t("mail-hello", &[("name", Arg::of(name))]),
+            paragraphs: vec![summary.to_owned()],
+            link_intro: t("mail-notification-link-intro", &[]),
+            button: t("mail-notification-button", &[]),
+            link: link.to_owned(),
+            footer: t("mail-notification-why", &[("settings", Arg::of(preferences))]),
+        },
+    )
 }
 
 /// Writes `letter` to `to` into the outbox, inside `tx`.

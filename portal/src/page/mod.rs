@@ -16,7 +16,14 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
+use std::fmt::Display;
+
+use askama::filters::Safe;
+use porta_core::locale::Locale;
+
 use crate::error::AppError;
+use crate::i18n::labels::Labelled;
+use crate::i18n::{format, Arg, Texts};
 use crate::request::csrf::CsrfToken;
 use crate::request::{CurrentSession, SignedIn, Site};
 use crate::state::AppState;
@@ -45,17 +52,22 @@ pub struct PageContext {
     pub csrf_token: String,
     /// A message a redirect asked for, by code.
     pub flash: Option<Flash>,
+    /// The reader's language (`lang` of the page).
     pub lang: &'static str,
+    /// Messages, dates and money in it.
+    pub texts: Texts,
     /// Whether a tenant is known (its stylesheet can be linked).
     pub tenant_known: bool,
     /// Unread notifications (the bell), for a signed-in user.
     pub unread: i64,
     /// The reader's time zone.
     pub zone: time::Zone,
+    /// This page's path and query (where a language switch comes back to).
+    pub here: String,
 }
 
 impl PageContext {
-    pub fn new(site: &Site, signed_in: Option<&SignedIn>, path: &str, csrf_token: String) -> Self {
+    pub fn new(site: &Site, signed_in: Option<&SignedIn>, path: &str, csrf_token: String, texts: Texts) -> Self {
         let area = Area::of_path(path);
         let area = match signed_in {
             Some(_) => area,
@@ -73,15 +85,17 @@ impl PageContext {
             nav: nav::menu(area, signed_in.map(|s| s.permissions).unwrap_or_default(), path),
             csrf_token,
             flash: None,
-            lang: "en",
+            lang: texts.locale().tag(),
+            texts,
             tenant_known: true,
             unread: signed_in.map_or(0, |s| s.unread_notifications),
             zone: signed_in.map_or_else(time::Zone::utc, |s| time::Zone::named(&s.user.time_zone)),
+            here: path.to_owned(),
         }
     }
 
     /// For pages without a tenant (an unknown host).
-    pub fn bare() -> Self {
+    pub fn bare(texts: Texts) -> Self {
         PageContext {
             tenant_name: "Client portal".to_owned(),
             brand: crate::branding::BrandView::default(),
@@ -90,10 +104,12 @@ impl PageContext {
             nav: Vec::new(),
             csrf_token: String::new(),
             flash: None,
-            lang: "en",
+            lang: texts.locale().tag(),
+            texts,
             tenant_known: false,
             unread: 0,
             zone: time::Zone::utc(),
+            here: "/".to_owned(),
         }
     }
 
@@ -133,14 +149,84 @@ impl PageContext {
         }
     }
 
-    /// A time in the reader's zone (`2026-11-29 15:05 CET`).
+    /// A time in the reader's zone and language (`Nov 29, 2026, 3:05 PM CET`).
     pub fn time(&self, millis: impl Millis) -> String {
-        self.zone.time(millis.millis())
+        self.zone.time(self.texts.locale(), millis.millis())
     }
 
-    /// A date in the reader's zone.
+    /// A date in the reader's zone and language (`29 nov. 2026`).
     pub fn date(&self, millis: impl Millis) -> String {
-        self.zone.date(millis.millis())
+        self.zone.date(self.texts.locale(), millis.millis())
+    }
+
+    /// A calendar date (`2026-11-29`, as stored) in the reader's language,
+    /// as a `<time>` element carrying the ISO date; a value that is no date
+    /// is shown as it is.
+    pub fn day(&self, iso: &str) -> Safe<String> {
+        let escaped = crate::i18n::escape(iso);
+        match iso.parse::<jiff::civil::Date>() {
+            Ok(d) => Safe(format!(
+                "<time datetime=\"{escaped}\">{}</time>",
+                crate::i18n::escape(&format::date(self.texts.locale(), d))
+            )),
+            Err(_) => Safe(escaped),
+        }
+    }
+
+    /// A count with the language's grouping.
+    pub fn number(&self, n: &i64) -> String {
+        format::integer(self.texts.locale(), *n)
+    }
+
+    /// Message `id` in the reader's language.
+    pub fn t(&self, id: impl AsRef<str>) -> Safe<String> {
+        self.texts.html(id.as_ref())
+    }
+
+    /// The name of a status, priority or kind in the reader's language.
+    pub fn label(&self, value: impl Labelled) -> Safe<String> {
+        self.texts.html(&value.message_id())
+    }
+
+    /// Whose turn a ticket is, as staff read it.
+    pub fn staff_state(&self, state: &porta_core::ticket::ResponseState) -> Safe<String> {
+        self.texts.html(&crate::i18n::labels::staff_response_state(state))
+    }
+
+    /// A message that is either a catalogue id (shown in the reader's
+    /// language) or text a handler already composed (shown as it is).
+    pub fn m(&self, id_or_text: impl AsRef<str>) -> Safe<String> {
+        let s = id_or_text.as_ref();
+        if crate::i18n::messages::has(self.texts.locale(), s) {
+            self.texts.html(s)
+        } else {
+            Safe(crate::i18n::escape(s))
+        }
+    }
+
+    /// Message `id` with one placeable `name` (a number or a text).
+    pub fn t1(&self, id: impl AsRef<str>, name: impl AsRef<str>, value: impl Display) -> Safe<String> {
+        self.texts.html_with(id.as_ref(), &[(name.as_ref(), Arg::of(value))])
+    }
+
+    /// Message `id` with two placeables.
+    pub fn t2(
+        &self,
+        id: impl AsRef<str>,
+        name: impl AsRef<str>,
+        value: impl Display,
+        name2: impl AsRef<str>,
+        value2: impl Display,
+    ) -> Safe<String> {
+        self.texts.html_with(
+            id.as_ref(),
+            &[(name.as_ref(), Arg::of(value)), (name2.as_ref(), Arg::of(value2))],
+        )
+    }
+
+    /// The languages a reader may choose, with the current one marked.
+    pub fn languages(&self) -> Vec<(Locale, bool)> {
+        Locale::ALL.into_iter().map(|l| (l, l == self.texts.locale())).collect()
     }
 }
 
@@ -177,7 +263,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .await
             .ok()
             .and_then(|Query(q)| q.flash());
-        Ok(PageContext::new(&site, current.as_ref(), parts.uri.path(), csrf).with_flash(flash))
+        let texts = Texts::from_request_parts(parts, state).await?;
+        let mut ctx = PageContext::new(&site, current.as_ref(), parts.uri.path(), csrf, texts).with_flash(flash);
+        if let Some(pq) = parts.uri.path_and_query() {
+            ctx.here = pq.as_str().to_owned();
+        }
+        Ok(ctx)
     }
 }
 
@@ -200,11 +291,11 @@ const FALLBACK: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"
                         <p>The portal could not complete this request. Please try again.</p></html>";
 
 fn error_response(ctx: PageContext, error: &AppError) -> Response {
-    let (title, message) = error.public_text();
+    let (title, message) = error.public_text(ctx.texts);
     let page = ErrorPage {
         ctx,
         status: error.status_code().as_u16(),
-        title,
+        title: &title,
         message: &message,
     };
     match page.render() {
@@ -223,17 +314,18 @@ pub fn error_page(
     site: &Site,
     signed_in: Option<&SignedIn>,
     path: &str,
+    texts: Texts,
     error: &AppError,
 ) -> Response {
     let csrf = signed_in
         .map(|s| state.csrf.session_token(s.session.id))
         .unwrap_or_default();
-    error_response(PageContext::new(site, signed_in, path, csrf), error)
+    error_response(PageContext::new(site, signed_in, path, csrf, texts), error)
 }
 
 /// The error page before a tenant is known.
-pub fn bare_error_page(error: &AppError) -> Response {
-    error_response(PageContext::bare(), error)
+pub fn bare_error_page(texts: Texts, error: &AppError) -> Response {
+    error_response(PageContext::bare(texts), error)
 }
 
 #[cfg(test)]
@@ -260,7 +352,7 @@ mod tests {
     fn a_template_that_fails_is_a_500() {
         let error = render(&Fails { value: Broken }).unwrap_err();
         assert_eq!(error.status_code(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let response = error_response(PageContext::bare(), &error);
+        let response = error_response(PageContext::bare(Texts::default()), &error);
         let body = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 1 << 20)).unwrap();
         let html = String::from_utf8(body.to_vec()).unwrap();
         assert!(html.contains("Something went wrong"), "{html}");

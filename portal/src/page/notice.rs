@@ -1,6 +1,6 @@
 //! Messages shown after a redirect, by code: a link carries
 //! `?notice=domain_registered` or `?error=CredentialsSignin`, and the page
-//! shows the text this table holds for that code. Free text from a query
+//! shows the catalogue's `notice-{code}` in the reader's language. Free text from a query
 //! string is never shown; an unknown code shows nothing.
 
 /// Whether a message reports success or a problem.
@@ -15,17 +15,21 @@ pub enum FlashKind {
 pub struct Flash {
     pub kind: FlashKind,
     pub code: &'static str,
-    pub message: &'static str,
 }
 
 impl Flash {
     pub fn is_error(&self) -> bool {
         self.kind == FlashKind::Error
     }
+
+    /// Its text's id in the message catalogue (`notices.ftl`).
+    pub fn message_id(&self) -> String {
+        format!("notice-{}", self.code)
+    }
 }
 
 macro_rules! messages {
-    ($($variant:ident => ($kind:ident, $code:literal, $message:literal),)+) => {
+    ($($variant:ident => ($kind:ident, $code:literal),)+) => {
         /// Every message a redirect can ask for.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Message { $($variant),+ }
@@ -39,7 +43,7 @@ macro_rules! messages {
 
             pub fn flash(self) -> Flash {
                 match self {
-                    $(Message::$variant => Flash { kind: FlashKind::$kind, code: $code, message: $message }),+
+                    $(Message::$variant => Flash { kind: FlashKind::$kind, code: $code }),+
                 }
             }
         }
@@ -48,56 +52,56 @@ macro_rules! messages {
 
 messages! {
     // Sign-in (Auth.js's codes, so links from other tools keep working).
-    CredentialsSignin => (Error, "CredentialsSignin", "Sign-in failed. Check that your email and password are correct."),
-    AccessDenied => (Error, "AccessDenied", "This account does not have access here."),
-    RateLimited => (Error, "RateLimited", "Too many sign-in attempts. Wait a few minutes, then try again."),
-    SessionRequired => (Error, "SessionRequired", "Please sign in to continue."),
-    SignedOut => (Notice, "signed_out", "You are signed out."),
+    CredentialsSignin => (Error, "CredentialsSignin"),
+    AccessDenied => (Error, "AccessDenied"),
+    RateLimited => (Error, "RateLimited"),
+    SessionRequired => (Error, "SessionRequired"),
+    SignedOut => (Notice, "signed_out"),
     // The portal domain settings.
-    DomainRegistered => (Notice, "domain_registered", "Domain registered. Create the CNAME record shown below."),
-    DomainChanged => (Notice, "domain_changed", "Domain changed. Create the CNAME record shown below."),
-    DomainCheckScheduled => (Notice, "domain_check_scheduled", "Checking again now."),
-    DomainDisabled => (Notice, "domain_disabled", "The domain is disabled: clients are no longer sent there."),
-    DomainRemoved => (Notice, "domain_removed", "The domain was removed."),
+    DomainRegistered => (Notice, "domain_registered"),
+    DomainChanged => (Notice, "domain_changed"),
+    DomainCheckScheduled => (Notice, "domain_check_scheduled"),
+    DomainDisabled => (Notice, "domain_disabled"),
+    DomainRemoved => (Notice, "domain_removed"),
     // Tickets.
-    TicketCreated => (Notice, "ticket_created", "Your ticket was created. We will reply here."),
-    CommentAdded => (Notice, "comment_added", "Your reply was added."),
-    TicketClosed => (Notice, "ticket_closed", "The ticket is closed."),
-    TicketReopened => (Notice, "ticket_reopened", "The ticket is open again."),
-    ReplySent => (Notice, "reply_sent", "Your reply was sent to the client."),
-    NoteAdded => (Notice, "note_added", "The internal note was added. The client does not see it."),
-    TicketUpdated => (Notice, "ticket_updated", "The ticket was updated."),
+    TicketCreated => (Notice, "ticket_created"),
+    CommentAdded => (Notice, "comment_added"),
+    TicketClosed => (Notice, "ticket_closed"),
+    TicketReopened => (Notice, "ticket_reopened"),
+    ReplySent => (Notice, "reply_sent"),
+    NoteAdded => (Notice, "note_added"),
+    TicketUpdated => (Notice, "ticket_updated"),
     // Notifications.
-    NotificationsRead => (Notice, "notifications_read", "All notifications are marked as read."),
+    NotificationsRead => (Notice, "notifications_read"),
     // Profile and account.
-    ProfileSaved => (Notice, "profile_saved", "Your profile was saved."),
-    PasswordChanged => (Notice, "password_changed", "Your password was changed. Your other sessions were signed out."),
-    SessionRevoked => (Notice, "session_revoked", "That session was signed out."),
-    OtherSessionsRevoked => (Notice, "other_sessions_revoked", "All your other sessions were signed out."),
-    PreferencesSaved => (Notice, "preferences_saved", "Your notification preferences were saved."),
-    CompanySaved => (Notice, "company_saved", "The company details were saved."),
-    UserInvited => (Notice, "user_invited", "The invitation was sent."),
-    InvitationRevoked => (Notice, "invitation_revoked", "The invitation was revoked."),
-    RolesChanged => (Notice, "roles_changed", "The roles were changed."),
-    UserDeactivated => (Notice, "user_deactivated", "The user was deactivated and signed out everywhere."),
-    UserReactivated => (Notice, "user_reactivated", "The user can sign in again."),
-    SettingsSaved => (Notice, "settings_saved", "The settings were saved."),
-    PasswordReset => (Notice, "password_reset", "Your password was changed. Sign in with the new one."),
-    PasswordSigninOff => (Error, "PasswordSigninOff", "Sign in with your organisation's account: password sign-in is turned off here."),
-    SecondStepExpired => (Error, "SecondStepExpired", "That took too long. Sign in again."),
-    OidcFailed => (Error, "OAuthSignin", "Sign-in with that provider did not work. Try again, or use another way in."),
-    OidcNoAccount => (Error, "OAuthAccountNotLinked", "No account here matches the address your provider confirmed. Ask your administrator for an invitation."),
+    ProfileSaved => (Notice, "profile_saved"),
+    PasswordChanged => (Notice, "password_changed"),
+    SessionRevoked => (Notice, "session_revoked"),
+    OtherSessionsRevoked => (Notice, "other_sessions_revoked"),
+    PreferencesSaved => (Notice, "preferences_saved"),
+    CompanySaved => (Notice, "company_saved"),
+    UserInvited => (Notice, "user_invited"),
+    InvitationRevoked => (Notice, "invitation_revoked"),
+    RolesChanged => (Notice, "roles_changed"),
+    UserDeactivated => (Notice, "user_deactivated"),
+    UserReactivated => (Notice, "user_reactivated"),
+    SettingsSaved => (Notice, "settings_saved"),
+    PasswordReset => (Notice, "password_reset"),
+    PasswordSigninOff => (Error, "PasswordSigninOff"),
+    SecondStepExpired => (Error, "SecondStepExpired"),
+    OidcFailed => (Error, "OAuthSignin"),
+    OidcNoAccount => (Error, "OAuthAccountNotLinked"),
     // Two-factor authentication.
-    TwoFactorEnabled => (Notice, "two_factor_enabled", "Two-factor authentication is on."),
-    TwoFactorDisabled => (Notice, "two_factor_disabled", "Two-factor authentication is off."),
-    RecoveryCodesReplaced => (Notice, "recovery_codes_replaced", "New recovery codes were made; the old ones no longer work."),
-    TwoFactorReset => (Notice, "two_factor_reset", "Their two-factor authentication was reset. They set it up again at their next sign-in if it is required."),
-    InvitationResent => (Notice, "invitation_resent", "A new invitation was sent; the earlier link no longer works."),
-    AccountReady => (Notice, "account_ready", "Your account is ready."),
+    TwoFactorEnabled => (Notice, "two_factor_enabled"),
+    TwoFactorDisabled => (Notice, "two_factor_disabled"),
+    RecoveryCodesReplaced => (Notice, "recovery_codes_replaced"),
+    TwoFactorReset => (Notice, "two_factor_reset"),
+    InvitationResent => (Notice, "invitation_resent"),
+    AccountReady => (Notice, "account_ready"),
     // Projects.
-    FilesUploaded => (Notice, "files_uploaded", "The files were uploaded."),
-    ProjectCreated => (Notice, "project_created", "The project was created."),
-    ProjectSaved => (Notice, "project_saved", "The project was saved."),
+    FilesUploaded => (Notice, "files_uploaded"),
+    ProjectCreated => (Notice, "project_created"),
+    ProjectSaved => (Notice, "project_saved"),
 }
 
 impl Message {
@@ -139,6 +143,14 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), Message::ALL.len());
+    }
+
+    #[test]
+    fn every_code_has_a_text() {
+        for m in Message::ALL {
+            let id = m.flash().message_id();
+            assert!(crate::i18n::messages::has(porta_core::locale::Locale::En, &id), "{id}");
+        }
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use porta_core::locale::Locale;
+
+use crate::i18n::format;
 
 /// A user's time zone, `UTC` when unset or unknown.
 #[derive(Debug, Clone)]
@@ -24,17 +27,18 @@ impl Zone {
             .map(|t| t.to_zoned(self.0.clone()))
     }
 
-    /// `2026-11-29 15:05 CET`.
-    pub fn time(&self, millis: i64) -> String {
+    /// `Nov 29, 2026, 3:05 PM CET` (in `locale`'s way, with the zone's
+    /// abbreviation).
+    pub fn time(&self, locale: Locale, millis: i64) -> String {
         self.zoned(millis)
-            .map(|z| z.strftime("%Y-%m-%d %H:%M %Z").to_string())
+            .map(|z| format!("{} {}", format::date_time(locale, z.datetime()), z.strftime("%Z")))
             .unwrap_or_default()
     }
 
-    /// `2026-11-29`.
-    pub fn date(&self, millis: i64) -> String {
+    /// `Nov 29, 2026` (in `locale`'s way).
+    pub fn date(&self, locale: Locale, millis: i64) -> String {
         self.zoned(millis)
-            .map(|z| z.strftime("%Y-%m-%d").to_string())
+            .map(|z| format::date(locale, z.date()))
             .unwrap_or_default()
     }
 }
@@ -76,10 +80,11 @@ mod tests {
     #[test]
     fn times_are_shown_in_the_readers_zone() {
         let at = 1_764_428_700_000; // 2025-11-29 15:05 UTC
-        assert_eq!(Zone::utc().time(at), "2025-11-29 15:05 UTC");
-        assert_eq!(Zone::named("Europe/Paris").time(at), "2025-11-29 16:05 CET");
-        assert_eq!(Zone::named("Not/AZone").time(at), "2025-11-29 15:05 UTC");
-        assert_eq!(Zone::named("America/New_York").date(at), "2025-11-29");
+        let plain = |s: String| s.replace(['\u{202f}', '\u{a0}'], " ");
+        assert_eq!(plain(Zone::utc().time(Locale::En, at)), "Nov 29, 2025, 3:05 PM UTC");
+        assert_eq!(plain(Zone::named("Europe/Paris").time(Locale::Fr, at)), "29 nov. 2025, 16:05 CET");
+        assert_eq!(plain(Zone::named("Not/AZone").time(Locale::De, at)), "29.11.2025, 15:05 UTC");
+        assert_eq!(Zone::named("America/New_York").date(Locale::En, at), "Nov 29, 2025");
         assert!(is_known_zone("Asia/Tokyo") && !is_known_zone("Mars/Olympus"));
         assert!(zone_names().iter().any(|n| n == "Europe/Berlin"));
         let paris = Zone::named("Europe/Paris");

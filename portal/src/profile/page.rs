@@ -2,6 +2,7 @@
 //! success, redirects with a notice; a refusal shows the page again with
 //! the reason next to the form it concerns.
 
+use porta_core::locale::Locale;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -28,13 +29,6 @@ use crate::page::{render, PageContext};
 use crate::request::{SignedIn, Site};
 use crate::state::AppState;
 
-/// The languages a user may choose (complete translations).
-pub const LANGUAGES: &[(&str, &str)] = &[
-    ("en", "English"),
-    ("fr", "Français"),
-    ("de", "Deutsch"),
-    ("es", "Español"),
-];
 
 /// A session as the list shows it.
 pub struct SessionRow {
@@ -61,7 +55,7 @@ struct ProfilePage {
     time_zone: String,
     locale: String,
     zones: Vec<String>,
-    languages: &'static [(&'static str, &'static str)],
+    languages: [Locale; 4],
     sessions: Vec<SessionRow>,
     preferences: Vec<Preference>,
     error: Option<(Section, String)>,
@@ -82,9 +76,6 @@ impl ProfilePage {
             .map(|(_, message)| message.as_str())
     }
 
-    pub fn kind_label(&self, kind: &NotificationKind) -> &'static str {
-        kind.label()
-    }
 }
 
 fn base_of(who: &SignedIn) -> &'static str {
@@ -134,7 +125,7 @@ async fn page_with(
         time_zone: user.time_zone.clone(),
         locale: user.locale.clone(),
         zones: zone_names(),
-        languages: LANGUAGES,
+        languages: Locale::ALL,
         sessions,
         preferences,
         error,
@@ -220,7 +211,7 @@ pub async fn save_details(
         .await;
     }
     let locale = form.locale.trim();
-    if !locale.is_empty() && !LANGUAGES.iter().any(|(code, _)| *code == locale) {
+    if !locale.is_empty() && locale.parse::<Locale>().is_err() {
         return refused(
             &state,
             ctx,

@@ -26,6 +26,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{self, AppError};
+use crate::i18n::negotiate::{self, Preferences};
+use crate::i18n::Texts;
 use crate::page;
 use crate::state::AppState;
 
@@ -43,8 +45,24 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     .await;
     let (site, signed_in) = match resolved {
         Ok(found) => found,
-        Err(e) => return error::finish(e.into_response(), &path, page::bare_error_page),
+        Err(e) => {
+            let texts = Texts(negotiate::choose(Preferences::default(), &parts.headers));
+            return error::finish(e.into_response(), &path, |e| page::bare_error_page(texts, e));
+        }
     };
+    let tenant_default = site.brand.default_locale.map_or("", |l| l.tag());
+    let preferences = match &signed_in {
+        Some(s) => Preferences {
+            profile: &s.user.locale,
+            client_default: &s.client_locale,
+            tenant_default,
+        },
+        None => Preferences {
+            tenant_default,
+            ..Preferences::default()
+        },
+    };
+    let texts = Texts(negotiate::choose(preferences, &parts.headers));
     let span = tracing::Span::current();
     span.record("tenant", site.tenant.slug.as_str());
     if let Some(s) = &signed_in {
@@ -53,9 +71,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let current = CurrentSession(signed_in);
     parts.extensions.insert(site.clone());
     parts.extensions.insert(current.clone());
+    parts.extensions.insert(texts);
     let response = next.run(Request::from_parts(parts, body)).await;
     let mut response = error::finish(response, &path, |e| {
-        page::error_page(&state, &site, current.0.as_ref(), &path, e)
+        page::error_page(&state, &site, current.0.as_ref(), &path, texts, e)
     });
     headers::add(&state, &site, &mut response).await;
     response
@@ -71,6 +90,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Site {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         stored(parts, "Site used outside the request layer")
+    }
+}
+
+/// The reader's language, as the request layer chose it.
+impl<S: Send + Sync> FromRequestParts<S> for Texts {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        stored(parts, "Texts used outside the request layer")
     }
 }
 

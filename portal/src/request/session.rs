@@ -36,6 +36,8 @@ pub struct SignedIn {
     pub permissions: PermissionSet,
     /// Unread in-app notifications (the bell in the layout).
     pub unread_notifications: i64,
+    /// The default language of the user's company (empty: none).
+    pub client_locale: String,
 }
 
 impl SignedIn {
@@ -94,6 +96,7 @@ pub async fn load(state: &AppState, site: &Site, headers: &HeaderMap) -> Result<
         session,
         user,
         unread_notifications,
+        client_locale,
     } = live;
     if session.user_id != claims.sub
         || session.host != site.host.as_str()
@@ -111,6 +114,7 @@ pub async fn load(state: &AppState, site: &Site, headers: &HeaderMap) -> Result<
         roles: grants.roles,
         permissions: grants.permissions,
         unread_notifications,
+        client_locale,
     }))
 }
 

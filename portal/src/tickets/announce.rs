@@ -3,6 +3,8 @@
 //! one transaction. Client users' links lead to the tenant's custom domain
 //! when it is active; staff links to the canonical host.
 
+use crate::i18n::Texts;
+use porta_core::locale::Locale;
 use porta_core::clock::UnixMillis;
 use porta_core::db::notifications;
 use porta_core::ids::{TicketId, UserId};
@@ -39,7 +41,9 @@ pub async fn announce(
         };
         let link = format!("{origin}{ticket_path}/{label}");
         let preferences = format!("{origin}{profile_path}#notifications-heading");
+        let texts = Texts(Locale::of_preference(&recipient.locale).unwrap_or_default());
         let letter = letters::notification(
+            texts,
             &recipient.display_name,
             &tenant.name,
             summary,

@@ -1,0 +1,1 @@
+# Letters (portal/src/mail/letters.rs).

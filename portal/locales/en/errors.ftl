@@ -1,0 +1,30 @@
+# Error pages (portal/src/error.rs). `error-{code}` gives a coded error
+# (AppError::invalid("code", …)) its text in the reader's language.
+error-title-unknown-host = Portal not found
+error-unknown-host = There is no client portal at this address. Check the link you followed.
+error-title-not-found = Not found
+error-not-found = This page does not exist.
+error-title-unauthenticated = Sign-in required
+error-unauthenticated = Please sign in to continue.
+error-title-not-allowed = Not allowed
+error-permission-denied = Your account does not have permission to open this page. Ask your administrator if you need it.
+error-wrong-user-type = this account does not have access here
+error-title-forbidden = Forbidden
+error-forbidden = This request was refused.
+error-title-bad-request = Bad request
+error-title-conflict = Conflict
+error-title-too-large = Too large
+error-too-large = the request body is too large
+error-title-unsupported = Unsupported request
+error-unsupported = this kind of request body is not accepted here
+error-title-unavailable = Temporarily unavailable
+error-unavailable = The portal cannot reach its database just now. Please try again in a minute.
+error-title-internal = Something went wrong
+error-internal = The portal could not complete this request. Please try again.
+error-invalid_board = Choose one of the boards offered.
+error-invalid_priority = Choose one of the priorities offered.
+error-invalid_language = Choose one of the languages offered.
+error-back-to-the-start-page = Back to the start page
+error-bad_form = The form could not be read.
+error-no_status = The board has no status for this.
+error-unknown_action = This form action does not exist.
