@@ -88,11 +88,25 @@ fn links(html: &str, area: &str) -> Vec<String> {
                 && !path.contains("/download")
                 && !path.ends_with(".csv")
                 && !path.ends_with("/pdf")
+                && !path.ends_with("/open")
                 && !path.contains("/documents/")
                 && !path.contains("/attachments/");
             wanted.then(|| path.to_owned())
         })
         .collect()
+}
+
+/// The French text of each page, under the test artifacts
+/// (`$CARGO_TARGET_DIR/test-artifacts/languages/`), for reading.
+fn keep_artifact(path: &str, text: &str) {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("test-artifacts").join("languages");
+    let _ = std::fs::create_dir_all(&dir);
+    let name: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let _ = std::fs::write(dir.join(format!("{name}.fr.txt")), words.join(" "));
 }
 
 struct Reader<'a> {
@@ -136,6 +150,9 @@ async fn every_page_in_every_language(reader: Reader<'_>, catalogues: &HashMap<L
             assert!(shown.is_empty(), "{path} in {locale} shows message ids: {shown:?}");
             if locale == Locale::En {
                 queue.extend(links(&reply.body, reader.area));
+            }
+            if locale == Locale::Fr {
+                keep_artifact(&path, &visible_text(&reply.body));
             }
         }
         visited += 1;

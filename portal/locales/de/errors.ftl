@@ -25,3 +25,6 @@ error-invalid_board = Wählen Sie eines der angebotenen Boards.
 error-invalid_priority = Wählen Sie eine der angebotenen Prioritäten.
 error-invalid_language = Wählen Sie eine der angebotenen Sprachen.
 error-back-to-the-start-page = Zurück zur Startseite
+error-bad_form = Das Formular konnte nicht gelesen werden.
+error-no_status = Das Board hat dafür keinen Status.
+error-unknown_action = Diese Formularaktion gibt es nicht.

@@ -38,3 +38,4 @@ tickets-new-no-category = Keine Kategorie
 tickets-new-attachments = Anhänge
 tickets-new-up-to-files-of-at = Bis zu { $max-files } Dateien mit je höchstens { $max-size }: PDF, Bilder, Text- und Office-Dokumente.
 tickets-new-cancel = Abbrechen
+tickets-detail-by-2 = { $entered-at } von { $entered-by-name }

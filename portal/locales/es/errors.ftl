@@ -25,3 +25,6 @@ error-invalid_board = Elija uno de los tableros disponibles.
 error-invalid_priority = Elija una de las prioridades disponibles.
 error-invalid_language = Elija uno de los idiomas disponibles.
 error-back-to-the-start-page = Volver a la página de inicio
+error-bad_form = No se ha podido leer el formulario.
+error-no_status = El tablero no tiene ningún estado para esto.
+error-unknown_action = Esta acción de formulario no existe.

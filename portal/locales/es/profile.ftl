@@ -54,3 +54,6 @@ two-factor-recovery-codes-if-you-lose-your-phone = Si pierde su teléfono, cada 
 two-factor-recovery-codes-they-are-shown-only-now = Solo se muestran ahora
 two-factor-recovery-codes-print-them-or-keep-them = : imprímalos o guárdelos en su gestor de contraseñas.
 two-factor-recovery-codes-i-have-saved-them-continue = Ya los he guardado — continuar
+profile-notify-in-app-label = { $kind }: en el portal
+profile-notify-email-label = { $kind }: por correo electrónico
+two-factor-enrol-asks-everyone-to-use-a = { $tenant-name } pide a todas las personas que añadan un segundo paso al iniciar sesión. Configúrelo ahora para continuar.

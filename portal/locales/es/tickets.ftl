@@ -38,3 +38,4 @@ tickets-new-no-category = Sin categoría
 tickets-new-attachments = Archivos adjuntos
 tickets-new-up-to-files-of-at = Hasta { $max-files } archivos de { $max-size } como máximo cada uno: PDF, imágenes, texto y documentos de Office.
 tickets-new-cancel = Cancelar
+tickets-detail-by-2 = { $entered-at } por { $entered-by-name }

@@ -25,3 +25,6 @@ error-invalid_board = Choisissez l’un des tableaux proposés.
 error-invalid_priority = Choisissez l’une des priorités proposées.
 error-invalid_language = Choisissez l’une des langues proposées.
 error-back-to-the-start-page = Retour à la page d’accueil
+error-bad_form = Le formulaire n’a pas pu être lu.
+error-no_status = Le tableau n’a aucun statut pour cela.
+error-unknown_action = Cette action de formulaire n’existe pas.

@@ -54,3 +54,6 @@ two-factor-recovery-codes-if-you-lose-your-phone = Si vous perdez votre téléph
 two-factor-recovery-codes-they-are-shown-only-now = Ils ne sont affichés qu’une seule fois
 two-factor-recovery-codes-print-them-or-keep-them = : imprimez-les ou conservez-les dans votre gestionnaire de mots de passe.
 two-factor-recovery-codes-i-have-saved-them-continue = Je les ai enregistrés — continuer
+profile-notify-in-app-label = { $kind } : dans le portail
+profile-notify-email-label = { $kind } : par e-mail
+two-factor-enrol-asks-everyone-to-use-a = { $tenant-name } demande à chacun d’ajouter une seconde étape à la connexion. Configurez-la maintenant pour continuer.

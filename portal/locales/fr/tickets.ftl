@@ -38,3 +38,4 @@ tickets-new-no-category = Aucune catégorie
 tickets-new-attachments = Pièces jointes
 tickets-new-up-to-files-of-at = Jusqu’à { $max-files } fichiers de { $max-size } maximum chacun : PDF, images, texte et documents Office.
 tickets-new-cancel = Annuler
+tickets-detail-by-2 = { $entered-at } par { $entered-by-name }
