@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod demo_data;
+mod demo_branding;
 mod demo_projects;
 pub mod launch;
 mod pingora_log;

@@ -18,6 +18,9 @@ mod common;
 #[path = "browser/screens.rs"]
 mod screens;
 
+#[path = "browser/languages.rs"]
+mod languages;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::browser::{

@@ -937,6 +937,23 @@ pub struct DemoUser {
     pub signin_url: String,
 }
 
+/// The user with `email` in a parsed demo.json.
+#[track_caller]
+pub fn demo_user_by_email(demo: &Value, email: &str) -> DemoUser {
+    let user = demo["users"]
+        .as_array()
+        .expect("users array")
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("no {email} in demo.json: {demo}"));
+    let field = |k: &str| user[k].as_str().unwrap_or_else(|| panic!("demo user field {k}: {user}")).to_owned();
+    DemoUser {
+        email: field("email"),
+        password: field("password"),
+        signin_url: field("signin_url"),
+    }
+}
+
 /// The user of `user_type` in a parsed demo.json.
 #[track_caller]
 pub fn demo_user(demo: &Value, user_type: &str) -> DemoUser {

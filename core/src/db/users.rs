@@ -139,6 +139,25 @@ pub async fn record_signin(db: &Db, tenant: TenantId, id: UserId, at: UnixMillis
     Ok(())
 }
 
+/// Makes `locale` the user's language when they have chosen none yet
+/// (a choice made before signing in); a chosen one is kept.
+pub async fn adopt_locale(
+    db: &Db,
+    tenant: TenantId,
+    id: UserId,
+    locale: crate::locale::Locale,
+) -> Result<(), DbError> {
+    let sql = "UPDATE users SET locale = $3 WHERE tenant_id = $1 AND id = $2 AND locale = ''";
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(tenant)
+        .bind(id)
+        .bind(locale.tag())
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
 /// Disables or re-enables a user; a disabled user's sessions stop working.
 pub async fn set_disabled(db: &Db, tenant: TenantId, id: UserId, disabled: bool) -> Result<(), DbError> {
     let sql = "UPDATE users SET disabled = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";

@@ -33,3 +33,5 @@ projects-task-body-services = Leistungen: { $s }
 projects-task-body-add-a-file = Datei hinzufügen
 projects-task-body-add-a-file-to = Datei zu { $name } hinzufügen
 projects-task-body-upload = Hochladen
+projects-completion-label = { $percent } % der Aufgaben erledigt
+projects-phase-completion-label = { $percent } % erledigt

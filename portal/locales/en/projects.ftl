@@ -33,3 +33,5 @@ projects-task-body-services = Services: { $s }
 projects-task-body-add-a-file = Add a file
 projects-task-body-add-a-file-to = Add a file to { $name }
 projects-task-body-upload = Upload
+projects-completion-label = { $percent }% of tasks done
+projects-phase-completion-label = { $percent }% done

@@ -33,3 +33,5 @@ projects-task-body-services = Servicios: { $s }
 projects-task-body-add-a-file = Añadir un archivo
 projects-task-body-add-a-file-to = Añadir un archivo a { $name }
 projects-task-body-upload = Subir
+projects-completion-label = { $percent } % de las tareas completadas
+projects-phase-completion-label = { $percent } % completado

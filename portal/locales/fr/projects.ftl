@@ -33,3 +33,5 @@ projects-task-body-services = Services : { $s }
 projects-task-body-add-a-file = Ajouter un fichier
 projects-task-body-add-a-file-to = Ajouter un fichier à { $name }
 projects-task-body-upload = Importer
+projects-completion-label = { $percent } % des tâches terminées
+projects-phase-completion-label = { $percent } % terminé

@@ -50,6 +50,9 @@ pub async fn arrive(
 ) -> Result<Arrival, AppError> {
     let now = UnixMillis::now();
     users::record_signin(&state.db, site.tenant.id, user, now).await?;
+    if let Some(locale) = site.switcher_language {
+        users::adopt_locale(&state.db, site.tenant.id, user, locale).await?;
+    }
     let issued = session::mint(state, site, user, user_type, method).await?;
     tracing::info!(tenant = %site.tenant.slug, user = %user, method, "signed in");
     let onward = match user_type {

@@ -7,6 +7,10 @@
 //! 4. the tenant's default (its branding settings);
 //! 5. the browser's `Accept-Language`;
 //! 6. English.
+//!
+//! A language picked with the switcher before signing in becomes the
+//! profile's at sign-in when the profile has none (`auth::finish`), so it
+//! follows the user to the custom domain and to their other devices.
 
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::HeaderMap;
@@ -39,7 +43,7 @@ pub fn choose(preferences: Preferences<'_>, headers: &HeaderMap) -> Locale {
 }
 
 /// The language the switcher stored, when the cookie holds one of ours.
-fn switcher_choice(headers: &HeaderMap) -> Option<Locale> {
+pub fn switcher_choice(headers: &HeaderMap) -> Option<Locale> {
     headers
         .get_all(COOKIE)
         .iter()

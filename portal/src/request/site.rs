@@ -38,6 +38,8 @@ pub struct Site {
     pub transport: Transport,
     pub client_ip: IpAddr,
     pub user_agent: Option<String>,
+    /// The language this browser picked with the sign-in page's switcher.
+    pub switcher_language: Option<porta_core::locale::Locale>,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -129,6 +131,7 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> Result<Site, AppError> 
         transport,
         client_ip,
         user_agent: header(&parts.headers, "user-agent").map(|ua| ua.chars().take(512).collect()),
+        switcher_language: crate::i18n::negotiate::switcher_choice(&parts.headers),
     })
 }
 
