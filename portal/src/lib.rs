@@ -17,6 +17,7 @@
 //! resolves. Tests start the same `App` on port 0.
 
 mod app;
+pub mod billing;
 pub mod attachments;
 mod auth;
 pub mod background;
