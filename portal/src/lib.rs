@@ -17,10 +17,10 @@
 //! resolves. Tests start the same `App` on port 0.
 
 mod app;
-pub mod billing;
 pub mod attachments;
 mod auth;
 pub mod background;
+pub mod billing;
 mod branding;
 mod client;
 pub mod error;

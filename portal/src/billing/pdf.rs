@@ -191,7 +191,14 @@ fn draw(surface: &mut Surface<'_>, fonts: &Fonts, ops: Vec<Op>, logo: &Option<Im
                 } else {
                     fonts.regular.clone()
                 };
-                surface.draw_text(Point::from_xy(x, y), font, size, &text, false, TextDirection::Auto);
+                surface.draw_text(
+                    Point::from_xy(x, y),
+                    font,
+                    size,
+                    &text,
+                    false,
+                    TextDirection::Auto,
+                );
             }
             Op::Rect { x, y, w, h, colour } => {
                 let Some(rect) = Rect::from_xywh(x, y, w, h) else {
@@ -298,9 +305,7 @@ pub fn render(doc: &InvoicePdf<'_>) -> Result<Vec<u8>, PdfError> {
             .creator("Porta".to_owned()),
     );
     let primary = doc.primary.map_or(DEFAULT_PRIMARY, Colour::rgb);
-    let on_primary = doc
-        .primary
-        .map_or([255, 255, 255], |c| c.text_on().rgb());
+    let on_primary = doc.primary.map_or([255, 255, 255], |c| c.text_on().rgb());
     let mut pen = Pen {
         fonts: &fonts,
         pages: vec![Vec::new()],
@@ -436,7 +441,11 @@ pub fn render(doc: &InvoicePdf<'_>) -> Result<Vec<u8>, PdfError> {
             y: 0.0,
         };
         if !contact.is_empty() {
-            let text = format!("Questions about this {}? {}", kind.to_lowercase(), contact.join(" · "));
+            let text = format!(
+                "Questions about this {}? {}",
+                kind.to_lowercase(),
+                contact.join(" · ")
+            );
             page_pen.text(MARGIN, PAGE_H - 32.0, &text, 8.5, false, MUTED);
         }
         if count > 1 {

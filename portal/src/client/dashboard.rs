@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
-use porta_core::db::activity::{self, ActivityKind};
 use porta_core::billing::CalendarDate;
+use porta_core::db::activity::{self, ActivityKind};
 use porta_core::db::billing::{invoices, Scope};
 use porta_core::db::{projects, tickets};
 use porta_core::money::Money;
@@ -115,7 +115,10 @@ pub async fn show(
                 label: invoice.label(),
                 title: format!("{kind} of {}", invoice.total()),
                 detail: format!("Invoice {}", status.label().to_lowercase()),
-                at: invoice.cancelled_at.or(invoice.finalized_at).unwrap_or(invoice.created_at),
+                at: invoice
+                    .cancelled_at
+                    .or(invoice.finalized_at)
+                    .unwrap_or(invoice.created_at),
             });
         }
         let unpaid = invoices::unpaid(&state.db, scope).await?;

@@ -184,7 +184,9 @@ mod tests {
         assert!(menu(Area::Client, finance, "/client-portal/billing")
             .iter()
             .any(|i| i.id == "nav-billing" && i.active));
-        assert!(menu(Area::Client, user, "/").iter().all(|i| i.id != "nav-billing"));
+        assert!(menu(Area::Client, user, "/")
+            .iter()
+            .all(|i| i.id != "nav-billing"));
         // Without project:read there is no Projects entry.
         let no_projects: PermissionSet = [perm::TICKET_READ].into_iter().collect();
         assert!(menu(Area::Client, no_projects, "/")

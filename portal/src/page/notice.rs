@@ -98,6 +98,14 @@ messages! {
     FilesUploaded => (Notice, "files_uploaded", "The files were uploaded."),
     ProjectCreated => (Notice, "project_created", "The project was created."),
     ProjectSaved => (Notice, "project_saved", "The project was saved."),
+    // Billing.
+    BillingSaved => (Notice, "billing_saved", "The billing details were saved."),
+    InvoiceCreated => (Notice, "invoice_created", "The draft was created. The client does not see it until it is finalized."),
+    InvoiceSaved => (Notice, "invoice_saved", "The draft was saved."),
+    InvoiceFinalized => (Notice, "invoice_finalized", "The invoice is finalized: it has its number and can no longer change."),
+    InvoiceCancelled => (Notice, "invoice_cancelled", "The invoice was cancelled."),
+    DraftDeleted => (Notice, "draft_deleted", "The draft was deleted."),
+    PaymentRecorded => (Notice, "payment_recorded", "The payment was recorded."),
 }
 
 impl Message {

@@ -467,16 +467,15 @@ pub async fn finalize(
         .await?
         .ok_or(BillingError::NotFound("invoice"))?;
     locked.draft()?;
-    let line_rows: Vec<(i64, i32)> =
-        on_tx!(&mut tx, |t| {
-            sqlx::query_as(
+    let line_rows: Vec<(i64, i32)> = on_tx!(&mut tx, |t| {
+        sqlx::query_as(
         "SELECT line_total_minor, tax_rate_bp FROM invoice_lines WHERE tenant_id = $1 AND invoice_id = $2"
     )
     .bind(scope.tenant)
     .bind(invoice)
     .fetch_all(&mut **t)
     .await
-        })?;
+    })?;
     if line_rows.is_empty() {
         return Err(BillingError::NoLines);
     }

@@ -70,9 +70,5 @@ pub async fn show(
     let scope = super::scope(&who)?;
     let shown = load(&state, scope, &id).await?;
     let payments = payments::for_invoice(&state.db, scope, shown.invoice.id).await?;
-    render(&InvoicePage {
-        ctx,
-        shown,
-        payments,
-    })
+    render(&InvoicePage { ctx, shown, payments })
 }

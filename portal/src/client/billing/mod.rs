@@ -4,9 +4,9 @@
 //! and its PDF. Another company's or tenant's invoice, and any draft, is
 //! a 404.
 
-mod invoice;
+pub mod invoice;
 mod overview;
-mod pdf;
+pub mod pdf;
 pub mod usage;
 
 use axum::routing::get;

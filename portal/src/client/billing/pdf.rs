@@ -26,7 +26,12 @@ pub async fn download(
 
 /// Renders `shown` in `site`'s branding as an attachment (staff download
 /// the same file).
-pub async fn respond(state: &AppState, site: &Site, scope: Scope, shown: &Shown) -> Result<Response, AppError> {
+pub async fn respond(
+    state: &AppState,
+    site: &Site,
+    scope: Scope,
+    shown: &Shown,
+) -> Result<Response, AppError> {
     let brand = BrandView::of(&site.tenant.name, &site.brand);
     let logo = porta_core::db::branding::image(&state.db, scope.tenant, BrandImage::LogoLight).await?;
     let status_label = shown.status.label();
@@ -54,13 +59,16 @@ pub async fn respond(state: &AppState, site: &Site, scope: Scope, shown: &Shown)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
         .collect();
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(AppError::internal)?;
+    let disposition =
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).map_err(AppError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
             (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
             (
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
