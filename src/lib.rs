@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
+mod demo_billing;
 pub mod demo_data;
 mod demo_projects;
 pub mod launch;
