@@ -198,6 +198,7 @@ pub async fn seed_if_empty(db: &Db, config: &Config) -> anyhow::Result<Option<De
     let tickets = crate::demo_data::seed(db, &files, tenant.id, &cast).await?;
     crate::demo_projects::seed(db, &files, tenant.id, &cast).await?;
     crate::demo_branding::seed(db, tenant.id).await?;
+    crate::demo_billing::seed(db, tenant.id, &cast).await?;
     tracing::info!(tickets, "seeded the demo support history");
     let demo = Demo {
         tenant_slug: TENANT_SLUG.to_owned(),

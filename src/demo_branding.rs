@@ -2,9 +2,9 @@
 //! message, and its logos and favicon (PNGs under `assets/demo/`), so the
 //! pages show a branded portal from the first start.
 
+use porta_core::branding::BrandImage;
 use porta_core::branding::Colour;
 use porta_core::clock::UnixMillis;
-use porta_core::branding::BrandImage;
 use porta_core::db::branding::{self, Branding, Image};
 use porta_core::db::Db;
 use porta_core::ids::TenantId;

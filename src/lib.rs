@@ -14,8 +14,9 @@
 pub mod cli;
 pub mod commands;
 pub mod demo;
-pub mod demo_data;
+mod demo_billing;
 mod demo_branding;
+pub mod demo_data;
 mod demo_projects;
 pub mod launch;
 mod pingora_log;

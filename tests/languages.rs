@@ -23,7 +23,9 @@ const CANONICAL_HOST: &str = "acme.portal.localhost";
 
 /// Every message of `locale`: id → text.
 fn catalogue(locale: Locale) -> HashMap<String, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("portal/locales").join(locale.tag());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("portal/locales")
+        .join(locale.tag());
     let mut messages = HashMap::new();
     for entry in std::fs::read_dir(&dir).expect("the locale's folder") {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -104,7 +106,10 @@ fn keep_artifact(path: &str, text: &str) {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     let dir = target.join("test-artifacts").join("languages");
     let _ = std::fs::create_dir_all(&dir);
-    let name: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let name: String = path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     let words: Vec<&str> = text.split_whitespace().collect();
     let _ = std::fs::write(dir.join(format!("{name}.fr.txt")), words.join(" "));
 }
@@ -118,7 +123,10 @@ struct Reader<'a> {
     start: &'static str,
 }
 
-async fn every_page_in_every_language(reader: Reader<'_>, catalogues: &HashMap<Locale, HashMap<String, String>>) -> usize {
+async fn every_page_in_every_language(
+    reader: Reader<'_>,
+    catalogues: &HashMap<Locale, HashMap<String, String>>,
+) -> usize {
     let ids: BTreeSet<String> = catalogues[&Locale::En].keys().cloned().collect();
     let mut seen = BTreeSet::new();
     let mut queue = VecDeque::from([reader.start.to_owned()]);
@@ -135,7 +143,11 @@ async fn every_page_in_every_language(reader: Reader<'_>, catalogues: &HashMap<L
             if !reply.header("content-type").starts_with("text/html") {
                 break;
             }
-            assert_eq!(missing_lookups(), before, "{path} in {locale} looked up a message that is not there");
+            assert_eq!(
+                missing_lookups(),
+                before,
+                "{path} in {locale} looked up a message that is not there"
+            );
             assert!(
                 reply.body.contains(&format!("<html lang=\"{}\">", locale.tag())),
                 "{path} in {locale}: wrong <html lang>"
@@ -147,7 +159,10 @@ async fn every_page_in_every_language(reader: Reader<'_>, catalogues: &HashMap<L
                 "{path} in {locale}: the menu is not in {locale}"
             );
             let shown = raw_ids(&visible_text(&reply.body), &ids);
-            assert!(shown.is_empty(), "{path} in {locale} shows message ids: {shown:?}");
+            assert!(
+                shown.is_empty(),
+                "{path} in {locale} shows message ids: {shown:?}"
+            );
             if locale == Locale::En {
                 queue.extend(links(&reply.body, reader.area));
             }
@@ -170,15 +185,30 @@ async fn pages_in_every_language(db: TestDb) {
 
     // Before sign-in: the browser's language, then the switcher's choice.
     let signin = "/auth/client-portal/signin";
-    for (header, tag) in [("fr-CH, fr;q=0.9", "fr"), ("de", "de"), ("es-MX", "es"), ("nl, en;q=0.5", "en")] {
-        let reply = site.get_with_headers(signin, &[("accept-language", header)]).await;
+    for (header, tag) in [
+        ("fr-CH, fr;q=0.9", "fr"),
+        ("de", "de"),
+        ("es-MX", "es"),
+        ("nl, en;q=0.5", "en"),
+    ] {
+        let reply = site
+            .get_with_headers(signin, &[("accept-language", header)])
+            .await;
         assert_eq!(reply.status, 200);
         assert!(reply.body.contains(&format!("<html lang=\"{tag}\">")), "{header}");
-        assert!(reply.body.contains("id=\"language-switcher\""), "the sign-in page offers the switcher");
+        assert!(
+            reply.body.contains("id=\"language-switcher\""),
+            "the sign-in page offers the switcher"
+        );
     }
     let csrf = site.anonymous_csrf(signin).await;
     let reply = site
-        .post_as_page("/language", &[("lang", "fr"), ("back", signin)], &csrf.cookie, &csrf.token)
+        .post_as_page(
+            "/language",
+            &[("lang", "fr"), ("back", signin)],
+            &csrf.cookie,
+            &csrf.token,
+        )
         .await;
     reply.assert_see_other(signin);
     assert_eq!(
@@ -193,11 +223,21 @@ async fn pages_in_every_language(db: TestDb) {
     );
     // Another origin is never gone back to; an unknown language is refused.
     let reply = site
-        .post_as_page("/language", &[("lang", "fr"), ("back", "//evil.example/")], &csrf.cookie, &csrf.token)
+        .post_as_page(
+            "/language",
+            &[("lang", "fr"), ("back", "//evil.example/")],
+            &csrf.cookie,
+            &csrf.token,
+        )
         .await;
     reply.assert_see_other("/");
     let reply = site
-        .post_as_page("/language", &[("lang", "xx"), ("back", signin)], &csrf.cookie, &csrf.token)
+        .post_as_page(
+            "/language",
+            &[("lang", "xx"), ("back", signin)],
+            &csrf.cookie,
+            &csrf.token,
+        )
         .await;
     assert_eq!(reply.status, 400);
     assert!(reply.set_cookies().is_empty());

@@ -31,6 +31,11 @@ impl Colour {
     pub const WHITE: Colour = Colour([255, 255, 255]);
     pub const INK: Colour = Colour([0x1d, 0x24, 0x30]);
 
+    /// The red, green and blue bytes (for drawing, e.g. invoice PDFs).
+    pub fn rgb(self) -> [u8; 3] {
+        self.0
+    }
+
     /// WCAG relative luminance.
     pub fn luminance(self) -> f64 {
         let channel = |c: u8| {

@@ -161,6 +161,37 @@ uuid_id!(
     "OpenID provider"
 );
 
+uuid_id!(
+    /// An invoice or credit note (a draft has no number yet).
+    InvoiceId,
+    "invoice"
+);
+uuid_id!(
+    /// A line of an invoice.
+    InvoiceLineId,
+    "invoice line"
+);
+uuid_id!(
+    /// A credit applied to an invoice.
+    CreditId,
+    "credit"
+);
+uuid_id!(
+    /// A payment received against an invoice.
+    PaymentId,
+    "payment"
+);
+uuid_id!(
+    /// A contract line: a service billed to a client at a rate.
+    ContractLineId,
+    "contract line"
+);
+uuid_id!(
+    /// A block of prepaid hours.
+    PrepaidBlockId,
+    "prepaid block"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

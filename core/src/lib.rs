@@ -18,6 +18,7 @@
 //!
 //! It depends on no other Porta crate.
 
+pub mod billing;
 pub mod branding;
 pub mod challenge_kind;
 pub mod clock;
@@ -33,6 +34,7 @@ pub mod issuer;
 pub mod key_file;
 pub mod locale;
 pub mod master_key;
+pub mod money;
 pub mod next_path;
 pub mod oidc;
 pub mod ott;

@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(Locale::negotiate(""), None);
         assert_eq!(Locale::negotiate("*"), None);
         // Malformed weights are ignored, never a panic.
-        assert_eq!(Locale::negotiate("fr;q=2, de;q=abc, es;q=0.12345, en;q=1.0"), Some(Locale::En));
+        assert_eq!(
+            Locale::negotiate("fr;q=2, de;q=abc, es;q=0.12345, en;q=1.0"),
+            Some(Locale::En)
+        );
         assert_eq!(Locale::negotiate(";;;,,,q=;"), None);
     }
 }

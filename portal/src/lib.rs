@@ -20,6 +20,7 @@ mod app;
 pub mod attachments;
 mod auth;
 pub mod background;
+pub mod billing;
 mod branding;
 mod client;
 pub mod error;

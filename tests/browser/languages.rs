@@ -41,15 +41,27 @@ async fn choose_language(browser: &Client, lang: &str) {
 
 async fn assert_language(browser: &Client, lang: &str, staff: bool, path: &str) {
     let html = browser.find(Locator::Css("html")).await.expect("html");
-    assert_eq!(html.attr("lang").await.expect("lang").as_deref(), Some(lang), "{path}");
+    assert_eq!(
+        html.attr("lang").await.expect("lang").as_deref(),
+        Some(lang),
+        "{path}"
+    );
     let first = if staff { "#nav-home" } else { "#nav-dashboard" };
-    assert_eq!(text(browser, first).await, first_menu_entry(lang, staff), "the menu of {path}");
+    assert_eq!(
+        text(browser, first).await,
+        first_menu_entry(lang, staff),
+        "the menu of {path}"
+    );
 }
 
 /// The paths of the menu's entries on the page shown.
 async fn menu(browser: &Client) -> Vec<(String, String)> {
     let mut entries = Vec::new();
-    for link in browser.find_all(Locator::Css("nav.mainnav a")).await.expect("the menu") {
+    for link in browser
+        .find_all(Locator::Css("nav.mainnav a"))
+        .await
+        .expect("the menu")
+    {
         let id = link.attr("id").await.expect("id").unwrap_or_default();
         let href = link.attr("href").await.expect("href").unwrap_or_default();
         entries.push((id, href));
@@ -89,15 +101,25 @@ async fn tour(lang: &'static str, staff: bool) {
     assert!(entries.len() >= 4, "a menu of {email}: {entries:?}");
     for (id, path) in &entries {
         let url = format!("{origin}{path}");
-        browser.goto(&url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+        browser
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
         wait_for_url(&browser, &url).await;
         assert_language(&browser, lang, staff, path).await;
         let name = id.strip_prefix("nav-").unwrap_or(id);
         shoot(&browser, &format!("{lang}-{who}-{name}"), "main h1").await;
     }
     // A project's board: the first project of the list.
-    let list = if staff { "/msp/projects" } else { "/client-portal/projects" };
-    browser.goto(&format!("{origin}{list}")).await.expect("open projects");
+    let list = if staff {
+        "/msp/projects"
+    } else {
+        "/client-portal/projects"
+    };
+    browser
+        .goto(&format!("{origin}{list}"))
+        .await
+        .expect("open projects");
     let link = browser
         .find(Locator::Css("a[href$='/projects/PRJ-1001']"))
         .await

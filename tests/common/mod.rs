@@ -860,7 +860,12 @@ impl SiteClient {
         let path = "/auth/msp/signin";
         let csrf = self.anonymous_csrf(path).await;
         let reply = self
-            .post_as_page(path, &[("email", email), ("password", password)], &csrf.cookie, &csrf.token)
+            .post_as_page(
+                path,
+                &[("email", email), ("password", password)],
+                &csrf.cookie,
+                &csrf.token,
+            )
             .await;
         assert_eq!(reply.status, 303, "staff sign-in: {reply:?}");
         let cookies = reply.set_cookies();
@@ -946,7 +951,12 @@ pub fn demo_user_by_email(demo: &Value, email: &str) -> DemoUser {
         .iter()
         .find(|u| u["email"] == email)
         .unwrap_or_else(|| panic!("no {email} in demo.json: {demo}"));
-    let field = |k: &str| user[k].as_str().unwrap_or_else(|| panic!("demo user field {k}: {user}")).to_owned();
+    let field = |k: &str| {
+        user[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("demo user field {k}: {user}"))
+            .to_owned()
+    };
     DemoUser {
         email: field("email"),
         password: field("password"),

@@ -13,6 +13,7 @@ pub mod acme_challenges;
 pub mod activity;
 pub mod args;
 pub mod audit;
+pub mod billing;
 pub mod branding;
 pub mod catalog;
 pub mod clients;

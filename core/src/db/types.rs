@@ -8,6 +8,7 @@ use sqlx::encode::{Encode, IsNull};
 use sqlx::error::BoxDynError;
 use sqlx::types::Type;
 
+use crate::billing::{CalendarDate, Frequency, InvoiceState, Month, PaymentMethod};
 use crate::challenge_kind::ChallengeKind;
 use crate::domain_status::DomainStatus;
 use crate::email::EmailAddress;
@@ -17,7 +18,9 @@ use crate::ids::{
     NotificationId, OidcProviderId, PhaseId, PortalDomainId, PriorityId, ProjectId, ProjectTaskId, RoleId,
     SessionId, StatusId, TenantId, TicketId, UserId,
 };
+use crate::ids::{ContractLineId, CreditId, InvoiceId, InvoiceLineId, PaymentId, PrepaidBlockId};
 use crate::issuer::{CertificateSource, Issuer};
+use crate::money::Currency;
 use crate::oidc::OidcPreset;
 use crate::project::{DependencyKind, ProjectStatus, TaskPriority, TaskStatus};
 use crate::slug::TenantSlug;
@@ -86,6 +89,18 @@ text_column!(
     PhaseId,
     ProjectTaskId,
     DependencyId,
+    InvoiceId,
+    InvoiceLineId,
+    CreditId,
+    PaymentId,
+    ContractLineId,
+    PrepaidBlockId,
+    InvoiceState,
+    Frequency,
+    PaymentMethod,
+    CalendarDate,
+    Month,
+    Currency,
     ProjectStatus,
     TaskStatus,
     TaskPriority,

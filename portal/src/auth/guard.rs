@@ -75,10 +75,19 @@ fn user_type_of(area: PortalArea) -> UserType {
     }
 }
 
+/// Signed-in answers are never stored; one that already says `no-store`
+/// (with more, like `private, no-store` on downloads) keeps its header.
 fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let already = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|d| d.trim() == "no-store"));
+    if !already {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 

@@ -12,7 +12,6 @@
 //! audited.
 
 use crate::i18n::Texts;
-use porta_core::locale::Locale;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -23,6 +22,7 @@ use porta_core::db::audit::{self, AuditEvent};
 use porta_core::db::throttle::{self, Scope};
 use porta_core::db::{password_resets, sessions, users};
 use porta_core::email::EmailAddress;
+use porta_core::locale::Locale;
 use porta_core::next_path::PortalArea;
 use porta_core::password;
 use porta_core::secret::Secret;

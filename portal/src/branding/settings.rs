@@ -2,7 +2,6 @@
 //! for readable contrast), support contact, sign-in message and images
 //! (raster only, size- and type-checked from their bytes).
 
-use porta_core::locale::Locale;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
@@ -13,6 +12,7 @@ use porta_core::clock::UnixMillis;
 use porta_core::db::audit::{self, AuditEvent};
 use porta_core::db::branding::{self, Branding, Image};
 use porta_core::email::EmailAddress;
+use porta_core::locale::Locale;
 use sha2::{Digest, Sha256};
 
 use super::BrandView;

@@ -6,8 +6,11 @@ use crate::i18n::Arg;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
+use porta_core::billing::CalendarDate;
 use porta_core::db::activity::{self, ActivityKind};
+use porta_core::db::billing::{invoices, Scope};
 use porta_core::db::{projects, tickets};
+use porta_core::money::Money;
 use porta_core::permission::perm;
 
 use crate::error::AppError;
@@ -30,6 +33,8 @@ struct DashboardPage<'a> {
     open_tickets: i64,
     active_projects: i64,
     unpaid_invoices: i64,
+    /// What is due, per currency (empty: nothing).
+    amount_due: Vec<Money>,
     show_projects: bool,
     show_billing: bool,
     can_create: bool,
@@ -98,6 +103,34 @@ pub async fn show(
     } else {
         0
     };
+    let (unpaid_invoices, amount_due) = if who.can(perm::BILLING_READ) {
+        let scope = Scope::client_user(tenant, client);
+        let today = CalendarDate::today();
+        for invoice in invoices::recently_finalized(&state.db, scope, FEED_LENGTH).await? {
+            let Some(status) = invoice.client_status(today) else {
+                continue;
+            };
+            let kind = if invoice.is_credit_note {
+                "Credit note"
+            } else {
+                "Invoice"
+            };
+            feed.push(FeedItem {
+                href: format!("/client-portal/billing/invoices/{}", invoice.id),
+                label: invoice.label(),
+                title: format!("{kind} of {}", invoice.total()),
+                detail: format!("Invoice {}", status.label().to_lowercase()),
+                at: invoice
+                    .cancelled_at
+                    .or(invoice.finalized_at)
+                    .unwrap_or(invoice.created_at),
+            });
+        }
+        let unpaid = invoices::unpaid(&state.db, scope).await?;
+        (unpaid.count, unpaid.due)
+    } else {
+        (0, Vec::new())
+    };
     feed.sort_by_key(|item| std::cmp::Reverse(item.at));
     feed.truncate(FEED_LENGTH as usize);
     let last_signin = user.last_signin_at.map(|at| ctx.time(at));
@@ -109,7 +142,8 @@ pub async fn show(
         last_signin,
         open_tickets,
         active_projects,
-        unpaid_invoices: 0,
+        unpaid_invoices,
+        amount_due,
         show_projects: who.can(perm::PROJECT_READ),
         show_billing: who.can(perm::BILLING_READ),
         can_create: who.can(perm::TICKET_CREATE),

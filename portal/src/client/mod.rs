@@ -2,6 +2,7 @@
 //! module per page, each declaring the permission it needs.
 
 mod account;
+pub(crate) mod billing;
 mod dashboard;
 pub(crate) mod projects;
 mod settings;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(LANDING, get(dashboard::show))
         .merge(tickets::router(&state))
         .merge(projects::router(&state))
+        .merge(billing::router())
         .merge(crate::profile::routes("/client-portal/profile"))
         .route(
             account::PAGE,

@@ -106,9 +106,10 @@ pub async fn save(
         .collect();
     let locale = match field("default_locale") {
         None => None,
-        Some(tag) => Some(tag.parse::<Locale>().map_err(|_| {
-            AppError::invalid("invalid_language", "Choose one of the languages offered.")
-        })?),
+        Some(tag) => Some(
+            tag.parse::<Locale>()
+                .map_err(|_| AppError::invalid("invalid_language", "Choose one of the languages offered."))?,
+        ),
     };
     clients::update_settings(&state.db, tenant, client, board, priority, &on).await?;
     clients::set_default_locale(&state.db, tenant, client, locale).await?;

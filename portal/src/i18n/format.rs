@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use fixed_decimal::Decimal;
 use icu_calendar::{Date, Gregorian};
-use icu_datetime::fieldsets::{YMD, YMDT};
+use icu_datetime::fieldsets::{M, YM, YMD, YMDT};
 use icu_datetime::FixedCalendarDateTimeFormatter;
 use icu_decimal::DecimalFormatter;
 use icu_experimental::dimension::currency::formatter::CurrencyFormatter;
@@ -18,6 +18,8 @@ use porta_core::locale::Locale;
 struct Formatters {
     locale: Locale,
     date: FixedCalendarDateTimeFormatter<Gregorian, YMD>,
+    year_month: FixedCalendarDateTimeFormatter<Gregorian, YM>,
+    month: FixedCalendarDateTimeFormatter<Gregorian, M>,
     date_time: FixedCalendarDateTimeFormatter<Gregorian, YMDT>,
     decimal: DecimalFormatter,
 }
@@ -33,6 +35,10 @@ impl Formatters {
             locale,
             date: FixedCalendarDateTimeFormatter::try_new((&prefs).into(), YMD::medium())
                 .expect("compiled data has dates for our locales"),
+            month: FixedCalendarDateTimeFormatter::try_new((&prefs).into(), M::medium())
+                .expect("compiled data has month names for our locales"),
+            year_month: FixedCalendarDateTimeFormatter::try_new((&prefs).into(), YM::medium())
+                .expect("compiled data has months for our locales"),
             date_time: FixedCalendarDateTimeFormatter::try_new((&prefs).into(), YMD::medium().with_time_hm())
                 .expect("compiled data has times for our locales"),
             decimal: DecimalFormatter::try_new((&prefs).into(), Default::default())
@@ -41,7 +47,8 @@ impl Formatters {
     }
 }
 
-static FORMATTERS: LazyLock<Vec<Formatters>> = LazyLock::new(|| Locale::ALL.into_iter().map(Formatters::new).collect());
+static FORMATTERS: LazyLock<Vec<Formatters>> =
+    LazyLock::new(|| Locale::ALL.into_iter().map(Formatters::new).collect());
 
 fn formatters(locale: Locale) -> &'static Formatters {
     FORMATTERS
@@ -59,6 +66,22 @@ pub fn date(locale: Locale, date: jiff::civil::Date) -> String {
     match gregorian(date) {
         Some(d) => formatters(locale).date.format(&d).to_string(),
         None => date.to_string(),
+    }
+}
+
+/// A month of a year (`Nov 2026`, `nov. 2026`, `Nov. 2026`).
+pub fn year_month(locale: Locale, year: i32, month: i8) -> String {
+    match Date::try_new_gregorian(year, month.clamp(1, 12) as u8, 1) {
+        Ok(d) => formatters(locale).year_month.format(&d).to_string(),
+        Err(_) => format!("{year}-{month:02}"),
+    }
+}
+
+/// A month's short name (`Nov`, `nov.`), for chart axes.
+pub fn month_name(locale: Locale, month: i8) -> String {
+    match Date::try_new_gregorian(2000, month.clamp(1, 12) as u8, 1) {
+        Ok(d) => formatters(locale).month.format(&d).to_string(),
+        Err(_) => month.to_string(),
     }
 }
 
@@ -143,6 +166,10 @@ mod tests {
         assert_eq!(date(Locale::Fr, d), "29 nov. 2026");
         assert_eq!(date(Locale::De, d), "29.11.2026");
         assert_eq!(date(Locale::Es, d), "29 nov 2026");
+        assert_eq!(year_month(Locale::En, 2026, 11), "Nov 2026");
+        assert_eq!(year_month(Locale::Fr, 2026, 11), "nov. 2026");
+        assert_eq!(month_name(Locale::En, 11), "Nov");
+        assert_eq!(month_name(Locale::De, 3), "Mär");
         let at = civil::date(2026, 11, 29).at(15, 5, 0, 0);
         assert_eq!(plain(date_time(Locale::En, at)), "Nov 29, 2026, 3:05 PM");
         assert_eq!(plain(date_time(Locale::Fr, at)), "29 nov. 2026, 15:05");

@@ -2,6 +2,7 @@
 //! language: each value's text is the catalogue's `{set}-{value}` message
 //! (`project-status-in_progress`), listed in `common.ftl`.
 
+use porta_core::billing::{ClientStatus, Frequency, PaymentMethod};
 use porta_core::oidc::OidcPreset;
 use porta_core::project::{DependencyKind, ProjectStatus, TaskField, TaskPriority, TaskStatus};
 use porta_core::ticket::{NotificationKind, ResponseState, TicketOrigin};
@@ -36,6 +37,9 @@ labelled!(
     NotificationKind => "notification-kind",
     ResponseState => "response-state",
     TicketOrigin => "ticket-origin",
+    ClientStatus => "invoice-status",
+    Frequency => "billing-frequency",
+    PaymentMethod => "payment-method",
 );
 
 impl Labelled for OidcPreset {
@@ -68,6 +72,9 @@ mod tests {
         ids.extend(ResponseState::ALL.iter().map(staff_response_state));
         ids.extend(TicketOrigin::ALL.iter().map(Labelled::message_id));
         ids.extend(OidcPreset::ALL.iter().map(Labelled::message_id));
+        ids.extend(ClientStatus::ALL.iter().map(Labelled::message_id));
+        ids.extend(Frequency::ALL.iter().map(Labelled::message_id));
+        ids.extend(PaymentMethod::ALL.iter().map(Labelled::message_id));
         for locale in Locale::ALL {
             for id in &ids {
                 assert!(has(locale, id), "{locale} lacks {id}");

@@ -30,18 +30,7 @@ macro_rules! catalogue {
     };
 }
 
-catalogue!(
-    "common",
-    "errors",
-    "notices",
-    "auth",
-    "client",
-    "tickets",
-    "projects",
-    "profile",
-    "msp",
-    "mail",
-);
+catalogue!("common", "errors", "notices", "auth", "client", "tickets", "projects", "profile", "msp", "mail",);
 
 /// The source of every file of `locale`, for the catalogue's own tests.
 pub fn files_of(locale: Locale) -> Vec<(&'static str, &'static str)> {
@@ -62,7 +51,10 @@ struct Catalogue {
 }
 
 fn bundle(locale: Locale) -> FluentBundle<FluentResource> {
-    let langid = locale.tag().parse().expect("our tags are valid language identifiers");
+    let langid = locale
+        .tag()
+        .parse()
+        .expect("our tags are valid language identifiers");
     let mut bundle = FluentBundle::new_concurrent(vec![langid]);
     // Pages are HTML: no Unicode isolation marks around placeables.
     bundle.set_use_isolating(false);
@@ -167,7 +159,11 @@ mod tests {
     #[test]
     fn every_language_has_exactly_the_english_messages() {
         let english = ids(Locale::En);
-        assert!(english.len() > 100, "the catalogue looks empty: {}", english.len());
+        assert!(
+            english.len() > 100,
+            "the catalogue looks empty: {}",
+            english.len()
+        );
         for locale in [Locale::Fr, Locale::De, Locale::Es] {
             let other = ids(locale);
             let missing: Vec<_> = english.difference(&other).collect();
@@ -180,7 +176,10 @@ mod tests {
     #[test]
     fn a_missing_message_shows_its_id_and_is_counted() {
         let before = missing_lookups();
-        assert_eq!(text(Locale::Fr, "no-such-message-anywhere", None), "no-such-message-anywhere");
+        assert_eq!(
+            text(Locale::Fr, "no-such-message-anywhere", None),
+            "no-such-message-anywhere"
+        );
         assert!(missing_lookups() > before);
     }
 

@@ -107,7 +107,9 @@ mod tests {
     #[test]
     fn values_in_messages_are_escaped_once() {
         let t = Texts(Locale::En);
-        let html = t.html_with("greeting", &[("name", Arg::of("<b>Jane & Co</b>"))]).0;
+        let html = t
+            .html_with("greeting", &[("name", Arg::of("<b>Jane & Co</b>"))])
+            .0;
         assert!(html.contains("&lt;b&gt;Jane &amp; Co&lt;/b&gt;"), "{html}");
         assert!(!html.contains("<b>"));
     }

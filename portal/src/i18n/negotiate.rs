@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn the_first_stated_preference_wins() {
-        let browser = headers(&[("accept-language", "de-DE,de;q=0.9"), ("cookie", "a=b; porta_lang=es")]);
+        let browser = headers(&[
+            ("accept-language", "de-DE,de;q=0.9"),
+            ("cookie", "a=b; porta_lang=es"),
+        ]);
         let all = Preferences {
             profile: "fr",
             client_default: "de",

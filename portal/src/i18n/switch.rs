@@ -12,8 +12,8 @@ use porta_core::locale::Locale;
 
 use super::negotiate::COOKIE_NAME;
 use crate::error::AppError;
-use porta_core::session_cookie::Transport;
 use crate::request::Site;
+use porta_core::session_cookie::Transport;
 
 pub const PATH: &str = "/language";
 
@@ -67,8 +67,19 @@ mod tests {
 
     #[test]
     fn only_paths_of_this_site_are_gone_back_to() {
-        assert_eq!(back_path("/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets"), "/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets");
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "", "javascript:alert(1)", "/a b", "/\u{7f}"] {
+        assert_eq!(
+            back_path("/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets"),
+            "/auth/client-portal/signin?next=%2Fclient-portal%2Ftickets"
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "",
+            "javascript:alert(1)",
+            "/a b",
+            "/\u{7f}",
+        ] {
             assert_eq!(back_path(bad), "/", "{bad:?}");
         }
     }

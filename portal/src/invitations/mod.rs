@@ -5,14 +5,14 @@
 //! accepts at `/auth/portal/setup` ([`crate::auth`]).
 
 use crate::i18n::Texts;
-use porta_core::db::clients::ClientProfile;
-use porta_core::locale::Locale;
 use porta_core::clock::UnixMillis;
+use porta_core::db::clients::ClientProfile;
 use porta_core::db::invitations::{self, NewInvitation};
 use porta_core::db::tenants::Tenant;
 use porta_core::db::{clients, users, DbError};
 use porta_core::email::EmailAddress;
 use porta_core::ids::{ClientId, InvitationId, RoleId, UserId};
+use porta_core::locale::Locale;
 use porta_core::token::LinkToken;
 use porta_core::user_type::UserType;
 

@@ -2,6 +2,7 @@
 //! (`/api/msp/*`, behind [`require_staff_api`]).
 
 mod audit;
+mod billing;
 mod clients;
 mod home;
 mod portal_domain;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(crate::profile::routes("/msp/profile"))
         .merge(tickets::router(&state))
         .merge(projects::router(&state))
+        .merge(billing::router())
         .route(
             "/msp/clients",
             get(clients::show).route_layer(needs(perm::CLIENT_READ)),

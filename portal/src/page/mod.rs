@@ -67,7 +67,13 @@ pub struct PageContext {
 }
 
 impl PageContext {
-    pub fn new(site: &Site, signed_in: Option<&SignedIn>, path: &str, csrf_token: String, texts: Texts) -> Self {
+    pub fn new(
+        site: &Site,
+        signed_in: Option<&SignedIn>,
+        path: &str,
+        csrf_token: String,
+        texts: Texts,
+    ) -> Self {
         let area = Area::of_path(path);
         let area = match signed_in {
             Some(_) => area,
@@ -162,7 +168,9 @@ impl PageContext {
     /// A calendar date (`2026-11-29`, as stored) in the reader's language,
     /// as a `<time>` element carrying the ISO date; a value that is no date
     /// is shown as it is.
-    pub fn day(&self, iso: &str) -> Safe<String> {
+    pub fn day(&self, iso: impl Display) -> Safe<String> {
+        let iso = iso.to_string();
+        let iso = iso.as_str();
         let escaped = crate::i18n::escape(iso);
         match iso.parse::<jiff::civil::Date>() {
             Ok(d) => Safe(format!(
@@ -171,6 +179,24 @@ impl PageContext {
             )),
             Err(_) => Safe(escaped),
         }
+    }
+
+    /// An amount of money as the reader's language writes it (`$1,234.50`,
+    /// `1 234,50 $US`).
+    pub fn money(&self, m: impl Held<porta_core::money::Money>) -> String {
+        let m = m.held();
+        format::money(
+            self.texts.locale(),
+            m.minor,
+            m.currency.code(),
+            u8::try_from(m.currency.exponent()).unwrap_or(2),
+        )
+    }
+
+    /// A calendar month (`Nov 2026`, `nov. 2026`).
+    pub fn month(&self, m: impl Held<porta_core::billing::Month>) -> String {
+        let m = m.held();
+        format::year_month(self.texts.locale(), i32::from(m.year()), m.number())
     }
 
     /// A count with the language's grouping.
@@ -206,7 +232,8 @@ impl PageContext {
 
     /// Message `id` with one placeable `name` (a number or a text).
     pub fn t1(&self, id: impl AsRef<str>, name: impl AsRef<str>, value: impl Display) -> Safe<String> {
-        self.texts.html_with(id.as_ref(), &[(name.as_ref(), Arg::of(value))])
+        self.texts
+            .html_with(id.as_ref(), &[(name.as_ref(), Arg::of(value))])
     }
 
     /// Message `id` with two placeables.
@@ -226,7 +253,33 @@ impl PageContext {
 
     /// The languages a reader may choose, with the current one marked.
     pub fn languages(&self) -> Vec<(Locale, bool)> {
-        Locale::ALL.into_iter().map(|l| (l, l == self.texts.locale())).collect()
+        Locale::ALL
+            .into_iter()
+            .map(|l| (l, l == self.texts.locale()))
+            .collect()
+    }
+}
+
+/// A value of type `T`, however deeply a template borrowed it.
+pub trait Held<T> {
+    fn held(&self) -> &T;
+}
+
+impl Held<porta_core::money::Money> for porta_core::money::Money {
+    fn held(&self) -> &Self {
+        self
+    }
+}
+
+impl Held<porta_core::billing::Month> for porta_core::billing::Month {
+    fn held(&self) -> &Self {
+        self
+    }
+}
+
+impl<T, U: Held<T> + ?Sized> Held<T> for &U {
+    fn held(&self) -> &T {
+        (**self).held()
     }
 }
 
@@ -264,7 +317,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .ok()
             .and_then(|Query(q)| q.flash());
         let texts = Texts::from_request_parts(parts, state).await?;
-        let mut ctx = PageContext::new(&site, current.as_ref(), parts.uri.path(), csrf, texts).with_flash(flash);
+        let mut ctx =
+            PageContext::new(&site, current.as_ref(), parts.uri.path(), csrf, texts).with_flash(flash);
         if let Some(pq) = parts.uri.path_and_query() {
             ctx.here = pq.as_str().to_owned();
         }

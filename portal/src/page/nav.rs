@@ -50,6 +50,12 @@ const CLIENT: &[Entry] = &[
         Some(perm::PROJECT_READ),
     ),
     entry(
+        "nav-billing",
+        "Billing",
+        "/client-portal/billing",
+        Some(perm::BILLING_READ),
+    ),
+    entry(
         "nav-account",
         "Account",
         "/client-portal/account",
@@ -75,6 +81,7 @@ const STAFF: &[Entry] = &[
         "/msp/projects",
         Some(perm::PROJECT_READ),
     ),
+    entry("nav-billing", "Billing", "/msp/billing", Some(perm::BILLING_READ)),
     entry(
         "nav-portal-domain",
         "Portal domain",
@@ -172,6 +179,14 @@ mod tests {
         assert_eq!(Area::of_path("/msp/settings/portal-domain"), Area::Staff);
         assert_eq!(Area::of_path("/mspx"), Area::Public);
         assert!(menu(Area::Staff, PermissionSet::EMPTY, "/msp")[0].active);
+        // Billing only with billing:read (client Admin and Finance).
+        let finance: PermissionSet = [perm::TICKET_READ, perm::BILLING_READ].into_iter().collect();
+        assert!(menu(Area::Client, finance, "/client-portal/billing")
+            .iter()
+            .any(|i| i.id == "nav-billing" && i.active));
+        assert!(menu(Area::Client, user, "/")
+            .iter()
+            .all(|i| i.id != "nav-billing"));
         // Without project:read there is no Projects entry.
         let no_projects: PermissionSet = [perm::TICKET_READ].into_iter().collect();
         assert!(menu(Area::Client, no_projects, "/")

@@ -102,6 +102,14 @@ messages! {
     FilesUploaded => (Notice, "files_uploaded"),
     ProjectCreated => (Notice, "project_created"),
     ProjectSaved => (Notice, "project_saved"),
+    // Billing.
+    BillingSaved => (Notice, "billing_saved"),
+    InvoiceCreated => (Notice, "invoice_created"),
+    InvoiceSaved => (Notice, "invoice_saved"),
+    InvoiceFinalized => (Notice, "invoice_finalized"),
+    InvoiceCancelled => (Notice, "invoice_cancelled"),
+    DraftDeleted => (Notice, "draft_deleted"),
+    PaymentRecorded => (Notice, "payment_recorded"),
 }
 
 impl Message {
@@ -149,7 +157,10 @@ mod tests {
     fn every_code_has_a_text() {
         for m in Message::ALL {
             let id = m.flash().message_id();
-            assert!(crate::i18n::messages::has(porta_core::locale::Locale::En, &id), "{id}");
+            assert!(
+                crate::i18n::messages::has(porta_core::locale::Locale::En, &id),
+                "{id}"
+            );
         }
     }
 

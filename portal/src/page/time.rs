@@ -81,10 +81,22 @@ mod tests {
     fn times_are_shown_in_the_readers_zone() {
         let at = 1_764_428_700_000; // 2025-11-29 15:05 UTC
         let plain = |s: String| s.replace(['\u{202f}', '\u{a0}'], " ");
-        assert_eq!(plain(Zone::utc().time(Locale::En, at)), "Nov 29, 2025, 3:05 PM UTC");
-        assert_eq!(plain(Zone::named("Europe/Paris").time(Locale::Fr, at)), "29 nov. 2025, 16:05 CET");
-        assert_eq!(plain(Zone::named("Not/AZone").time(Locale::De, at)), "29.11.2025, 15:05 UTC");
-        assert_eq!(Zone::named("America/New_York").date(Locale::En, at), "Nov 29, 2025");
+        assert_eq!(
+            plain(Zone::utc().time(Locale::En, at)),
+            "Nov 29, 2025, 3:05 PM UTC"
+        );
+        assert_eq!(
+            plain(Zone::named("Europe/Paris").time(Locale::Fr, at)),
+            "29 nov. 2025, 16:05 CET"
+        );
+        assert_eq!(
+            plain(Zone::named("Not/AZone").time(Locale::De, at)),
+            "29.11.2025, 15:05 UTC"
+        );
+        assert_eq!(
+            Zone::named("America/New_York").date(Locale::En, at),
+            "Nov 29, 2025"
+        );
         assert!(is_known_zone("Asia/Tokyo") && !is_known_zone("Mars/Olympus"));
         assert!(zone_names().iter().any(|n| n == "Europe/Berlin"));
         let paris = Zone::named("Europe/Paris");

@@ -2,7 +2,6 @@
 //! success, redirects with a notice; a refusal shows the page again with
 //! the reason next to the form it concerns.
 
-use porta_core::locale::Locale;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use porta_core::db::sessions::{self, Session};
 use porta_core::db::two_factor::{self, TwoFactor};
 use porta_core::db::users::{self, OwnProfile};
 use porta_core::ids::SessionId;
+use porta_core::locale::Locale;
 use porta_core::password;
 use porta_core::secret::Secret;
 use porta_core::ticket::NotificationKind;
@@ -28,7 +28,6 @@ use crate::page::time::{is_known_zone, zone_names};
 use crate::page::{render, PageContext};
 use crate::request::{SignedIn, Site};
 use crate::state::AppState;
-
 
 /// A session as the list shows it.
 pub struct SessionRow {
@@ -75,7 +74,6 @@ impl ProfilePage {
             .filter(|(s, _)| *s == wanted)
             .map(|(_, message)| message.as_str())
     }
-
 }
 
 fn base_of(who: &SignedIn) -> &'static str {

@@ -4,10 +4,10 @@
 //! when it is active; staff links to the canonical host.
 
 use crate::i18n::Texts;
-use porta_core::locale::Locale;
 use porta_core::clock::UnixMillis;
 use porta_core::db::notifications;
 use porta_core::ids::{TicketId, UserId};
+use porta_core::locale::Locale;
 use porta_core::ticket::NotificationKind;
 use porta_core::user_type::UserType;
 
