@@ -415,7 +415,7 @@ pub fn render(doc: &InvoicePdf<'_>) -> Result<Vec<u8>, PdfError> {
     for tax in &f.taxes {
         let label = t.plain_with(
             "pdf-tax-on",
-            &[("rate", Arg::of(&tax.rate)), ("base", Arg::of(money(tax.base)))],
+            &[("rate", Arg::of(tax.rate)), ("base", Arg::of(money(tax.base)))],
         );
         rows.push((label, money(tax.tax), false));
     }
