@@ -20,6 +20,7 @@
 
 pub mod branding;
 pub mod challenge_kind;
+pub mod change_feed;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -46,6 +47,7 @@ pub mod secret;
 pub mod session_cookie;
 pub mod session_issue;
 pub mod session_token;
+pub mod signin_form;
 pub mod slug;
 pub mod ticket;
 pub mod token;

@@ -27,6 +27,7 @@ pub mod browser;
 pub mod edge_client;
 pub mod forms;
 pub mod in_process;
+pub mod propagation;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};

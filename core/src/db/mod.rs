@@ -15,6 +15,7 @@ pub mod args;
 pub mod audit;
 pub mod branding;
 pub mod catalog;
+pub mod changes;
 pub mod clients;
 pub mod comments;
 pub mod documents;
