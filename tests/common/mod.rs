@@ -963,6 +963,18 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Starts `porta portal` alone on `ports.portal` (another portal node
+    /// of this store) with extra environment, and waits until it serves.
+    pub fn start_portal_node(&self, ports: Ports, env: &[(&str, &str)]) -> Porta {
+        let mut cmd = self.command_on(ports, ["portal"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Porta::spawn(cmd, self.data_dir().to_owned(), ports, false)
+    }
+}
+
 impl Porta {
     /// Spawns `porta edge` (no portal of its own) and waits until it serves.
     fn spawn_edge_only(cmd: Command, data_dir: PathBuf, ports: Ports) -> Porta {
