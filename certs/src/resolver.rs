@@ -308,7 +308,11 @@ impl CertResolver {
     }
 
     /// Forgets `name` (after a renewal, replacement or removal). A wildcard
-    /// (`*.example.com`) forgets every cached name it covers.
+    /// (`*.example.com`) forgets every cached name it covers. What a pre-TLS
+    /// hook just confirmed stays for the handshake it belongs to: the change
+    /// feed invalidates at any moment, and a handshake between its hook and
+    /// rustls's `resolve` must not lose its certificate (the next
+    /// connection's hook loads the new one).
     pub fn invalidate(&self, name: &str) {
         let raw = name.trim().to_ascii_lowercase();
         if let Some(parent) = raw.strip_prefix("*.") {
@@ -325,17 +329,15 @@ impl CertResolver {
             for key in covered {
                 self.cache.invalidate(key.as_str());
             }
-            self.confirmed.invalidate_all();
         } else if let Some(key) = cache_key(&raw) {
             self.cache.invalidate(&key);
-            self.confirmed.invalidate(&key);
         }
     }
 
-    /// Forgets everything.
+    /// Forgets everything (but what handshakes under way were confirmed, as
+    /// [`CertResolver::invalidate`]).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
-        self.confirmed.invalidate_all();
     }
 
     pub fn stats(&self) -> ResolverStats {

@@ -13,9 +13,18 @@ use porta_core::db::Db;
 use crate::metrics::EdgeMetrics;
 
 pub struct ChangeService {
-    pub db: Db,
-    /// The caches to keep current.
-    pub sinks: Vec<Arc<dyn ChangeSink>>,
+    feed: ChangeFeed,
+}
+
+impl ChangeService {
+    /// The feed for `sinks` (the caches to keep current), counted in the
+    /// metrics; build it with the caches, before the edge serves.
+    pub fn new(db: Db, mut sinks: Vec<Arc<dyn ChangeSink>>) -> ChangeService {
+        sinks.push(Arc::new(Counted));
+        ChangeService {
+            feed: ChangeFeed::new(db, sinks),
+        }
+    }
 }
 
 /// Counts the feed's deliveries in [`EdgeMetrics`].
@@ -45,9 +54,7 @@ impl ChangeSink for Counted {
 #[async_trait]
 impl BackgroundService for ChangeService {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut sinks = self.sinks.clone();
-        sinks.push(Arc::new(Counted));
-        ChangeFeed::new(self.db.clone(), sinks)
+        self.feed
             .run(async move {
                 let _ = shutdown.changed().await;
             })

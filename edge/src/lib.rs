@@ -183,10 +183,7 @@ pub fn build_with_listeners(
         config.canonical_base.clone(),
         config.edge.host_cache_ttl,
     );
-    let changes = ChangeService {
-        db: db.clone(),
-        sinks: vec![resolver.clone(), Arc::new(hosts.clone())],
-    };
+    let changes = ChangeService::new(db.clone(), vec![resolver.clone(), Arc::new(hosts.clone())]);
     let state = Arc::new(EdgeState {
         hosts,
         context: ContextSigner::new(&keys),

@@ -8,11 +8,17 @@
 //! - on PostgreSQL it `LISTEN`s on `porta_changes`, which the writing
 //!   transaction `NOTIFY`s at commit ([`postgres`]). Notifications sent
 //!   while the listener's connection is down are lost, so after every
-//!   (re)connection the sinks drop everything ([`FlushReason::Reconnect`]);
+//!   reconnection the sinks drop everything ([`FlushReason::Reconnect`]);
 //!   a lost connection is retried at once, then with a backoff up to 5 s;
 //! - on SQLite (one machine, possibly several processes) it polls for rows
 //!   above the last id it saw every [`SQLITE_POLL_INTERVAL`] ([`sqlite`]):
 //!   one indexed query that usually returns nothing.
+//!
+//! The caches fill from the moment the process serves, possibly before the
+//! feed listens: so once it does, the feed first hands over every change
+//! recorded since it was created (less [`START_MARGIN`], for the clocks of
+//! other nodes and transactions still open), instead of dropping what the
+//! caches hold.
 //!
 //! The caches keep their TTLs as the bound for anything the feed cannot
 //! deliver (a node partitioned from the database keeps serving what it has).
@@ -36,13 +42,18 @@ use crate::db::{changes, Db};
 pub const SQLITE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How long change rows are kept.
 pub const RETENTION: Duration = Duration::from_secs(3600);
+/// How far before its creation the feed replays changes once it listens.
+pub const START_MARGIN: Duration = Duration::from_secs(5);
+/// The most changes replayed at start; with more, the sinks are flushed.
+const START_REPLAY_LIMIT: i64 = 10_000;
 /// How often old rows are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Why a sink was told to drop everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlushReason {
-    /// The feed started listening: anything cached before may be stale.
+    /// The feed could not replay the changes since it was created (too
+    /// many, or unreadable): anything cached may be stale.
     Start,
     /// The PostgreSQL listener is connected again after losing its
     /// connection: notifications in between were lost.
@@ -77,19 +88,44 @@ pub trait ChangeSink: Send + Sync {
 pub struct ChangeFeed {
     db: Db,
     sinks: Vec<Arc<dyn ChangeSink>>,
+    /// From when changes are replayed once the feed listens.
+    replay_from: UnixMillis,
 }
 
 impl ChangeFeed {
+    /// A feed for `sinks`; create it before the caches it serves are used.
     pub fn new(db: Db, sinks: Vec<Arc<dyn ChangeSink>>) -> ChangeFeed {
-        ChangeFeed { db, sinks }
+        let margin = i64::try_from(START_MARGIN.as_secs()).unwrap_or(0);
+        ChangeFeed {
+            db,
+            sinks,
+            replay_from: UnixMillis::now().plus_seconds(-margin),
+        }
+    }
+
+    /// Hands over what was recorded since [`ChangeFeed::new`] (listening
+    /// already, so nothing falls between); flushes when it cannot.
+    async fn replay_since_start(&self) {
+        match changes::recorded_since(&self.db, self.replay_from, START_REPLAY_LIMIT).await {
+            Ok(rows) if (rows.len() as i64) < START_REPLAY_LIMIT => {
+                for row in rows {
+                    self.dispatch_read(row.change).await;
+                }
+            }
+            Ok(_) => self.flush(FlushReason::Start),
+            Err(e) => {
+                tracing::warn!(error = %e, "change feed cannot replay recent changes; forgetting every cached entry");
+                self.flush(FlushReason::Start);
+            }
+        }
     }
 
     /// Listens (or polls) until `shutdown` resolves.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let listen = async {
             match &self.db {
-                Db::Postgres(pool) => postgres::run(&self, pool).await,
-                Db::Sqlite(_) => sqlite::run(&self, &self.db).await,
+                Db::Postgres(pool) => postgres::run(self, pool).await,
+                Db::Sqlite(_) => sqlite::run(self, &self.db).await,
             }
         };
         tokio::select! {

@@ -34,12 +34,12 @@ pub(super) async fn run(feed: &ChangeFeed, pool: &PgPool) {
             }
         };
         backoff = FIRST_BACKOFF;
-        // Listening now: whatever was cached before may have missed a change.
+        // Listening now: what was cached meanwhile may have missed a change.
         if connected_before {
             tracing::info!("change feed listening again");
             feed.flush(FlushReason::Reconnect);
         } else {
-            feed.flush(FlushReason::Start);
+            feed.replay_since_start().await;
         }
         connected_before = true;
         loop {

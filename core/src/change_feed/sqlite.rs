@@ -2,15 +2,16 @@
 //! SQLite's writers take turns, so ids appear in commit order and a poll
 //! never skips a row that commits later with a lower id.
 
-use super::{ChangeFeed, FlushReason, SQLITE_POLL_INTERVAL};
+use super::{ChangeFeed, SQLITE_POLL_INTERVAL};
 use crate::db::{changes, Db};
 
 /// Rows read per query; a full batch is followed by another at once.
 const BATCH: i64 = 500;
 
 pub(super) async fn run(feed: &ChangeFeed, db: &Db) {
+    // Every change since the feed was created is polled like a new one.
     let mut last = loop {
-        match changes::latest_id(db).await {
+        match changes::last_id_before(db, feed.replay_from).await {
             Ok(id) => break id,
             Err(e) => {
                 tracing::warn!(error = %e, "change feed cannot read changes; will try again");
@@ -18,7 +19,6 @@ pub(super) async fn run(feed: &ChangeFeed, db: &Db) {
             }
         }
     };
-    feed.flush(FlushReason::Start);
     let mut ticker = tokio::time::interval(SQLITE_POLL_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;

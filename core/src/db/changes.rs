@@ -109,6 +109,32 @@ pub async fn since(db: &Db, after: i64, limit: i64) -> Result<Vec<Recorded>, DbE
         .collect())
 }
 
+/// The highest id recorded before `at` (0 for none).
+pub async fn last_id_before(db: &Db, at: UnixMillis) -> Result<i64, DbError> {
+    let sql = "SELECT COALESCE(MAX(id), 0) FROM changes WHERE created_at < $1";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
+        .bind(at.0)
+        .fetch_one(pool)
+        .await)?)
+}
+
+/// Up to `limit` changes recorded at or after `from`, by id.
+pub async fn recorded_since(db: &Db, from: UnixMillis, limit: i64) -> Result<Vec<Recorded>, DbError> {
+    let sql = "SELECT id, kind, tenant_id, subject FROM changes WHERE created_at >= $1 ORDER BY id LIMIT $2";
+    let rows: Vec<Row> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(from.0)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Recorded {
+            id: r.id,
+            change: Change::from_parts(&r.kind, r.tenant_id.as_deref(), &r.subject),
+        })
+        .collect())
+}
+
 /// Deletes changes recorded before `before`; returns how many.
 pub async fn prune(db: &Db, before: UnixMillis) -> Result<u64, DbError> {
     let sql = "DELETE FROM changes WHERE created_at < $1";
