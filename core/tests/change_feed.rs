@@ -172,7 +172,7 @@ async fn feed_delivers(t: TestDb) {
     });
     assert_eq!(
         recorder.wait_for(1, Duration::from_secs(5)).await,
-        [early_change.clone()]
+        std::slice::from_ref(&early_change)
     );
 
     let slug = TenantSlug::parse("after").unwrap();
