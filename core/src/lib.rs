@@ -27,6 +27,7 @@ pub mod db;
 pub mod domain_name;
 pub mod domain_status;
 pub mod email;
+pub mod fuzz_targets;
 pub mod host;
 pub mod host_cache;
 pub mod ids;
