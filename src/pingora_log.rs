@@ -6,7 +6,10 @@
 //! a malformed ClientHello, a client that gives up), a downstream read or
 //! write that failed (a peer that hangs up, with or without
 //! `close_notify`, a client cut off at a read deadline), an HTTP/2
-//! handshake that was not one. Everything else keeps its level.
+//! handshake that was not one. Everything else keeps its level, except
+//! the DEBUG and TRACE records of Pingora's HTTP modules, which are
+//! dropped: they print whole request and response heads, with session
+//! cookies and the `Location` that carries a one-time token.
 
 use log::{Level, Log, Metadata, Record};
 use tracing_log::LogTracer;
@@ -22,6 +25,15 @@ impl PingoraLog {
             tracer: LogTracer::new(),
         }
     }
+}
+
+/// Pingora's modules that print whole HTTP heads at DEBUG and TRACE.
+const HEAD_PRINTING: [&str; 2] = ["pingora_core::protocols::http", "pingora_proxy"];
+
+/// Whether a record of `target` at `level` may print a whole HTTP head (and
+/// so a cookie or a token): never logged, whatever `RUST_LOG` says.
+pub fn may_print_heads(target: &str, level: Level) -> bool {
+    level >= Level::Debug && HEAD_PRINTING.iter().any(|prefix| target.starts_with(prefix))
 }
 
 /// Whether an error record of `target` saying `message` is about the
@@ -40,11 +52,17 @@ pub fn is_client_mistake(target: &str, message: &str) -> bool {
 
 impl Log for PingoraLog {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        if may_print_heads(metadata.target(), metadata.level()) {
+            return false;
+        }
         // Possibly lowered later: ask with the level it may end up with.
         self.tracer.enabled(metadata) || metadata.level() == Level::Error
     }
 
     fn log(&self, record: &Record<'_>) {
+        if may_print_heads(record.target(), record.level()) {
+            return;
+        }
         if record.level() != Level::Error {
             return self.tracer.log(record);
         }
@@ -70,6 +88,26 @@ impl Log for PingoraLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_of_pingora_http_modules_are_never_logged() {
+        for target in [
+            "pingora_core::protocols::http::v1::client",
+            "pingora_core::protocols::http::v1::server",
+            "pingora_core::protocols::http::v2::server",
+            "pingora_proxy::proxy_h1",
+        ] {
+            assert!(may_print_heads(target, Level::Debug), "{target}");
+            assert!(may_print_heads(target, Level::Trace), "{target}");
+            assert!(!may_print_heads(target, Level::Info), "{target}");
+            assert!(!may_print_heads(target, Level::Error), "{target}");
+        }
+        assert!(!may_print_heads(
+            "pingora_core::services::listening",
+            Level::Debug
+        ));
+        assert!(!may_print_heads("porta_edge::proxy", Level::Trace));
+    }
 
     #[test]
     fn client_mistakes_are_told_from_our_faults() {

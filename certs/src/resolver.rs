@@ -9,11 +9,12 @@
 //! parent wildcard, in one query). A caller may refuse misses
 //! ([`CertResolver::ensure_loaded_if`]): the edge limits them per client.
 //!
-//! Entries expire:
+//! Entries are forgotten when the change feed announces a certificate
+//! stored for their name (the resolver is a [`ChangeSink`]: within about a
+//! second on every node), and expire:
 //! - a certificate after [`ResolverSettings::positive_ttl`] (or when it
-//!   expires, if sooner). That TTL is the documented bound within which a
-//!   renewed or replaced certificate is served on a node that missed the
-//!   invalidation;
+//!   expires, if sooner). That TTL is the bound within which a renewed or
+//!   replaced certificate is served on a node whose feed missed the change;
 //! - an unknown name (or a failed load) after
 //!   [`ResolverSettings::negative_ttl`], so a flood of random SNIs costs at
 //!   most one query per name per negative TTL.
@@ -27,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+use porta_core::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use porta_core::clock::UnixMillis;
 use porta_core::db::Db;
 use porta_core::host::HostName;
@@ -306,7 +308,11 @@ impl CertResolver {
     }
 
     /// Forgets `name` (after a renewal, replacement or removal). A wildcard
-    /// (`*.example.com`) forgets every cached name it covers.
+    /// (`*.example.com`) forgets every cached name it covers. What a pre-TLS
+    /// hook just confirmed stays for the handshake it belongs to: the change
+    /// feed invalidates at any moment, and a handshake between its hook and
+    /// rustls's `resolve` must not lose its certificate (the next
+    /// connection's hook loads the new one).
     pub fn invalidate(&self, name: &str) {
         let raw = name.trim().to_ascii_lowercase();
         if let Some(parent) = raw.strip_prefix("*.") {
@@ -323,17 +329,15 @@ impl CertResolver {
             for key in covered {
                 self.cache.invalidate(key.as_str());
             }
-            self.confirmed.invalidate_all();
         } else if let Some(key) = cache_key(&raw) {
             self.cache.invalidate(&key);
-            self.confirmed.invalidate(&key);
         }
     }
 
-    /// Forgets everything.
+    /// Forgets everything (but what handshakes under way were confirmed, as
+    /// [`CertResolver::invalidate`]).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
-        self.confirmed.invalidate_all();
     }
 
     pub fn stats(&self) -> ResolverStats {
@@ -371,6 +375,19 @@ impl ResolvesServerCert for CertResolver {
             // Expired since the pre-TLS hook confirmed it: serve what it confirmed.
             None => self.confirmed.get(&key),
         }
+    }
+}
+
+impl ChangeSink for CertResolver {
+    fn apply<'a>(&'a self, change: &'a Change) -> SinkFuture<'a> {
+        if let Change::Certificate { name, .. } = change {
+            self.invalidate(name);
+        }
+        Box::pin(std::future::ready(()))
+    }
+
+    fn flush_all(&self, _reason: FlushReason) {
+        self.invalidate_all();
     }
 }
 

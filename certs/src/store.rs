@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use porta_core::change_feed::Change;
 use porta_core::clock::UnixMillis;
 use porta_core::db::{Db, DbError};
 use porta_core::host::HostName;
@@ -321,6 +322,12 @@ pub async fn insert(
     .execute(&mut **t)
     .await
     .map(|_| ()))?;
+    // Every node forgets the name's cached certificate at commit.
+    let change = Change::Certificate {
+        tenant: info.tenant_id,
+        name: info.domain.clone(),
+    };
+    porta_core::db::changes::record(&mut tx, &change, now).await?;
     tx.commit().await?;
     tracing::info!(
         id = %info.id,

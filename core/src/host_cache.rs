@@ -1,14 +1,17 @@
 //! A cache of host -> route answers and of tenant rows, as the edge and
 //! the portal both keep one: a signed-in page or a proxied request then
 //! costs no query to find its tenant. Answers, negative ones included, live
-//! for the configured TTL (`edge.host_cache_ttl_seconds`); a disabled domain
-//! or a renamed tenant is seen by this process within that bound.
+//! for the configured TTL (`edge.host_cache_ttl_seconds`). As a
+//! [`ChangeSink`] it forgets the entries a change names as soon as the
+//! change feed hears of it (within about a second, on every node); the TTL
+//! is the bound when the feed cannot deliver.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
 
+use crate::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use crate::db::tenants::{self, Tenant};
 use crate::db::{portal_domains, routes, Db, DbError};
 use crate::host::HostName;
@@ -101,5 +104,29 @@ impl HostCache {
         self.routes.invalidate_all();
         self.tenants.invalidate_all();
         self.custom_domains.invalidate_all();
+    }
+}
+
+impl ChangeSink for HostCache {
+    fn apply<'a>(&'a self, change: &'a Change) -> SinkFuture<'a> {
+        Box::pin(async move {
+            match change {
+                Change::Certificate { .. } => {}
+                Change::Domain { tenant, domain } => {
+                    self.routes.invalidate(domain).await;
+                    self.custom_domains.invalidate(tenant).await;
+                }
+                Change::Tenant { tenant, slug } => {
+                    self.tenants.invalidate(tenant).await;
+                    self.custom_domains.invalidate(tenant).await;
+                    let host = HostName::tenant_host(slug, &self.canonical_base);
+                    self.routes.invalidate(&host).await;
+                }
+            }
+        })
+    }
+
+    fn flush_all(&self, _reason: FlushReason) {
+        self.invalidate_all();
     }
 }

@@ -108,6 +108,23 @@ pub fn find_nonce(cookie_header: &str) -> Option<HandoffNonce> {
         .find_map(|c| HandoffNonce::parse(c.value()).ok())
 }
 
+/// The body the handoff page posts to the exchange: `{"ott": "..."}`.
+#[derive(Deserialize)]
+struct ExchangeBody {
+    #[serde(default)]
+    ott: Option<String>,
+}
+
+/// The raw token in an exchange body (JSON with a string `ott`), if it has a
+/// non-empty one; anything else (not JSON, another shape) is `None`. The
+/// token itself is checked when it is looked up ([`OttToken::parse`]).
+pub fn token_in_exchange_body(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ExchangeBody>(body)
+        .ok()
+        .and_then(|b| b.ott)
+        .filter(|t| !t.is_empty())
+}
+
 /// SHA-256 of a [`HandoffNonce`]: what the canonical host sees and the
 /// token row stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,7 +29,6 @@ use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::ott::{clear_nonce_cookie, HandoffNonce, OttToken};
 use porta_core::session_cookie::Transport;
 use porta_core::session_issue::{self, SessionRequest};
-use serde::Deserialize;
 
 use crate::state::EdgeState;
 
@@ -114,12 +113,6 @@ fn is_json(content_type: Option<&str>) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-#[derive(Deserialize)]
-struct Body {
-    #[serde(default)]
-    ott: Option<String>,
-}
-
 fn internal(e: impl std::fmt::Display) -> ExchangeError {
     tracing::error!(error = %e, "one-time-token exchange failed");
     ExchangeError::Internal
@@ -142,11 +135,7 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
     if request.origin != Some(own_origin.as_str()) {
         return Err(ExchangeError::OriginMismatch);
     }
-    let raw = serde_json::from_slice::<Body>(request.body)
-        .ok()
-        .and_then(|b| b.ott)
-        .filter(|t| !t.is_empty())
-        .ok_or(ExchangeError::OttRequired)?;
+    let raw = porta_core::ott::token_in_exchange_body(request.body).ok_or(ExchangeError::OttRequired)?;
     let domain = portal_domains::find_by_name(&state.db, &host)
         .await
         .map_err(internal)?

@@ -7,7 +7,8 @@
 //! context), the one-time-token handoff (`handoff`, [`exchange`], the page in
 //! [`pages`]), proxying to the portal upstreams ([`proxy`]), the deadlines
 //! for reading requests ([`deadline`]), the background sweep of spent
-//! tokens and old counters ([`housekeeping`]) and the metrics listener
+//! tokens and old counters ([`housekeeping`]), the change feed that keeps
+//! its caches current with other nodes ([`change_service`]) and the metrics listener
 //! ([`metrics`]).
 //!
 //! [`EdgeListeners::bind`] binds the three listeners (HTTPS, plain HTTP,
@@ -18,6 +19,7 @@
 //! fires. Pingora runs its own runtimes, so callers run it on a thread of
 //! its own. How the sockets reach Pingora is in [`listeners`].
 
+pub mod change_service;
 pub mod deadline;
 pub mod exchange;
 mod handoff;
@@ -53,6 +55,7 @@ use porta_core::rate_limit::IpRateLimiter;
 use porta_core::request_context::ContextSigner;
 use porta_core::session_token::SessionKeys;
 
+use crate::change_service::ChangeService;
 use crate::deadline::{DeadlineApp, ReadDeadlines};
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle_service::LifecycleService;
@@ -175,12 +178,14 @@ pub fn build_with_listeners(
     let db_for_hello = db.clone();
     let lifecycle_db = db.clone();
     let housekeeping_db = db.clone();
+    let hosts = HostCache::new(
+        db.clone(),
+        config.canonical_base.clone(),
+        config.edge.host_cache_ttl,
+    );
+    let changes = ChangeService::new(db.clone(), vec![resolver.clone(), Arc::new(hosts.clone())]);
     let state = Arc::new(EdgeState {
-        hosts: HostCache::new(
-            db.clone(),
-            config.canonical_base.clone(),
-            config.edge.host_cache_ttl,
-        ),
+        hosts,
         context: ContextSigner::new(&keys),
         exchange_limiter: IpRateLimiter::per_minute(config.edge.ott_exchanges_per_ip_per_minute),
         hsts: config.edge.hsts.map(|h| h.header_value()),
@@ -245,6 +250,11 @@ pub fn build_with_listeners(
             db: housekeeping_db,
             longest_window: config.signin.failure_window.max(Duration::from_secs(60)),
         },
+    ));
+
+    server.add_service(pingora::services::background::background_service(
+        "porta-change-feed",
+        changes,
     ));
 
     let mut metrics = Service::new("porta-metrics".to_owned(), MetricsApp);

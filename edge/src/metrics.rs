@@ -33,6 +33,15 @@ pub struct EdgeMetrics {
     pub domains: IntGaugeVec,
     /// Days until each current certificate expires, by `domain`.
     pub certificate_expiry_days: GaugeVec,
+    /// Changes the change feed delivered, by `kind`: certificate | domain |
+    /// tenant.
+    pub change_feed_changes: IntCounterVec,
+    /// Every cache of the edge dropped, by `reason`: start | reconnect |
+    /// unreadable.
+    pub change_feed_flushes: IntCounterVec,
+    /// Times the PostgreSQL listener was connected again after losing its
+    /// connection.
+    pub change_feed_reconnects: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -107,6 +116,26 @@ impl EdgeMetrics {
                         "Days until the current certificate of a domain expires",
                     ),
                     &["domain"],
+                )
+                .expect("metric definitions are valid"),
+            ),
+            change_feed_changes: counter(
+                &registry,
+                "porta_change_feed_changes_total",
+                "Changes made by any node that the change feed delivered to this edge, by kind",
+                &["kind"],
+            ),
+            change_feed_flushes: counter(
+                &registry,
+                "porta_change_feed_flushes_total",
+                "Times every cache of this edge was dropped, by reason",
+                &["reason"],
+            ),
+            change_feed_reconnects: register(
+                &registry,
+                IntCounter::new(
+                    "porta_change_feed_reconnects_total",
+                    "Times the change feed's PostgreSQL listener connected again after losing its connection",
                 )
                 .expect("metric definitions are valid"),
             ),

@@ -1,10 +1,14 @@
 //! Work each portal node does besides answering requests: sending the
-//! outbox ([`crate::mail::worker`]) and deleting what has served its
+//! outbox ([`crate::mail::worker`]), hearing of other nodes' changes to
+//! what it caches ([`porta_core::change_feed`]) and deleting what has served its
 //! purpose (used or expired one-time tokens and reset links, throttle
 //! windows that ended, mail sent a week ago). Every node runs both; the
 //! outbox is claimed row by row and deleting twice is harmless.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use porta_core::change_feed::{ChangeFeed, ChangeSink};
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::{otts, outbox, password_resets, throttle, Db, DbError};
@@ -55,6 +59,19 @@ async fn prune_loop(db: Db, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Forgets cached hosts, tenants and branding as other nodes change them.
+fn change_feed(state: &AppState, mut stop: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> {
+    let sinks: Vec<Arc<dyn ChangeSink>> =
+        vec![Arc::new(state.hosts.clone()), Arc::new(state.branding.clone())];
+    let feed = ChangeFeed::new(state.db.clone(), sinks);
+    async move {
+        feed.run(async move {
+            let _ = stop.changed().await;
+        })
+        .await;
+    }
+}
+
 /// The background tasks of one node; they end when `stop` changes.
 pub fn spawn(state: &AppState, transport: Transport, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let mail = &state.config.mail;
@@ -67,6 +84,7 @@ pub fn spawn(state: &AppState, transport: Transport, stop: watch::Receiver<bool>
             state.mail_wake.clone(),
             stop.clone(),
         )),
-        tokio::spawn(prune_loop(state.db.clone(), stop)),
+        tokio::spawn(prune_loop(state.db.clone(), stop.clone())),
+        tokio::spawn(change_feed(state, stop)),
     ]
 }

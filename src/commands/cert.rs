@@ -119,8 +119,8 @@ async fn list(db: &Db, now: UnixMillis, json: bool) -> anyhow::Result<()> {
 }
 
 /// Orders a new certificate now, under the domain's lease, and says when
-/// running edges serve it: their certificate cache keeps the old one for up
-/// to `edge.cert_cache_ttl_seconds`.
+/// running edges serve it: the change feed tells them at once, and
+/// `edge.cert_cache_ttl_seconds` bounds a node whose feed is disconnected.
 async fn renew(db: &Db, config: &Config, domain: &str, json: bool, now: UnixMillis) -> anyhow::Result<()> {
     let d = find_domain(db, domain, None).await?;
     if d.status == DomainStatus::Disabled {
@@ -172,8 +172,9 @@ async fn renew(db: &Db, config: &Config, domain: &str, json: bool, now: UnixMill
 /// When a running edge serves a renewed certificate.
 fn served_note(config: &Config) -> String {
     format!(
-        "Running edges serve the new certificate within {} s (edge.cert_cache_ttl_seconds), \
-         when their cached copy expires.",
+        "Running edges serve the new certificate within 2 s (the change feed tells them); \
+         an edge cut off from the database keeps its cached copy for up to {} s \
+         (edge.cert_cache_ttl_seconds).",
         config.edge.cert_cache_ttl.as_secs()
     )
 }
@@ -193,7 +194,7 @@ mod tests {
         .unwrap();
         let note = served_note(&config);
         assert!(
-            note.contains("within 17 s (edge.cert_cache_ttl_seconds)"),
+            note.contains("within 2 s") && note.contains("up to 17 s (edge.cert_cache_ttl_seconds)"),
             "{note}"
         );
     }

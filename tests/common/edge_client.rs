@@ -645,7 +645,7 @@ pub struct Nonce {
 }
 
 /// A sign-in on the canonical host, on its way to the custom domain.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Handoff {
     /// The canonical host's session.
     pub canonical: Session,

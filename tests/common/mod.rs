@@ -27,6 +27,7 @@ pub mod browser;
 pub mod edge_client;
 pub mod forms;
 pub mod in_process;
+pub mod propagation;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -1013,6 +1014,18 @@ impl Store {
             cmd.env(k, v);
         }
         Porta::spawn_edge_only(cmd, self.data_dir().to_owned(), ports)
+    }
+}
+
+impl Store {
+    /// Starts `porta portal` alone on `ports.portal` (another portal node
+    /// of this store) with extra environment, and waits until it serves.
+    pub fn start_portal_node(&self, ports: Ports, env: &[(&str, &str)]) -> Porta {
+        let mut cmd = self.command_on(ports, ["portal"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Porta::spawn(cmd, self.data_dir().to_owned(), ports, false)
     }
 }
 

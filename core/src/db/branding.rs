@@ -2,11 +2,11 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError};
+use super::{changes, Db, DbError};
 use crate::branding::{BrandImage, Colour};
 use crate::clock::UnixMillis;
 use crate::ids::TenantId;
-use crate::on_pool;
+use crate::{on_pool, on_tx};
 
 /// What a tenant set (empty fields: Porta's defaults apply).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,7 +95,8 @@ pub async fn save(db: &Db, tenant: TenantId, b: &Branding, now: UnixMillis) -> R
                primary_color = excluded.primary_color, secondary_color = excluded.secondary_color, \
                support_email = excluded.support_email, support_phone = excluded.support_phone, \
                signin_message = excluded.signin_message, default_locale = excluded.default_locale, updated_at = excluded.updated_at";
-    on_pool!(db, |pool| sqlx::query(sql)
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(sql)
         .bind(tenant)
         .bind(&b.display_name)
         .bind(b.primary.map(|c| c.to_string()))
@@ -105,10 +106,11 @@ pub async fn save(db: &Db, tenant: TenantId, b: &Branding, now: UnixMillis) -> R
         .bind(&b.signin_message)
         .bind(b.default_locale.map_or("", |l| l.tag()))
         .bind(now.0)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|_| ()))?;
-    Ok(())
+    changes::record_tenant(&mut tx, tenant, now).await?;
+    tx.commit().await
 }
 
 /// A stored image: its type and bytes.
@@ -129,29 +131,33 @@ pub async fn set_image(
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind) DO UPDATE SET \
                content_type = excluded.content_type, bytes = excluded.bytes, sha256 = excluded.sha256, \
                updated_at = excluded.updated_at";
-    on_pool!(db, |pool| sqlx::query(sql)
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(sql)
         .bind(tenant)
         .bind(kind.as_str())
         .bind(&image.content_type)
         .bind(&image.bytes)
         .bind(&image.sha256)
         .bind(now.0)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|_| ()))?;
-    Ok(())
+    changes::record_tenant(&mut tx, tenant, now).await?;
+    tx.commit().await
 }
 
 pub async fn remove_image(db: &Db, tenant: TenantId, kind: BrandImage) -> Result<(), DbError> {
-    on_pool!(db, |pool| sqlx::query(
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(
         "DELETE FROM brand_images WHERE tenant_id = $1 AND kind = $2"
     )
     .bind(tenant)
     .bind(kind.as_str())
-    .execute(pool)
+    .execute(&mut **t)
     .await
     .map(|_| ()))?;
-    Ok(())
+    changes::record_tenant(&mut tx, tenant, UnixMillis::now()).await?;
+    tx.commit().await
 }
 
 pub async fn image(db: &Db, tenant: TenantId, kind: BrandImage) -> Result<Option<Image>, DbError> {

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod billing;
 pub mod branding;
 pub mod catalog;
+pub mod changes;
 pub mod clients;
 pub mod comments;
 pub mod documents;

@@ -13,13 +13,29 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError};
+use super::{changes, Db, DbError, DbTx};
+use crate::change_feed::Change;
 use crate::clock::UnixMillis;
 use crate::domain_status::DomainStatus;
 use crate::host::HostName;
 use crate::ids::{PortalDomainId, TenantId};
 use crate::issuer::Issuer;
-use crate::on_pool;
+use crate::{on_pool, on_tx};
+
+/// Announces, in `tx`, that the registration of `domain` by `tenant`
+/// changed: nodes forget their routes for it.
+async fn announce(
+    tx: &mut DbTx,
+    tenant: TenantId,
+    domain: &HostName,
+    now: UnixMillis,
+) -> Result<(), DbError> {
+    let change = Change::Domain {
+        tenant,
+        domain: domain.clone(),
+    };
+    changes::record(tx, &change, now).await
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct PortalDomain {
@@ -102,7 +118,8 @@ pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Resu
         "INSERT INTO portal_domains ({COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, 0, $11, NULL, $9, $10, $10, $12, $13) RETURNING {COLUMNS}"
     );
-    on_pool!(db, |pool| sqlx::query_as(&sql)
+    let mut tx = db.begin().await?;
+    let created: PortalDomain = on_tx!(&mut tx, |t| sqlx::query_as(&sql)
         .bind(id)
         .bind(new.tenant)
         .bind(new.domain)
@@ -116,9 +133,12 @@ pub async fn create(db: &Db, new: &NewPortalDomain<'_>, now: UnixMillis) -> Resu
         .bind(next_retry_at)
         .bind(verified_at)
         .bind(new_verification_token())
-        .fetch_one(pool)
+        .fetch_one(&mut **t)
         .await)
-    .map_err(DbError::conflict_as("portal domain"))
+    .map_err(DbError::conflict_as("portal domain"))?;
+    announce(&mut tx, new.tenant, new.domain, now).await?;
+    tx.commit().await?;
+    Ok(created)
 }
 
 /// The registration of `domain` that speaks for the name: the one that
@@ -188,16 +208,22 @@ pub async fn claim(db: &Db, tenant: TenantId, id: PortalDomainId, now: UnixMilli
     let sql = "UPDATE portal_domains SET verified_at = COALESCE(verified_at, $3), updated_at = $3 \
                WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS (\
                    SELECT 1 FROM portal_domains other WHERE other.domain = portal_domains.domain \
-                   AND other.id <> portal_domains.id AND other.verified_at IS NOT NULL)";
-    let claimed = on_pool!(db, |pool| sqlx::query(sql)
+                   AND other.id <> portal_domains.id AND other.verified_at IS NOT NULL) \
+               RETURNING domain";
+    let mut tx = db.begin().await?;
+    let claimed: Result<Option<HostName>, sqlx::Error> = on_tx!(&mut tx, |t| sqlx::query_scalar(sql)
         .bind(tenant)
         .bind(id)
         .bind(now.0)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()));
+        .fetch_optional(&mut **t)
+        .await);
     match claimed {
-        Ok(n) => Ok(n > 0),
+        Ok(Some(domain)) => {
+            announce(&mut tx, tenant, &domain, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
         Err(e) => Err(e.into()),
     }
@@ -219,16 +245,19 @@ pub async fn fail_rivals(
         .collect();
     let sql = "UPDATE portal_domains SET status = 'failed', status_message = $3, next_retry_at = NULL, \
                updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND verified_at IS NULL";
+    let mut tx = db.begin().await?;
     for rival in &rivals {
-        on_pool!(db, |pool| sqlx::query(sql)
+        on_tx!(&mut tx, |t| sqlx::query(sql)
             .bind(rival.tenant_id)
             .bind(rival.id)
             .bind(message)
             .bind(now.0)
-            .execute(pool)
+            .execute(&mut **t)
             .await
             .map(|_| ()))?;
+        announce(&mut tx, rival.tenant_id, &rival.domain, now).await?;
     }
+    tx.commit().await?;
     Ok(rivals)
 }
 
@@ -266,21 +295,20 @@ pub async fn set_status(
     let sql = "UPDATE portal_domains SET status = $3, status_message = $4, updated_at = $5, \
                activated_at = CASE WHEN $3 = 'active' THEN COALESCE(activated_at, $5) ELSE activated_at END, \
                verified_at = CASE WHEN $3 = 'active' THEN COALESCE(verified_at, $5) ELSE verified_at END \
-               WHERE tenant_id = $1 AND id = $2";
-    let affected = on_pool!(db, |pool| sqlx::query(sql)
+               WHERE tenant_id = $1 AND id = $2 RETURNING domain";
+    let mut tx = db.begin().await?;
+    let domain: Option<HostName> = on_tx!(&mut tx, |t| sqlx::query_scalar(sql)
         .bind(tenant)
         .bind(id)
         .bind(status)
         .bind(message)
         .bind(now.0)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
+        .fetch_optional(&mut **t)
+        .await)
     .map_err(DbError::conflict_as("held portal domain"))?;
-    if affected == 0 {
-        return Err(DbError::NotFound("portal domain"));
-    }
-    Ok(())
+    let domain = domain.ok_or(DbError::NotFound("portal domain"))?;
+    announce(&mut tx, tenant, &domain, now).await?;
+    tx.commit().await
 }
 
 /// Every registration of every tenant, by name (the holder of a name
@@ -296,14 +324,19 @@ pub async fn list_all(db: &Db) -> Result<Vec<PortalDomain>, DbError> {
 
 /// Removes the tenant's domain; returns whether it existed.
 pub async fn remove(db: &Db, tenant: TenantId, id: PortalDomainId) -> Result<bool, DbError> {
-    let sql = "DELETE FROM portal_domains WHERE tenant_id = $1 AND id = $2";
-    let affected = on_pool!(db, |pool| sqlx::query(sql)
+    let sql = "DELETE FROM portal_domains WHERE tenant_id = $1 AND id = $2 RETURNING domain";
+    let mut tx = db.begin().await?;
+    let domain: Option<HostName> = on_tx!(&mut tx, |t| sqlx::query_scalar(sql)
         .bind(tenant)
         .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(affected > 0)
+        .fetch_optional(&mut **t)
+        .await)?;
+    let Some(domain) = domain else {
+        return Ok(false);
+    };
+    announce(&mut tx, tenant, &domain, UnixMillis::now()).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Asks the lifecycle worker to look at the domain at `at` (now, for a
@@ -356,8 +389,9 @@ pub async fn record_check(
                observed_cname = COALESCE($5, observed_cname), attempts = $6, next_retry_at = $7, \
                last_checked_at = $8, updated_at = $8, \
                activated_at = CASE WHEN $3 = 'active' THEN COALESCE(activated_at, $8) ELSE activated_at END \
-               WHERE tenant_id = $1 AND id = $2 AND status <> 'disabled'";
-    on_pool!(db, |pool| sqlx::query(sql)
+               WHERE tenant_id = $1 AND id = $2 AND status <> 'disabled' RETURNING domain";
+    let mut tx = db.begin().await?;
+    let domain: Option<HostName> = on_tx!(&mut tx, |t| sqlx::query_scalar(sql)
         .bind(tenant)
         .bind(id)
         .bind(result.status)
@@ -366,10 +400,12 @@ pub async fn record_check(
         .bind(result.attempts)
         .bind(result.next_retry_at.map(|t| t.0))
         .bind(now.0)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-    Ok(())
+        .fetch_optional(&mut **t)
+        .await)?;
+    if let Some(domain) = domain {
+        announce(&mut tx, tenant, &domain, now).await?;
+    }
+    tx.commit().await
 }
 
 /// Domains whose next check is due: pending ones (DNS or certificate) and

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{catalog, roles, Db, DbError};
+use super::{catalog, changes, roles, Db, DbError};
 use crate::clock::UnixMillis;
 use crate::email::EmailAddress;
 use crate::ids::TenantId;
@@ -45,6 +45,8 @@ pub async fn create(db: &Db, slug: &TenantSlug, name: &str) -> Result<Tenant, Db
     .map_err(DbError::conflict_as("tenant slug"))?;
     roles::create_defaults(&mut tx, tenant.id).await?;
     catalog::create_defaults(&mut tx, tenant.id).await?;
+    // Its canonical host may be cached as unknown.
+    changes::record_tenant(&mut tx, tenant.id, UnixMillis::now()).await?;
     tx.commit().await?;
     Ok(tenant)
 }
@@ -115,28 +117,32 @@ pub async fn signin_policy(db: &Db, id: TenantId) -> Result<SignInPolicy, DbErro
 pub async fn set_signin_policy(db: &Db, id: TenantId, policy: &SignInPolicy) -> Result<(), DbError> {
     let sql = "UPDATE tenants SET require_2fa_clients = $2, require_2fa_staff = $3, \
                password_signin_clients = $4, password_signin_staff = $5 WHERE id = $1";
-    on_pool!(db, |pool| sqlx::query(sql)
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(sql)
         .bind(id)
         .bind(policy.require_2fa_clients)
         .bind(policy.require_2fa_staff)
         .bind(policy.password_signin_clients)
         .bind(policy.password_signin_staff)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|_| ()))?;
-    Ok(())
+    changes::record_tenant(&mut tx, id, UnixMillis::now()).await?;
+    tx.commit().await
 }
 
 /// Sets where replies to the tenant's mail go (empty: nowhere special).
 pub async fn set_reply_to(db: &Db, id: TenantId, reply_to: Option<&EmailAddress>) -> Result<(), DbError> {
     let value = reply_to.map(ToString::to_string).unwrap_or_default();
-    on_pool!(db, |pool| sqlx::query(
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(
         "UPDATE tenants SET reply_to = $2 WHERE id = $1"
     )
     .bind(id)
     .bind(&value)
-    .execute(pool)
+    .execute(&mut **t)
     .await
     .map(|_| ()))?;
-    Ok(())
+    changes::record_tenant(&mut tx, id, UnixMillis::now()).await?;
+    tx.commit().await
 }

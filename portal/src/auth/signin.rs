@@ -21,6 +21,7 @@ use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::ott::BindingHash;
 use porta_core::password;
 use porta_core::secret::Secret;
+pub use porta_core::signin_form::SigninForm;
 use porta_core::user_type::UserType;
 use serde::Deserialize;
 
@@ -46,16 +47,6 @@ pub struct SigninQuery {
     error: Option<String>,
     next: Option<String>,
     /// The binding hash of a handoff started on the custom domain.
-    handoff: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct SigninForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    next: Option<String>,
     handoff: Option<String>,
 }
 

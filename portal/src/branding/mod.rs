@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use moka::future::Cache;
 use porta_core::branding::BrandImage;
+use porta_core::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use porta_core::db::branding::{self, Branding};
 use porta_core::db::Db;
 use porta_core::ids::TenantId;
@@ -45,6 +46,21 @@ impl BrandingCache {
     /// After this process changed the tenant's branding.
     pub async fn forget(&self, tenant: TenantId) {
         self.entries.invalidate(&tenant).await;
+    }
+}
+
+/// Another node changed a tenant's branding: the change feed says so.
+impl ChangeSink for BrandingCache {
+    fn apply<'a>(&'a self, change: &'a Change) -> SinkFuture<'a> {
+        Box::pin(async move {
+            if let Change::Tenant { tenant, .. } = change {
+                self.forget(*tenant).await;
+            }
+        })
+    }
+
+    fn flush_all(&self, _reason: FlushReason) {
+        self.entries.invalidate_all();
     }
 }
 
