@@ -378,12 +378,49 @@ impl ResolvesServerCert for CertResolver {
     }
 }
 
+impl CertResolver {
+    /// The cached names a change of `name`'s certificate concerns (every
+    /// name a wildcard covers).
+    fn cached_names_of(&self, name: &str) -> Vec<String> {
+        let raw = name.trim().to_ascii_lowercase();
+        match raw.strip_prefix("*.") {
+            Some(parent) => {
+                let parent = parent.trim_end_matches('.');
+                self.cache
+                    .iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| k.split_once('.').is_some_and(|(_, p)| p == parent))
+                    .map(|k| k.as_str().to_owned())
+                    .collect()
+            }
+            None => cache_key(&raw)
+                .filter(|k| self.cache.contains_key(k))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Loads the cached names of a changed certificate again and replaces
+    /// their entries: until the new one is in, the old one is served, so a
+    /// change never turns a known name into a miss (which the per-address
+    /// limit on unknown names could refuse). When the store cannot be read
+    /// the entry is dropped, and the next handshake loads it.
+    async fn refresh(&self, name: &str) {
+        for key in self.cached_names_of(name) {
+            match self.load(&key).await {
+                (_, LoadOutcome::Error) => self.cache.invalidate(&key),
+                (entry, _) => self.cache.insert(key, entry),
+            }
+        }
+    }
+}
+
 impl ChangeSink for CertResolver {
     fn apply<'a>(&'a self, change: &'a Change) -> SinkFuture<'a> {
-        if let Change::Certificate { name, .. } = change {
-            self.invalidate(name);
+        match change {
+            Change::Certificate { name, .. } => Box::pin(self.refresh(name)),
+            _ => Box::pin(std::future::ready(())),
         }
-        Box::pin(std::future::ready(()))
     }
 
     fn flush_all(&self, _reason: FlushReason) {

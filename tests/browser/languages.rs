@@ -6,8 +6,10 @@
 
 use fantoccini::{Client, Locator};
 
-use super::common::browser::{bounded, click, element, shared, shoot, sign_in, text, wait_for_url};
-use super::common::{demo_user_by_email, DEMO_CUSTOM_DOMAIN};
+use super::common::browser::{
+    bounded, click, element, shared, shoot, sign_in, text, user_by_email, wait_for_url,
+};
+use super::common::DEMO_CUSTOM_DOMAIN;
 use super::CANONICAL_HOST;
 
 /// The words of the menu's first entry in each language.
@@ -82,7 +84,7 @@ async fn tour(lang: &'static str, staff: bool) {
         (_, false) => "jane.doe@globex.example",
         (_, true) => "alex.admin@acme-it.example",
     };
-    let user = demo_user_by_email(&shared.demo, email);
+    let user = user_by_email(&shared.demo, email);
     let origin = if staff {
         shared.origin(CANONICAL_HOST)
     } else {

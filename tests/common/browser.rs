@@ -346,23 +346,7 @@ impl Shared {
 /// The demo.json user with this email address.
 #[track_caller]
 pub fn user_by_email(demo: &Value, email: &str) -> DemoUser {
-    let user = demo["users"]
-        .as_array()
-        .expect("users array")
-        .iter()
-        .find(|u| u["email"] == email)
-        .unwrap_or_else(|| panic!("no user {email} in demo.json: {demo}"));
-    let field = |k: &str| {
-        user[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("demo user field {k}: {user}"))
-            .to_owned()
-    };
-    DemoUser {
-        email: field("email"),
-        password: field("password"),
-        signin_url: field("signin_url"),
-    }
+    super::demo_user_where(demo, "email", email)
 }
 
 /// base64(SHA-256(SubjectPublicKeyInfo)) of the PEM certificate at `path`,

@@ -943,15 +943,15 @@ pub struct DemoUser {
     pub signin_url: String,
 }
 
-/// The user with `email` in a parsed demo.json.
+/// The first demo.json user whose `key` is `value`.
 #[track_caller]
-pub fn demo_user_by_email(demo: &Value, email: &str) -> DemoUser {
+pub fn demo_user_where(demo: &Value, key: &str, value: &str) -> DemoUser {
     let user = demo["users"]
         .as_array()
         .expect("users array")
         .iter()
-        .find(|u| u["email"] == email)
-        .unwrap_or_else(|| panic!("no {email} in demo.json: {demo}"));
+        .find(|u| u[key] == value)
+        .unwrap_or_else(|| panic!("no user with {key} {value} in demo.json: {demo}"));
     let field = |k: &str| {
         user[k]
             .as_str()
@@ -968,23 +968,7 @@ pub fn demo_user_by_email(demo: &Value, email: &str) -> DemoUser {
 /// The user of `user_type` in a parsed demo.json.
 #[track_caller]
 pub fn demo_user(demo: &Value, user_type: &str) -> DemoUser {
-    let user = demo["users"]
-        .as_array()
-        .expect("users array")
-        .iter()
-        .find(|u| u["user_type"] == user_type)
-        .unwrap_or_else(|| panic!("no {user_type} user in demo.json: {demo}"));
-    let field = |k: &str| {
-        user[k]
-            .as_str()
-            .unwrap_or_else(|| panic!("demo user field {k}: {user}"))
-            .to_owned()
-    };
-    DemoUser {
-        email: field("email"),
-        password: field("password"),
-        signin_url: field("signin_url"),
-    }
+    demo_user_where(demo, "user_type", user_type)
 }
 
 // ---------------------------------------------------------------------------
