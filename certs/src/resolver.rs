@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -163,6 +163,9 @@ pub struct CertResolver {
     confirmed: Cache<String, Arc<CertifiedKey>>,
     inflight: Inflight,
     counters: Counters,
+    /// Without the pre-TLS hook ([`CertResolver::queue_misses`]): names
+    /// `resolve` did not find, for a background task to load.
+    misses: OnceLock<tokio::sync::mpsc::Sender<String>>,
 }
 
 /// How long a confirmed certificate stays available to the handshake that
@@ -204,7 +207,20 @@ impl CertResolver {
                 .build(),
             inflight: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            misses: OnceLock::new(),
         }
+    }
+
+    /// For an edge without the pre-TLS hook: from now on, a name
+    /// [`ResolvesServerCert::resolve`] does not find (that handshake fails)
+    /// is sent to the returned receiver (up to `capacity` waiting; more
+    /// are dropped), whose reader loads it with
+    /// [`CertResolver::ensure_loaded`] for the next connection. `None` if
+    /// already called.
+    pub fn queue_misses(&self, capacity: usize) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+        self.misses.set(tx).ok()?;
+        Some(rx)
     }
 
     pub fn settings(&self) -> ResolverSettings {
@@ -369,7 +385,13 @@ impl ResolvesServerCert for CertResolver {
             Some(Entry::Found { key, .. }) => Some(key),
             Some(Entry::Missing) => None,
             // Expired since the pre-TLS hook confirmed it: serve what it confirmed.
-            None => self.confirmed.get(&key),
+            None => {
+                let confirmed = self.confirmed.get(&key);
+                if let (None, Some(misses)) = (&confirmed, self.misses.get()) {
+                    let _ = misses.try_send(key);
+                }
+                confirmed
+            }
         }
     }
 }

@@ -89,3 +89,29 @@ impl BackgroundService for LifecycleService {
         }
     }
 }
+
+/// Without the pre-TLS hook (`edge.client_hello_hook = false`): loads the
+/// names whose handshake found no cached certificate, for their next
+/// connection.
+pub struct MissLoader {
+    pub resolver: Arc<CertResolver>,
+    pub misses: parking_lot::Mutex<Option<tokio::sync::mpsc::Receiver<String>>>,
+}
+
+#[async_trait]
+impl BackgroundService for MissLoader {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let Some(mut misses) = self.misses.lock().take() else { return };
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                name = misses.recv() => match name {
+                    Some(name) => {
+                        self.resolver.ensure_loaded(&name).await;
+                    }
+                    None => return,
+                },
+            }
+        }
+    }
+}
