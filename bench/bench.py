@@ -235,6 +235,8 @@ http_listen = "127.0.0.1:{self.http}"
 https_listen = "127.0.0.1:{self.https}"
 upstreams = ["127.0.0.1:{UPSTREAM_H1}"]
 cert_cache_ttl_seconds = 3600
+# Larger than the largest store here (as config/porta.example.toml advises).
+cert_cache_max_entries = 200000
 unknown_sni_per_ip_per_minute = 100000
 ott_exchanges_per_ip_per_minute = 100000
 threads = {WORKERS}
@@ -245,6 +247,14 @@ listen = "127.0.0.1:{self.metrics}"
 [security]
 master_key = "{MASTER_KEY}"
 """)
+        # A key of BENCH_EDGE_EXTRA replaces the line above that sets it.
+        text = self.config.read_text()
+        for line in EDGE_EXTRA.splitlines():
+            key = line.split("=")[0].strip()
+            if key:
+                text = re.sub(rf"^{key} = .*\n", "", text, count=1, flags=re.M)
+        self.config.write_text(text.replace(EDGE_EXTRA, "") .replace("[metrics]", EDGE_EXTRA + "\n[metrics]", 1)
+                               if EDGE_EXTRA else text)
         self.proc = None
         self.porta("migrate")
 
@@ -271,7 +281,11 @@ master_key = "{MASTER_KEY}"
 # ---------------------------------------------------------------- clients
 
 def to_ms(text):
-    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        return float("nan")
+    if m.group(2) == "m":
+        return float(m.group(1)) * 60_000
     value, unit = float(m.group(1)), m.group(2)
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
@@ -285,8 +299,8 @@ def wrk(url, conns, close=False):
 
 def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    pct = lambda p: to_ms(m.group(1)) if (m := re.search(rf"\n\s+{p}%\s+(\S+)", out)) else float("nan")
+    p50, p99 = pct(50), pct(99)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(bad.group(1)) if bad else 0,

@@ -114,6 +114,7 @@ enum Entry {
         key: Arc<CertifiedKey>,
         /// Time left until the certificate's `not_after` when it was loaded.
         valid_for: Duration,
+        loaded_at: Instant,
     },
     Missing,
 }
@@ -246,9 +247,19 @@ impl CertResolver {
             return LoadOutcome::Unknown;
         };
         match self.cache.get(&key) {
-            Some(Entry::Found { key: certified, .. }) => {
+            Some(Entry::Found {
+                key: certified,
+                valid_for,
+                loaded_at,
+            }) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                self.confirmed.insert(key, certified);
+                // Only an entry that may expire before the handshake needs
+                // the grace copy: a write per hit would cost more than the
+                // lookup (moka inserts queue maintenance work).
+                let ttl = self.settings.positive_ttl.min(valid_for);
+                if loaded_at.elapsed() + HANDSHAKE_GRACE >= ttl {
+                    self.confirmed.insert(key, certified);
+                }
                 return LoadOutcome::Hit;
             }
             Some(Entry::Missing) => {
@@ -308,6 +319,7 @@ impl CertResolver {
                     Entry::Found {
                         key: certified,
                         valid_for,
+                        loaded_at: Instant::now(),
                     },
                     LoadOutcome::Loaded,
                 )

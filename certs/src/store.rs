@@ -188,7 +188,8 @@ fn parse_and_check(domain: &str, chain_pem: &str, key_pem: &str) -> Result<Parse
 /// The signing key rustls would serve for a PEM private key.
 fn signing_key(key_pem: &str) -> Result<Arc<dyn rustls::sign::SigningKey>, StoreError> {
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|_| StoreError::KeyPem)?;
-    rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| StoreError::UnsupportedKey(e.to_string()))
+    rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| StoreError::UnsupportedKey(e.to_string()))
 }
 
 /// [`parse_and_check`] with the key already parsed.

@@ -164,7 +164,7 @@ pub fn build_with_listeners(
         ResolverSettings {
             positive_ttl: config.edge.cert_cache_ttl,
             negative_ttl: config.edge.negative_cache_ttl,
-            max_entries: 100_000,
+            max_entries: config.edge.cert_cache_max_entries,
         },
     ));
     let dns = CnameVerifier::new(&config.dns_nameservers).map_err(|e| EdgeError::Dns(e.to_string()))?;

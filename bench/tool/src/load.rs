@@ -167,7 +167,8 @@ pub async fn run(args: TlsArgs) -> anyhow::Result<()> {
     let deadline = started + Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
     for _ in 0..args.conns {
-        let (names, connector, path, cursor) = (names.clone(), connector.clone(), path.clone(), cursor.clone());
+        let (names, connector, path, cursor) =
+            (names.clone(), connector.clone(), path.clone(), cursor.clone());
         let each_once = args.each_once;
         let addr = args.addr;
         tasks.push(tokio::spawn(async move {
@@ -189,7 +190,9 @@ pub async fn run(args: TlsArgs) -> anyhow::Result<()> {
                 match once(&connector, addr, name, &path).await {
                     Ok(status) if status < 500 => {
                         tally.ok += 1;
-                        tally.micros.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        tally
+                            .micros
+                            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                     }
                     _ => tally.errors += 1,
                 }
@@ -226,10 +229,16 @@ pub async fn first_handshake(addr: SocketAddr, name: &str, timeout_seconds: u64)
     let deadline = started + Duration::from_secs(timeout_seconds);
     loop {
         if once(&connector, addr, name, "/healthz").await.is_ok() {
-            println!("{}", serde_json::json!({ "ms": started.elapsed().as_secs_f64() * 1000.0 }));
+            println!(
+                "{}",
+                serde_json::json!({ "ms": started.elapsed().as_secs_f64() * 1000.0 })
+            );
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "no handshake within {timeout_seconds} s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no handshake within {timeout_seconds} s"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }

@@ -77,7 +77,12 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let domain = HostName::parse(&args.domain).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let started = Instant::now();
 
-    let tenant = tenants::create(&db, &TenantSlug::parse("handoff").map_err(|e| anyhow::anyhow!("{e:?}"))?, "Handoff").await?;
+    let tenant = tenants::create(
+        &db,
+        &TenantSlug::parse("handoff").map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        "Handoff",
+    )
+    .await?;
     let canonical = HostName::parse(&format!("handoff.{}", config.canonical_base))
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let email = EmailAddress::parse("staff@handoff.example").map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -110,7 +115,9 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     )
     .await?;
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let chain = CertificateParams::new(vec![domain.to_string()])?.self_signed(&key)?.pem();
+    let chain = CertificateParams::new(vec![domain.to_string()])?
+        .self_signed(&key)?
+        .pem();
     store::insert(
         &db,
         &master,
@@ -130,7 +137,12 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..workers {
         let count = args.count / workers + usize::from(w < args.count % workers);
-        let (db, key, email, canonical) = (db.clone(), ott_key.signing().1.clone(), email.clone(), canonical.clone());
+        let (db, key, email, canonical) = (
+            db.clone(),
+            ott_key.signing().1.clone(),
+            email.clone(),
+            canonical.clone(),
+        );
         let (tenant, domain) = (tenant.id, registered.id);
         tasks.spawn(async move {
             let next = NextPath::or_landing(None, PortalArea::Msp);
@@ -231,7 +243,9 @@ pub async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
                 match load::exchange_once(&connector, addr, &domain, request.as_bytes()).await {
                     Ok(200) => {
                         tally.0 += 1;
-                        tally.2.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        tally
+                            .2
+                            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                     }
                     _ => tally.1 += 1,
                 }

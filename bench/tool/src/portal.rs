@@ -40,7 +40,9 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let db = crate::seed::open(&config).await?;
     let keys = key_file::session_keys(&config)?;
     let slug = TenantSlug::parse(&args.tenant).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let tenant = tenants::find_by_slug(&db, &slug).await?.context("no such tenant")?;
+    let tenant = tenants::find_by_slug(&db, &slug)
+        .await?
+        .context("no such tenant")?;
     let client = clients::find_by_name(&db, tenant.id, &args.client)
         .await?
         .context("no such client company")?;

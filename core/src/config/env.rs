@@ -100,10 +100,11 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
     ),
     var("PORTA_EDGE_THREADS", "edge.threads", EnvKind::Integer),
     var(
-        "PORTA_EDGE_WORK_STEALING",
-        "edge.work_stealing",
-        EnvKind::Boolean,
+        "PORTA_EDGE_CERT_CACHE_MAX_ENTRIES",
+        "edge.cert_cache_max_entries",
+        EnvKind::Integer,
     ),
+    var("PORTA_EDGE_WORK_STEALING", "edge.work_stealing", EnvKind::Boolean),
     var(
         "PORTA_EDGE_UPSTREAM_KEEPALIVE_POOL_SIZE",
         "edge.upstream_keepalive_pool_size",

@@ -173,6 +173,8 @@ pub struct EdgeConfig {
     /// Worker threads of the edge's proxy service (Pingora's `threads`);
     /// default: the number of cores.
     pub threads: usize,
+    /// Certificates (and unknown names) the edge's cache holds at most.
+    pub cert_cache_max_entries: u64,
     /// Whether the edge's threads share one runtime and steal each other's
     /// tasks (Pingora's `work_stealing`), or each runs its own.
     pub work_stealing: bool,

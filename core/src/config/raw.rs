@@ -111,6 +111,7 @@ pub struct RawEdge {
     pub hsts_max_age_seconds: Field<u32>,
     pub hsts_include_subdomains: Field<bool>,
     pub threads: Field<u32>,
+    pub cert_cache_max_entries: Field<u32>,
     pub work_stealing: Field<bool>,
     pub upstream_keepalive_pool_size: Field<u32>,
     pub read_buffer_bytes: Field<u32>,

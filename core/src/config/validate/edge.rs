@@ -79,6 +79,9 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
         .take("edge.hsts_include_subdomains", i.0)
         .unwrap_or(false);
     let threads = raw.threads.take("edge.threads", i.0);
+    let cache_entries = raw
+        .cert_cache_max_entries
+        .take("edge.cert_cache_max_entries", i.0);
     let work_stealing = raw
         .work_stealing
         .take("edge.work_stealing", i.0)
@@ -136,6 +139,12 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
         }),
         threads: i.in_range("edge.threads", threads, default_threads(), (1, 1024)) as usize,
         work_stealing,
+        cert_cache_max_entries: u64::from(i.in_range(
+            "edge.cert_cache_max_entries",
+            cache_entries,
+            100_000,
+            (1, 10_000_000),
+        )),
         upstream_keepalive_pool_size: i.in_range(
             "edge.upstream_keepalive_pool_size",
             pool,
