@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -116,6 +116,7 @@ enum Entry {
         key: Arc<CertifiedKey>,
         /// Time left until the certificate's `not_after` when it was loaded.
         valid_for: Duration,
+        loaded_at: Instant,
     },
     Missing,
 }
@@ -165,6 +166,9 @@ pub struct CertResolver {
     confirmed: Cache<String, Arc<CertifiedKey>>,
     inflight: Inflight,
     counters: Counters,
+    /// Without the pre-TLS hook ([`CertResolver::queue_misses`]): names
+    /// `resolve` did not find, for a background task to load.
+    misses: OnceLock<tokio::sync::mpsc::Sender<String>>,
 }
 
 /// How long a confirmed certificate stays available to the handshake that
@@ -206,7 +210,20 @@ impl CertResolver {
                 .build(),
             inflight: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            misses: OnceLock::new(),
         }
+    }
+
+    /// For an edge without the pre-TLS hook: from now on, a name
+    /// [`ResolvesServerCert::resolve`] does not find (that handshake fails)
+    /// is sent to the returned receiver (up to `capacity` waiting; more
+    /// are dropped), whose reader loads it with
+    /// [`CertResolver::ensure_loaded`] for the next connection. `None` if
+    /// already called.
+    pub fn queue_misses(&self, capacity: usize) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+        self.misses.set(tx).ok()?;
+        Some(rx)
     }
 
     pub fn settings(&self) -> ResolverSettings {
@@ -232,9 +249,19 @@ impl CertResolver {
             return LoadOutcome::Unknown;
         };
         match self.cache.get(&key) {
-            Some(Entry::Found { key: certified, .. }) => {
+            Some(Entry::Found {
+                key: certified,
+                valid_for,
+                loaded_at,
+            }) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                self.confirmed.insert(key, certified);
+                // Only an entry that may expire before the handshake needs
+                // the grace copy: a write per hit would cost more than the
+                // lookup (moka inserts queue maintenance work).
+                let ttl = self.settings.positive_ttl.min(valid_for);
+                if loaded_at.elapsed() + HANDSHAKE_GRACE >= ttl {
+                    self.confirmed.insert(key, certified);
+                }
                 return LoadOutcome::Hit;
             }
             Some(Entry::Missing) => {
@@ -294,6 +321,7 @@ impl CertResolver {
                     Entry::Found {
                         key: certified,
                         valid_for,
+                        loaded_at: Instant::now(),
                     },
                     LoadOutcome::Loaded,
                 )
@@ -373,7 +401,13 @@ impl ResolvesServerCert for CertResolver {
             Some(Entry::Found { key, .. }) => Some(key),
             Some(Entry::Missing) => None,
             // Expired since the pre-TLS hook confirmed it: serve what it confirmed.
-            None => self.confirmed.get(&key),
+            None => {
+                let confirmed = self.confirmed.get(&key);
+                if let (None, Some(misses)) = (&confirmed, self.misses.get()) {
+                    let _ = misses.try_send(key);
+                }
+                confirmed
+            }
         }
     }
 }

@@ -183,6 +183,22 @@ struct Parsed {
 
 /// Checks the chain and the key belong together and cover `domain`.
 fn parse_and_check(domain: &str, chain_pem: &str, key_pem: &str) -> Result<Parsed, StoreError> {
+    check_with_key(domain, chain_pem, signing_key(key_pem)?)
+}
+
+/// The signing key rustls would serve for a PEM private key.
+fn signing_key(key_pem: &str) -> Result<Arc<dyn rustls::sign::SigningKey>, StoreError> {
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|_| StoreError::KeyPem)?;
+    rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| StoreError::UnsupportedKey(e.to_string()))
+}
+
+/// [`parse_and_check`] with the key already parsed.
+fn check_with_key(
+    domain: &str,
+    chain_pem: &str,
+    signing: Arc<dyn rustls::sign::SigningKey>,
+) -> Result<Parsed, StoreError> {
     let chain = parse_chain(chain_pem)?;
     let (_, leaf) =
         x509_parser::parse_x509_certificate(&chain[0]).map_err(|e| StoreError::Certificate(e.to_string()))?;
@@ -210,9 +226,6 @@ fn parse_and_check(domain: &str, chain_pem: &str, key_pem: &str) -> Result<Parse
         });
     }
 
-    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|_| StoreError::KeyPem)?;
-    let signing = rustls::crypto::ring::sign::any_supported_type(&key)
-        .map_err(|e| StoreError::UnsupportedKey(e.to_string()))?;
     // Every ring key reports its public key, so "unknown" is a mismatch too.
     CertifiedKey::new(chain, signing)
         .keys_match()
@@ -267,6 +280,70 @@ fn covers(san: &str, domain: &str) -> bool {
             .is_some_and(|(_, domain_parent)| domain_parent == parent),
         _ => false,
     }
+}
+
+/// Stores many certificates in one transaction (bulk imports, the
+/// benchmark's 100 000-certificate store): each is checked as by
+/// [`insert`] and its key sealed, and each domain's earlier rows are
+/// marked replaced. A private key shared by several certificates is parsed
+/// once. Nothing is stored if any of them fails its checks. Returns how
+/// many were stored.
+pub async fn insert_many(
+    db: &Db,
+    master: &MasterKey,
+    new: &[NewCertificate<'_>],
+    now: UnixMillis,
+) -> Result<usize, StoreError> {
+    let mut keys: std::collections::HashMap<&str, Arc<dyn rustls::sign::SigningKey>> =
+        std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(new.len());
+    for cert in new {
+        let domain = normalize_domain(cert.domain)?;
+        let signing = match keys.get(cert.key_pem) {
+            Some(signing) => signing.clone(),
+            None => {
+                let signing = signing_key(cert.key_pem)?;
+                keys.insert(cert.key_pem, signing.clone());
+                signing
+            }
+        };
+        let parsed = check_with_key(&domain, cert.chain_pem, signing)?;
+        let sealed = master.seal(cert.key_pem.as_bytes(), domain.as_bytes());
+        rows.push((domain, parsed, sealed, cert));
+    }
+    let mut tx = db.begin().await?;
+    for (domain, parsed, sealed, cert) in &rows {
+        on_tx!(&mut tx, |t| sqlx::query(
+            "UPDATE certificates SET replaced_at = $2 WHERE domain = $1 AND replaced_at IS NULL"
+        )
+        .bind(domain)
+        .bind(now.0)
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+        on_tx!(&mut tx, |t| sqlx::query(
+            "INSERT INTO certificates (id, tenant_id, domain, issuer, serial, not_before, not_after, \
+             chain_pem, key_encrypted, key_nonce, created_at, replaced_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)"
+        )
+        .bind(CertificateId::generate().to_string())
+        .bind(cert.tenant)
+        .bind(domain)
+        .bind(cert.issuer)
+        .bind(&parsed.serial)
+        .bind(parsed.not_before)
+        .bind(parsed.not_after)
+        .bind(cert.chain_pem)
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.nonce)
+        .bind(now.0)
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+    }
+    tx.commit().await?;
+    tracing::info!(count = rows.len(), "certificates stored");
+    Ok(rows.len())
 }
 
 /// Stores a certificate: checks that the chain parses, that the key matches

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::listeners::tls::TlsSettings;
-use pingora::listeners::ALPN;
+use pingora::listeners::{L4BufferSettings, ListenerConfig, ALPN};
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
@@ -58,7 +58,7 @@ use porta_core::session_token::SessionKeys;
 use crate::change_service::ChangeService;
 use crate::deadline::{DeadlineApp, ReadDeadlines};
 use crate::housekeeping::Housekeeping;
-use crate::lifecycle_service::LifecycleService;
+use crate::lifecycle_service::{LifecycleService, MissLoader};
 use crate::listeners::{BoundListener, PreBound};
 use crate::metrics::MetricsApp;
 use crate::proxy::EdgeProxy;
@@ -167,7 +167,7 @@ pub fn build_with_listeners(
         ResolverSettings {
             positive_ttl: config.edge.cert_cache_ttl,
             negative_ttl: config.edge.negative_cache_ttl,
-            max_entries: 100_000,
+            max_entries: config.edge.cert_cache_max_entries,
         },
     ));
     let dns = CnameVerifier::new(&config.dns_nameservers).map_err(|e| EdgeError::Dns(e.to_string()))?;
@@ -199,7 +199,9 @@ pub fn build_with_listeners(
     let mut server = Server::new_with_opt_and_conf(
         None,
         ServerConf {
-            threads: 2,
+            threads: config.edge.threads,
+            work_stealing: config.edge.work_stealing,
+            upstream_keepalive_pool_size: config.edge.upstream_keepalive_pool_size,
             grace_period_seconds: Some(0),
             graceful_shutdown_timeout_seconds: Some(2),
             ..ServerConf::default()
@@ -224,14 +226,27 @@ pub fn build_with_listeners(
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
     tls.set_cert_resolver(resolver.clone());
     tls.set_alpn(ALPN::H2H1);
-    proxy.add_tls_with_settings(&https.key(), None, tls);
+    let buffers = L4BufferSettings::new(config.edge.read_buffer_bytes, config.edge.write_buffer_bytes);
     proxy
         .endpoints()
-        .set_pre_tls_callback(Arc::new(ClientHelloLoader {
-            resolver: resolver.clone(),
-            db: db_for_hello,
-            misses: IpRateLimiter::per_minute(config.edge.unknown_sni_per_ip_per_minute),
-        }));
+        .add_listener(ListenerConfig::tcp(https.key()).tls(tls).l4_buffer(buffers));
+    if config.edge.client_hello_hook {
+        proxy
+            .endpoints()
+            .set_pre_tls_callback(Arc::new(ClientHelloLoader {
+                resolver: resolver.clone(),
+                db: db_for_hello,
+                misses: IpRateLimiter::per_minute(config.edge.unknown_sni_per_ip_per_minute),
+            }));
+    } else if let Some(misses) = resolver.queue_misses(1024) {
+        server.add_service(pingora::services::background::background_service(
+            "porta-certificate-misses",
+            MissLoader {
+                resolver: resolver.clone(),
+                misses: parking_lot::Mutex::new(Some(misses)),
+            },
+        ));
+    }
     server.add_service(PreBound::new(proxy, vec![http, https]));
 
     server.add_service(pingora::services::background::background_service(

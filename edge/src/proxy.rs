@@ -336,14 +336,16 @@ impl ProxyHttp for EdgeProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let client_set: Vec<String> = upstream_request
+        // Header names are stored lower-case: nothing to allocate unless a
+        // client did send one of these.
+        let client_set: Vec<http::HeaderName> = upstream_request
             .headers
             .keys()
-            .map(|name| name.as_str().to_ascii_lowercase())
-            .filter(|name| is_forwarding_header(name))
+            .filter(|name| is_forwarding_header(name.as_str()))
+            .cloned()
             .collect();
         for name in client_set {
-            upstream_request.remove_header(name.as_str());
+            upstream_request.remove_header(&name);
         }
         if let Some(host) = &ctx.host {
             upstream_request.insert_header("x-forwarded-host", host.as_str())?;
@@ -359,7 +361,7 @@ impl ProxyHttp for EdgeProxy {
                 route,
                 client_ip: ip,
             };
-            let value = self.state.context.sign(&context, UnixMillis::now());
+            let value = signed_context(&self.state.context, context, UnixMillis::now());
             upstream_request.insert_header(CONTEXT_HEADER, value)?;
         }
         Ok(())
@@ -427,11 +429,60 @@ impl ProxyHttp for EdgeProxy {
             .map(|r| r.status.as_u16())
             .or(ctx.local_status)
             .unwrap_or(0);
-        EdgeMetrics::global()
-            .requests
-            .with_label_values(&[ctx.host_kind, &status.to_string()])
-            .inc();
+        count_request(ctx.host_kind, status);
     }
+}
+
+thread_local! {
+    /// This thread's last signed request context: one signature serves
+    /// every request of the same client, host and second (a keep-alive
+    /// connection's), instead of an HMAC and three allocations each.
+    static LAST_CONTEXT: std::cell::RefCell<Option<(RequestContext, i64, String)>> =
+        const { std::cell::RefCell::new(None) };
+    /// This thread's request counters by (host kind, status): the
+    /// labelled lookup (hashing the label values under a lock) once per
+    /// pair, not per request.
+    static REQUEST_COUNTERS: std::cell::RefCell<Vec<(&'static str, u16, prometheus::IntCounter)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The signed context header for `context` at `now` (see [`LAST_CONTEXT`]).
+fn signed_context(
+    signer: &porta_core::request_context::ContextSigner,
+    context: RequestContext,
+    now: UnixMillis,
+) -> String {
+    let second = now.as_seconds();
+    LAST_CONTEXT.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((cached, at, value)) = last.as_ref() {
+            if *at == second && *cached == context {
+                return value.clone();
+            }
+        }
+        let value = signer.sign(&context, now);
+        *last = Some((context, second, value.clone()));
+        value
+    })
+}
+
+/// `porta_edge_requests_total{host_kind, status}` += 1.
+fn count_request(host_kind: &'static str, status: u16) {
+    REQUEST_COUNTERS.with(|counters| {
+        let mut counters = counters.borrow_mut();
+        if let Some((_, _, counter)) = counters
+            .iter()
+            .find(|(kind, code, _)| *code == status && *kind == host_kind)
+        {
+            counter.inc();
+            return;
+        }
+        let counter = EdgeMetrics::global()
+            .requests
+            .with_label_values(&[host_kind, &status.to_string()]);
+        counter.inc();
+        counters.push((host_kind, status, counter));
+    });
 }
 
 #[cfg(test)]

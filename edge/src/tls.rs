@@ -196,8 +196,17 @@ impl PreTlsProcess for ClientHelloLoader {
         };
         match self.resolver.ensure_loaded_if(&name, may_query).await {
             LoadOutcome::Hit => {
-                metrics.cert_cache.with_label_values(&["hit"]).inc();
-                metrics.client_hellos.with_label_values(&["sni_known"]).inc();
+                // The hot path: the two labelled counters looked up once.
+                static HIT: std::sync::OnceLock<(prometheus::IntCounter, prometheus::IntCounter)> =
+                    std::sync::OnceLock::new();
+                let (hit, known) = HIT.get_or_init(|| {
+                    (
+                        metrics.cert_cache.with_label_values(&["hit"]),
+                        metrics.client_hellos.with_label_values(&["sni_known"]),
+                    )
+                });
+                hit.inc();
+                known.inc();
                 Ok(())
             }
             LoadOutcome::Loaded => {

@@ -98,6 +98,33 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "edge.hsts_include_subdomains",
         EnvKind::Boolean,
     ),
+    var("PORTA_EDGE_THREADS", "edge.threads", EnvKind::Integer),
+    var(
+        "PORTA_EDGE_CERT_CACHE_MAX_ENTRIES",
+        "edge.cert_cache_max_entries",
+        EnvKind::Integer,
+    ),
+    var("PORTA_EDGE_WORK_STEALING", "edge.work_stealing", EnvKind::Boolean),
+    var(
+        "PORTA_EDGE_UPSTREAM_KEEPALIVE_POOL_SIZE",
+        "edge.upstream_keepalive_pool_size",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_READ_BUFFER_BYTES",
+        "edge.read_buffer_bytes",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_WRITE_BUFFER_BYTES",
+        "edge.write_buffer_bytes",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_CLIENT_HELLO_HOOK",
+        "edge.client_hello_hook",
+        EnvKind::Boolean,
+    ),
     var("PORTA_METRICS_LISTEN", "metrics.listen", EnvKind::Text),
     var("PORTA_DNS_NAMESERVERS", "dns.nameservers", EnvKind::List),
     var("PORTA_SESSION_TTL_HOURS", "session.ttl_hours", EnvKind::Integer),

@@ -170,6 +170,26 @@ pub struct EdgeConfig {
     /// `Strict-Transport-Security` on every HTTPS response; `None` (a
     /// max-age of 0 in the file) sends none.
     pub hsts: Option<Hsts>,
+    /// Worker threads of the edge's proxy service (Pingora's `threads`);
+    /// default: the number of cores.
+    pub threads: usize,
+    /// Certificates (and unknown names) the edge's cache holds at most.
+    pub cert_cache_max_entries: u64,
+    /// Whether the edge's threads share one runtime and steal each other's
+    /// tasks (Pingora's `work_stealing`), or each runs its own.
+    pub work_stealing: bool,
+    /// Idle upstream connections kept for reuse, over all upstreams
+    /// (Pingora's `upstream_keepalive_pool_size`).
+    pub upstream_keepalive_pool_size: usize,
+    /// Bytes buffered per client connection when reading (TLS records are
+    /// read through it) and when writing (Pingora's `L4BufferSettings`).
+    pub read_buffer_bytes: usize,
+    pub write_buffer_bytes: usize,
+    /// Whether the ClientHello is read before the handshake, so that a
+    /// certificate not cached yet is loaded for that very connection. Off
+    /// (measurement only): a name not cached fails its first handshake
+    /// and is loaded in the background.
+    pub client_hello_hook: bool,
 }
 
 /// What the edge's `Strict-Transport-Security` header says. Never

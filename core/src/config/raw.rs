@@ -110,6 +110,13 @@ pub struct RawEdge {
     pub body_read_timeout_seconds: Field<u32>,
     pub hsts_max_age_seconds: Field<u32>,
     pub hsts_include_subdomains: Field<bool>,
+    pub threads: Field<u32>,
+    pub cert_cache_max_entries: Field<u32>,
+    pub work_stealing: Field<bool>,
+    pub upstream_keepalive_pool_size: Field<u32>,
+    pub read_buffer_bytes: Field<u32>,
+    pub write_buffer_bytes: Field<u32>,
+    pub client_hello_hook: Field<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

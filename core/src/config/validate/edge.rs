@@ -11,6 +11,17 @@ use super::Issues;
 /// At most two years, the longest HSTS lifetime browsers keep.
 const MAX_HSTS_SECONDS: u32 = 63_072_000;
 
+/// Defaults chosen by the benchmark (`bench/run`, docs/performance.md).
+const DEFAULT_POOL: u32 = 128;
+const DEFAULT_WORK_STEALING: bool = true;
+const DEFAULT_READ_BUFFER: u32 = 64 * 1024;
+const DEFAULT_WRITE_BUFFER: u32 = 1460;
+
+/// One worker thread per core.
+fn default_threads() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
+}
+
 fn seconds(v: u32) -> Duration {
     Duration::from_secs(u64::from(v))
 }
@@ -67,6 +78,23 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
         .hsts_include_subdomains
         .take("edge.hsts_include_subdomains", i.0)
         .unwrap_or(false);
+    let threads = raw.threads.take("edge.threads", i.0);
+    let cache_entries = raw
+        .cert_cache_max_entries
+        .take("edge.cert_cache_max_entries", i.0);
+    let work_stealing = raw
+        .work_stealing
+        .take("edge.work_stealing", i.0)
+        .unwrap_or(DEFAULT_WORK_STEALING);
+    let pool = raw
+        .upstream_keepalive_pool_size
+        .take("edge.upstream_keepalive_pool_size", i.0);
+    let read_buffer = raw.read_buffer_bytes.take("edge.read_buffer_bytes", i.0);
+    let write_buffer = raw.write_buffer_bytes.take("edge.write_buffer_bytes", i.0);
+    let client_hello_hook = raw
+        .client_hello_hook
+        .take("edge.client_hello_hook", i.0)
+        .unwrap_or(true);
     let hsts_max_age = i.in_range(
         "edge.hsts_max_age_seconds",
         hsts_max_age,
@@ -109,6 +137,33 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
             max_age: seconds(hsts_max_age),
             include_subdomains: hsts_subdomains,
         }),
+        threads: i.in_range("edge.threads", threads, default_threads(), (1, 1024)) as usize,
+        work_stealing,
+        cert_cache_max_entries: u64::from(i.in_range(
+            "edge.cert_cache_max_entries",
+            cache_entries,
+            100_000,
+            (1, 10_000_000),
+        )),
+        upstream_keepalive_pool_size: i.in_range(
+            "edge.upstream_keepalive_pool_size",
+            pool,
+            DEFAULT_POOL,
+            (0, 1_000_000),
+        ) as usize,
+        read_buffer_bytes: i.in_range(
+            "edge.read_buffer_bytes",
+            read_buffer,
+            DEFAULT_READ_BUFFER,
+            (0, 16 * 1024 * 1024),
+        ) as usize,
+        write_buffer_bytes: i.in_range(
+            "edge.write_buffer_bytes",
+            write_buffer,
+            DEFAULT_WRITE_BUFFER,
+            (0, 16 * 1024 * 1024),
+        ) as usize,
+        client_hello_hook,
     }
 }
 
@@ -130,6 +185,11 @@ mod tests {
         assert_eq!(edge.body_read_timeout.as_secs(), 60);
         assert_eq!(edge.unknown_sni_per_ip_per_minute, 60);
         let hsts = edge.hsts.expect("HSTS on by default");
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(edge.threads, cores);
+        assert_eq!(edge.upstream_keepalive_pool_size, 128);
+        assert_eq!((edge.read_buffer_bytes, edge.write_buffer_bytes), (65_536, 1460));
+        assert!(edge.client_hello_hook);
         assert_eq!(hsts.header_value(), "max-age=31536000");
     }
 
@@ -155,6 +215,7 @@ mod tests {
             ("PORTA_EDGE_BODY_READ_TIMEOUT_SECONDS", "100000"),
             ("PORTA_EDGE_HSTS_MAX_AGE_SECONDS", "999999999"),
             ("PORTA_EDGE_UNKNOWN_SNI_PER_IP_PER_MINUTE", "0"),
+            ("PORTA_EDGE_THREADS", "0"),
         ])
         .unwrap_err();
         for key in [
@@ -162,6 +223,7 @@ mod tests {
             "edge.body_read_timeout_seconds",
             "edge.hsts_max_age_seconds",
             "edge.unknown_sni_per_ip_per_minute",
+            "edge.threads",
         ] {
             assert!(e.mentions(key), "{key}: {e}");
         }
