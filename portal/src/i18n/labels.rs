@@ -40,13 +40,8 @@ labelled!(
     ClientStatus => "invoice-status",
     Frequency => "billing-frequency",
     PaymentMethod => "payment-method",
+    OidcPreset => "oidc-preset",
 );
-
-impl Labelled for OidcPreset {
-    fn message_id(&self) -> String {
-        format!("oidc-preset-{}", self.as_str())
-    }
-}
 
 /// How staff read whose turn it is (`response-state-staff-…`).
 pub fn staff_response_state(state: &ResponseState) -> String {

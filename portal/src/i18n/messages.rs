@@ -86,17 +86,23 @@ impl Catalogue {
             .1
     }
 
-    fn format(&self, locale: Locale, id: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {
+    /// The pattern of `id` (or `id.attribute`) in `locale`.
+    fn pattern(&self, locale: Locale, id: &str) -> Option<&fluent_syntax::ast::Pattern<&str>> {
         let bundle = self.bundle(locale);
         let (id, attribute) = match id.split_once('.') {
             Some((id, attribute)) => (id, Some(attribute)),
             None => (id, None),
         };
         let message = bundle.get_message(id)?;
-        let pattern = match attribute {
-            Some(name) => message.get_attribute(name)?.value(),
-            None => message.value()?,
-        };
+        match attribute {
+            Some(name) => Some(message.get_attribute(name)?.value()),
+            None => message.value(),
+        }
+    }
+
+    fn format(&self, locale: Locale, id: &str, args: Option<&FluentArgs<'_>>) -> Option<String> {
+        let bundle = self.bundle(locale);
+        let pattern = self.pattern(locale, id)?;
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, args, &mut errors);
         if !errors.is_empty() {
@@ -125,7 +131,7 @@ pub fn text(locale: Locale, id: &str, args: Option<&FluentArgs<'_>>) -> String {
 /// Whether message `id` exists in `locale` (for code that offers a message
 /// only when there is one, such as optional hints).
 pub fn has(locale: Locale, id: &str) -> bool {
-    CATALOGUE.format(locale, id, None).is_some()
+    CATALOGUE.pattern(locale, id).is_some()
 }
 
 #[cfg(test)]
