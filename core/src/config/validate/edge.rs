@@ -91,6 +91,12 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
         .take("edge.upstream_keepalive_pool_size", i.0);
     let read_buffer = raw.read_buffer_bytes.take("edge.read_buffer_bytes", i.0);
     let write_buffer = raw.write_buffer_bytes.take("edge.write_buffer_bytes", i.0);
+    let h2_streams = raw
+        .h2_max_concurrent_streams
+        .take("edge.h2_max_concurrent_streams", i.0);
+    let h2_resets = raw
+        .h2_max_pending_reset_streams
+        .take("edge.h2_max_pending_reset_streams", i.0);
     let client_hello_hook = raw
         .client_hello_hook
         .take("edge.client_hello_hook", i.0)
@@ -164,6 +170,18 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
             (0, 16 * 1024 * 1024),
         ) as usize,
         client_hello_hook,
+        h2_max_concurrent_streams: i.in_range(
+            "edge.h2_max_concurrent_streams",
+            h2_streams,
+            100,
+            (1, 10_000),
+        ),
+        h2_max_pending_reset_streams: i.in_range(
+            "edge.h2_max_pending_reset_streams",
+            h2_resets,
+            20,
+            (1, 10_000),
+        ),
     }
 }
 
