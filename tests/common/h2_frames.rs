@@ -196,3 +196,59 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Frame {
         }
     }
 }
+
+/// The `:status` of a response header block as h2 servers encode it: an
+/// indexed static entry (200, 204, 206, 304, 400, 404, 500) or a literal
+/// of the static `:status` name, its value plain or Huffman-coded digits.
+/// `None` for anything else.
+pub fn status(block: &[u8]) -> Option<u16> {
+    let first = *block.first()?;
+    let indexed = [(0x88, 200), (0x89, 204), (0x8a, 206), (0x8b, 304), (0x8c, 400), (0x8d, 404), (0x8e, 500)];
+    if let Some((_, status)) = indexed.iter().find(|(byte, _)| *byte == first) {
+        return Some(*status);
+    }
+    // Literal with incremental indexing (01 + index 8), without indexing
+    // or never indexed (000x + index 8).
+    if !matches!(first, 0x48 | 0x08 | 0x18) {
+        return None;
+    }
+    let len_byte = *block.get(1)?;
+    let len = usize::from(len_byte & 0x7f);
+    let value = block.get(2..2 + len)?;
+    let digits = if len_byte & 0x80 == 0 {
+        value.to_vec()
+    } else {
+        huffman_digits(value)?
+    };
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+/// Decodes a Huffman-coded string of digits (RFC 7541 Appendix B: `0`-`2`
+/// are 5-bit codes 0-2, `3`-`9` 6-bit codes 0x19-0x1f), padding of 1s.
+fn huffman_digits(bytes: &[u8]) -> Option<Vec<u8>> {
+    let bits: Vec<u8> = bytes.iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1)).collect();
+    let mut out = Vec::new();
+    let mut at = 0;
+    let take = |at: usize, n: usize| -> Option<u8> {
+        bits.get(at..at + n).map(|b| b.iter().fold(0u8, |acc, bit| acc << 1 | bit))
+    };
+    while at < bits.len() {
+        if bits[at..].iter().all(|b| *b == 1) && bits.len() - at < 8 {
+            break;
+        }
+        match take(at, 5)? {
+            code @ 0..=2 => {
+                out.push(b'0' + code);
+                at += 5;
+            }
+            _ => match take(at, 6)? {
+                code @ 0x19..=0x1f => {
+                    out.push(b'3' + (code - 0x19));
+                    at += 6;
+                }
+                _ => return None,
+            },
+        }
+    }
+    Some(out)
+}
