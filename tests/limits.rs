@@ -138,15 +138,27 @@ async fn request_heads_over_the_limit_are_refused() {
         let reply = get_with_headers(&edge, &[("X-Padding", &padding)])
             .await
             .unwrap_or_else(|| panic!("no answer to a head with a {bytes}-byte header"));
-        seen.push((format!("{bytes} bytes"), (reply.status, answered_by(&reply)), expected));
+        seen.push((
+            format!("{bytes} bytes"),
+            (reply.status, answered_by(&reply)),
+            expected,
+        ));
     }
-    for (count, expected) in [(90, (200, "portal")), (120, (431, "portal")), (300, (400, "edge"))] {
+    for (count, expected) in [
+        (90, (200, "portal")),
+        (120, (431, "portal")),
+        (300, (400, "edge")),
+    ] {
         let names: Vec<String> = (0..count).map(|i| format!("X-Header-{i}")).collect();
         let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
         let reply = get_with_headers(&edge, &headers)
             .await
             .unwrap_or_else(|| panic!("no answer to a head with {count} headers"));
-        seen.push((format!("{count} headers"), (reply.status, answered_by(&reply)), expected));
+        seen.push((
+            format!("{count} headers"),
+            (reply.status, answered_by(&reply)),
+            expected,
+        ));
     }
     for (what, got, expected) in &seen {
         assert_eq!(got, expected, "a head with {what}: {seen:?}");
@@ -266,7 +278,11 @@ async fn body_limits(db: TestDb) {
         over_request.body
     );
     assert_eq!(rows(&pool, "tickets").await, tickets + 1, "no ticket stored");
-    assert_eq!(rows(&pool, "documents").await, documents + 1, "no document stored");
+    assert_eq!(
+        rows(&pool, "documents").await,
+        documents + 1,
+        "no document stored"
+    );
 
     let csrf = edge.signin_csrf("/auth/client-portal/signin").await;
     let jane = jane(&store);
@@ -314,7 +330,11 @@ const MARGIN: Duration = Duration::from_secs(3);
 
 /// Sends `prefix`, then `trickle` a byte every [`TRICKLE`] until the edge
 /// closes; how long after the prefix that was, and what the edge sent.
-async fn trickle<S: AsyncRead + AsyncWrite + Unpin>(stream: S, prefix: &[u8], trickle: &[u8]) -> (Duration, Vec<u8>) {
+async fn trickle<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    prefix: &[u8],
+    trickle: &[u8],
+) -> (Duration, Vec<u8>) {
     let (mut reader, mut writer) = tokio::io::split(stream);
     writer.write_all(prefix).await.expect("the prefix");
     writer.flush().await.expect("flush");
@@ -388,7 +408,12 @@ async fn a_client_sending_a_byte_every_two_seconds_is_cut_off() {
     };
     let plain_head = async {
         let tcp = edge.tcp(edge.http_port).await.expect("connect");
-        trickle(tcp, b"", b"GET / HTTP/1.1\r\nHost: acme.portal.localhost\r\nX-Slow: aaaaaaaaaa").await
+        trickle(
+            tcp,
+            b"",
+            b"GET / HTTP/1.1\r\nHost: acme.portal.localhost\r\nX-Slow: aaaaaaaaaa",
+        )
+        .await
     };
     let body_head = format!(
         "POST /auth/client-portal/signin HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\n\
@@ -422,7 +447,10 @@ async fn h2_connection(edge: &EdgeClient) -> tokio_rustls::client::TlsStream<tok
 }
 
 /// Reads frames until `done` says so, at most [`ANSWER`]; every frame read.
-async fn frames_until<S: AsyncRead + Unpin>(stream: &mut S, mut done: impl FnMut(&[Frame]) -> bool) -> Vec<Frame> {
+async fn frames_until<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    mut done: impl FnMut(&[Frame]) -> bool,
+) -> Vec<Frame> {
     let mut seen = Vec::new();
     let reading = async {
         while let Some(frame) = h2::read_frame(stream).await {
@@ -489,7 +517,11 @@ async fn http2_stream_and_reset_floods_are_bounded() {
             .collect()
     };
     let frames = frames_until(&mut tls, |f| refused(f).len() >= 5).await;
-    assert_eq!(refused(&frames), ids[10..], "the streams beyond ten are refused: {frames:?}");
+    assert_eq!(
+        refused(&frames),
+        ids[10..],
+        "the streams beyond ten are refused: {frames:?}"
+    );
     // One cancelled: room for one more, which is answered.
     let next = 1 + 2 * 15;
     let mut more = h2::rst_stream(ids[0], h2::CANCEL);
@@ -497,10 +529,14 @@ async fn http2_stream_and_reset_floods_are_bounded() {
     tls.write_all(&more).await.expect("cancel one, open one");
     tls.flush().await.expect("flush");
     let frames = frames_until(&mut tls, |f| {
-        f.iter().any(|f| f.stream == next && (f.kind == h2::HEADERS || f.kind == h2::RST_STREAM))
+        f.iter()
+            .any(|f| f.stream == next && (f.kind == h2::HEADERS || f.kind == h2::RST_STREAM))
     })
     .await;
-    let answer = frames.iter().find(|f| f.stream == next).expect("an answer on the new stream");
+    let answer = frames
+        .iter()
+        .find(|f| f.stream == next)
+        .expect("an answer on the new stream");
     assert_eq!(answer.kind, h2::HEADERS, "the new stream is answered: {frames:?}");
     assert_eq!(h2::status(&answer.payload), Some(200), "{answer:?}");
     drop(tls);
@@ -548,10 +584,14 @@ async fn http2_stream_and_reset_floods_are_bounded() {
         .expect("send a big header list");
     tls.flush().await.expect("flush");
     let frames = frames_until(&mut tls, |f| {
-        f.iter().any(|f| f.stream == 1 && (f.kind == h2::HEADERS || f.kind == h2::RST_STREAM))
+        f.iter()
+            .any(|f| f.stream == 1 && (f.kind == h2::HEADERS || f.kind == h2::RST_STREAM))
     })
     .await;
-    let answer = frames.iter().find(|f| f.stream == 1).expect("an answer on stream 1");
+    let answer = frames
+        .iter()
+        .find(|f| f.stream == 1)
+        .expect("an answer on stream 1");
     assert_eq!(answer.kind, h2::HEADERS, "{frames:?}");
     assert_eq!(h2::status(&answer.payload), Some(431), "{answer:?}");
     drop(tls);
@@ -576,7 +616,11 @@ impl Names {
 }
 
 fn minute_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() / 60
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 60
 }
 
 /// Handshakes with SNI `names[i]` from `sources[i % len]`, 64 at a time;
@@ -675,4 +719,3 @@ async fn random_unknown_server_names_cost_a_bounded_number_of_lookups() {
         assert_eq!(rows(&pool, table).await, before, "no new rows in {table}");
     }
 }
-

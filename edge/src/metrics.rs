@@ -64,8 +64,13 @@ impl CertDbLookups {
     const HELP: &'static str = "Certificate lookups that queried the database (cache misses)";
 
     fn new() -> Self {
-        let desc = Desc::new(Self::NAME.to_owned(), Self::HELP.to_owned(), Vec::new(), Default::default())
-            .expect("metric definitions are valid");
+        let desc = Desc::new(
+            Self::NAME.to_owned(),
+            Self::HELP.to_owned(),
+            Vec::new(),
+            Default::default(),
+        )
+        .expect("metric definitions are valid");
         CertDbLookups { desc }
     }
 }

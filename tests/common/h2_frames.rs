@@ -57,9 +57,8 @@ impl Frame {
 
     /// GOAWAY's last stream id.
     pub fn last_stream(&self) -> Option<u32> {
-        (self.kind == GOAWAY).then(|| {
-            u32::from_be_bytes(self.payload[..4].try_into().expect("4 bytes")) & 0x7fff_ffff
-        })
+        (self.kind == GOAWAY)
+            .then(|| u32::from_be_bytes(self.payload[..4].try_into().expect("4 bytes")) & 0x7fff_ffff)
     }
 
     /// The (id, value) pairs of a SETTINGS frame.
@@ -182,7 +181,10 @@ pub async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Frame> {
 /// Sends the preface, reads the server's SETTINGS (returned) and
 /// acknowledges them.
 pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Frame {
-    stream.write_all(&client_preface()).await.expect("send the preface");
+    stream
+        .write_all(&client_preface())
+        .await
+        .expect("send the preface");
     stream.flush().await.expect("flush");
     loop {
         let frame = read_frame(stream).await.expect("the server's SETTINGS");
@@ -203,7 +205,15 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Frame {
 /// `None` for anything else.
 pub fn status(block: &[u8]) -> Option<u16> {
     let first = *block.first()?;
-    let indexed = [(0x88, 200), (0x89, 204), (0x8a, 206), (0x8b, 304), (0x8c, 400), (0x8d, 404), (0x8e, 500)];
+    let indexed = [
+        (0x88, 200),
+        (0x89, 204),
+        (0x8a, 206),
+        (0x8b, 304),
+        (0x8c, 400),
+        (0x8d, 404),
+        (0x8e, 500),
+    ];
     if let Some((_, status)) = indexed.iter().find(|(byte, _)| *byte == first) {
         return Some(*status);
     }
@@ -226,11 +236,15 @@ pub fn status(block: &[u8]) -> Option<u16> {
 /// Decodes a Huffman-coded string of digits (RFC 7541 Appendix B: `0`-`2`
 /// are 5-bit codes 0-2, `3`-`9` 6-bit codes 0x19-0x1f), padding of 1s.
 fn huffman_digits(bytes: &[u8]) -> Option<Vec<u8>> {
-    let bits: Vec<u8> = bytes.iter().flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1)).collect();
+    let bits: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1))
+        .collect();
     let mut out = Vec::new();
     let mut at = 0;
     let take = |at: usize, n: usize| -> Option<u8> {
-        bits.get(at..at + n).map(|b| b.iter().fold(0u8, |acc, bit| acc << 1 | bit))
+        bits.get(at..at + n)
+            .map(|b| b.iter().fold(0u8, |acc, bit| acc << 1 | bit))
     };
     while at < bits.len() {
         if bits[at..].iter().all(|b| *b == 1) && bits.len() - at < 8 {

@@ -49,7 +49,11 @@ async fn status_of(db: &Db, domain: &str) -> DomainStatus {
 
 /// Lower-case hex without separators or leading zeros.
 fn hex(serial: &str) -> String {
-    serial.replace(':', "").to_ascii_lowercase().trim_start_matches('0').to_owned()
+    serial
+        .replace(':', "")
+        .to_ascii_lowercase()
+        .trim_start_matches('0')
+        .to_owned()
 }
 
 /// Process A (`porta up`, 8-second leases) takes the lease on a domain whose
@@ -114,7 +118,10 @@ async fn a_process_killed_mid_order_is_taken_over_after_its_lease() {
         .all(|c| c.domain != DOMAIN));
 
     // B, on the same database and ports; validations now reach its edge.
-    world.gate.open(std::net::SocketAddr::from(([127, 0, 0, 1], store.ports.edge_http)));
+    world.gate.open(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        store.ports.edge_http,
+    )));
     let b = world.up(&store, &[]);
     let deadline = Instant::now() + A_LEASE + ORDER;
     loop {
@@ -122,7 +129,11 @@ async fn a_process_killed_mid_order_is_taken_over_after_its_lease() {
         if status == DomainStatus::Active {
             break;
         }
-        assert_ne!(status, DomainStatus::Failed, "the domain failed instead of being taken over");
+        assert_ne!(
+            status,
+            DomainStatus::Failed,
+            "the domain failed instead of being taken over"
+        );
         assert!(
             Instant::now() < deadline,
             "the domain is still {status} after A's lease expired\n--- B's stderr ---\n{}",
@@ -159,7 +170,11 @@ async fn a_process_killed_mid_order_is_taken_over_after_its_lease() {
         .filter(|r| r.action == "portal_domain.status" && r.subject.as_deref() == Some(DOMAIN))
         .map(|r| r.outcome)
         .collect();
-    assert_eq!(tos, ["pending_certificate", "active"], "status changes of {DOMAIN}");
+    assert_eq!(
+        tos,
+        ["pending_certificate", "active"],
+        "status changes of {DOMAIN}"
+    );
     let p = &pool;
     let released = async {
         while lease_row(p, DOMAIN).await.is_some() {
@@ -176,7 +191,11 @@ async fn a_process_killed_mid_order_is_taken_over_after_its_lease() {
         .await
         .expect("B serves the certificate");
     assert_eq!(leaf.sans, [DOMAIN]);
-    assert_eq!(hex(&leaf.serial), hex(&cert.serial), "the served certificate is the stored one");
+    assert_eq!(
+        hex(&leaf.serial),
+        hex(&cert.serial),
+        "the served certificate is the stored one"
+    );
     assert_eq!(
         metric_sample::<f64>(
             &b.metrics().await,
