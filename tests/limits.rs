@@ -118,9 +118,9 @@ fn answered_by(reply: &Reply) -> &'static str {
 /// own limit (Pingora's 1 048 575 bytes) the edge answers 400 itself
 /// without asking the portal. (Both limits are checked before each read,
 /// so a head that completes in the read crossing one still passes: heads
-/// between 408 KiB and about twice that may be served.) By count: over 100 headers (hyper's limit, the edge's own
-/// forwarding headers included) 431 from the portal; over 256 (Pingora's)
-/// 400 from the edge. Both answers close the connection; the edge serves
+/// between 408 KiB and about twice that may be served.) By count: over
+/// 100 headers (hyper's limit, the edge's own forwarding headers included)
+/// 431 from the portal; over 256 (Pingora's) 400 from the edge. Both answers close the connection; the edge serves
 /// the next one as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_heads_over_the_limit_are_refused() {
