@@ -9,3 +9,4 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod kill;
