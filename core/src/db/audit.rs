@@ -40,34 +40,69 @@ pub struct AuditRow {
 }
 
 pub async fn record(db: &Db, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(), DbError> {
-    let mut tx = db.begin().await?;
-    record_in(&mut tx, event, at).await?;
-    tx.commit().await
+    let row = Row::of(event, at);
+    on_pool!(db, |pool| bind_row!(sqlx::query(INSERT), row)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
 }
 
 /// [`record`] inside `tx`: the row commits with the change it is about.
 pub async fn record_in(tx: &mut DbTx, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(), DbError> {
-    let sql = "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, outcome, subject, ip, \
-               user_agent, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    let subject: Option<String> = event.subject.map(|s| s.chars().take(320).collect());
-    let user_agent: Option<String> = event.user_agent.map(|s| s.chars().take(512).collect());
-    let detail = event.detail.as_ref().map(|d| d.to_string());
-    on_tx!(tx, |t| sqlx::query(sql)
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(event.tenant)
-        .bind(event.actor)
-        .bind(event.action)
-        .bind(event.outcome)
-        .bind(&subject)
-        .bind(event.ip)
-        .bind(&user_agent)
-        .bind(&detail)
-        .bind(at.0)
+    let row = Row::of(event, at);
+    on_tx!(tx, |t| bind_row!(sqlx::query(INSERT), row)
         .execute(&mut **t)
         .await
         .map(|_| ()))?;
     Ok(())
 }
+
+const INSERT: &str = "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, outcome, subject, ip, \
+                      user_agent, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// An event's column values, bounded (subject and user agent are
+/// client-controlled).
+struct Row<'a> {
+    id: String,
+    event: &'a AuditEvent<'a>,
+    subject: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+    at: i64,
+}
+
+impl<'a> Row<'a> {
+    fn of(event: &'a AuditEvent<'a>, at: UnixMillis) -> Row<'a> {
+        Row {
+            id: uuid::Uuid::new_v4().to_string(),
+            event,
+            subject: event.subject.map(|s| s.chars().take(320).collect()),
+            user_agent: event.user_agent.map(|s| s.chars().take(512).collect()),
+            detail: event.detail.as_ref().map(|d| d.to_string()),
+            at: at.0,
+        }
+    }
+}
+
+/// Binds [`INSERT`]'s values in order (a macro: the two backends' query
+/// types differ).
+macro_rules! bind_row {
+    ($query:expr, $row:expr) => {
+        $query
+            .bind(&$row.id)
+            .bind($row.event.tenant)
+            .bind($row.event.actor)
+            .bind($row.event.action)
+            .bind($row.event.outcome)
+            .bind(&$row.subject)
+            .bind($row.event.ip)
+            .bind(&$row.user_agent)
+            .bind(&$row.detail)
+            .bind($row.at)
+    };
+}
+use bind_row;
 
 /// The tenant's most recent rows, newest first.
 pub async fn recent(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<AuditRow>, DbError> {

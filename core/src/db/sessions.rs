@@ -45,15 +45,28 @@ const COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, las
                        revoked_at, revoked_reason, ip, user_agent, login_method, parent_session_id";
 
 pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
-    let mut tx = db.begin().await?;
-    let session = create_in(&mut tx, new, now).await?;
-    tx.commit().await?;
+    let session = new_row(new, now);
+    let sql = insert_sql();
+    on_pool!(db, |pool| bind_row(sqlx::query(&sql), &session)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
     Ok(session)
 }
 
 /// [`create`] inside `tx`.
 pub async fn create_in(tx: &mut DbTx, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
-    let session = Session {
+    let session = new_row(new, now);
+    let sql = insert_sql();
+    on_tx!(tx, |t| bind_row(sqlx::query(&sql), &session)
+        .execute(&mut **t)
+        .await
+        .map(|_| ()))?;
+    Ok(session)
+}
+
+fn new_row(new: &NewSession<'_>, now: UnixMillis) -> Session {
+    Session {
         id: SessionId::generate(),
         tenant_id: new.tenant,
         user_id: new.user,
@@ -68,26 +81,40 @@ pub async fn create_in(tx: &mut DbTx, new: &NewSession<'_>, now: UnixMillis) -> 
         user_agent: new.user_agent.map(|s| s.chars().take(512).collect()),
         login_method: new.login_method.to_owned(),
         parent_session_id: new.parent,
-    };
-    let sql = format!(
-        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)"
-    );
-    on_tx!(tx, |t| sqlx::query(&sql)
-        .bind(session.id)
-        .bind(session.tenant_id)
-        .bind(session.user_id)
-        .bind(&session.host)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .bind(session.last_seen_at)
-        .bind(&session.ip)
-        .bind(&session.user_agent)
-        .bind(&session.login_method)
-        .bind(session.parent_session_id)
-        .execute(&mut **t)
-        .await
-        .map(|_| ()))?;
-    Ok(session)
+    }
+}
+
+fn insert_sql() -> String {
+    format!("INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)")
+}
+
+/// Binds a new session's columns, in [`insert_sql`]'s order, on either backend.
+fn bind_row<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    s: &'q Session,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    SessionId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    TenantId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    UserId: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<SessionId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(s.id)
+        .bind(s.tenant_id)
+        .bind(s.user_id)
+        .bind(&s.host)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.last_seen_at)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .bind(&s.login_method)
+        .bind(s.parent_session_id)
 }
 
 /// The tenant's session `id` if it is live at `now` (not revoked, not
