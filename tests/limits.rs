@@ -268,6 +268,12 @@ async fn body_limits(db: TestDb) {
         "the form says which file is too large and the limit:\n{}",
         over_file.body
     );
+    assert!(
+        over_file.body.contains(r#"value="File over the limit""#)
+            && over_file.body.contains("Posted by the request-limit test."),
+        "the refused form keeps what was typed:\n{}",
+        over_file.body
+    );
 
     let over_request = post_ticket(&edge, &session, "Request over the limit", 400 * 1024).await;
     assert_eq!(over_request.status, 413, "{over_request:?}");

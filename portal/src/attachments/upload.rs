@@ -163,14 +163,24 @@ pub async fn read_form(
         match (name.as_str(), file_name) {
             (FILE_FIELD, Some(raw_name)) => {
                 let mut bytes = BytesMut::new();
+                let mut too_large = false;
                 while let Some(chunk) = field.chunk().await.map_err(|_| UploadError::Malformed)? {
-                    if (bytes.len() + chunk.len()) as u64 > config.max_file_bytes {
-                        return Err(UploadError::TooLarge {
-                            name: safe_file_name(&raw_name),
-                            limit: human_size(config.max_file_bytes),
-                        });
+                    // Past the limit the rest of the file is read and
+                    // dropped (the request's own limit bounds it), so the
+                    // fields after it are still read and shown again.
+                    if too_large || (bytes.len() + chunk.len()) as u64 > config.max_file_bytes {
+                        too_large = true;
+                        bytes = BytesMut::new();
+                        continue;
                     }
                     bytes.extend_from_slice(&chunk);
+                }
+                if too_large {
+                    form.refused.push(UploadError::TooLarge {
+                        name: safe_file_name(&raw_name),
+                        limit: human_size(config.max_file_bytes),
+                    });
+                    continue;
                 }
                 if bytes.is_empty() && raw_name.is_empty() {
                     continue;
