@@ -324,20 +324,21 @@ async fn limits_across_nodes(db: TestDb) {
 /// Transactions committed in the cluster's database so far (PostgreSQL
 /// counts every statement outside a transaction as one).
 async fn committed(pool: &sqlx::PgPool) -> i64 {
-    // Backends report their counts at most once a second (and when idle
-    // for a while): wait for what happened before this call to be in.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
         .fetch_one(pool)
         .await
         .expect("pg_stat_database")
 }
 
-/// Both nodes idle for 10 s, then 40 signed-in dashboard loads through the
+/// How long PostgreSQL may take to count a transaction: a backend reports
+/// at most once a second while busy, and 10 s after it went idle at the
+/// latest (`PGSTAT_IDLE_INTERVAL`). No condition tells when it has.
+const STATS_LAG: Duration = Duration::from_secs(11);
+
+/// Both nodes idle for 20 s, then 40 signed-in dashboard loads through the
 /// two edges: prints the transactions per second of the two idle nodes
 /// together and per page load, and holds them to bounds that a node
-/// polling or reloading caches it need not would break (2 nodes idle: at
-/// most 10 a second, their change feeds being `LISTEN`; a page: at most 25).
+/// polling or reloading what it has cached would break.
 async fn query_rates(db: TestDb) {
     let cluster = Cluster::start(&db);
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -347,31 +348,41 @@ async fn query_rates(db: TestDb) {
         .expect("connect");
     let jane = jane(&cluster.store);
     let session = signed_in(&cluster.edge_a, &jane).await;
-    // Warm both nodes' caches first.
+    // Warm both nodes' caches first, and let what that cost be counted.
     for edge in [&cluster.edge_a, &cluster.edge_b] {
         assert_eq!(edge.get(CANONICAL, DASHBOARD, Some(&session)).await.status, 200);
     }
+    tokio::time::sleep(STATS_LAG).await;
 
-    let idle_seconds = 10.0;
+    let idle = Duration::from_secs(20);
     let before = committed(&pool).await;
-    tokio::time::sleep(Duration::from_secs_f64(idle_seconds)).await;
+    tokio::time::sleep(idle).await;
     let after = committed(&pool).await;
-    // Our own two counter reads count too.
-    let idle_rate = (after - before - 1) as f64 / (idle_seconds + 1.1);
+    // Both ends lag alike while the nodes only idle; one is our own read.
+    let idle_rate = (after - before - 1) as f64 / idle.as_secs_f64();
 
     let loads = 40;
-    let before = committed(&pool).await;
+    let started = Instant::now();
     for i in 0..loads {
         let edge = if i % 2 == 0 { &cluster.edge_a } else { &cluster.edge_b };
         assert_eq!(edge.get(CANONICAL, DASHBOARD, Some(&session)).await.status, 200);
     }
-    let after = committed(&pool).await;
-    // Minus what the idle nodes did meanwhile (about 2 s) and our read.
-    let per_load = ((after - before - 1) as f64 - idle_rate * 2.2).max(0.0) / f64::from(loads);
+    tokio::time::sleep(STATS_LAG).await;
+    let end = committed(&pool).await;
+    let idle_meanwhile = idle_rate * started.elapsed().as_secs_f64();
+    let per_load = ((end - after - 1) as f64 - idle_meanwhile).max(0.0) / f64::from(loads);
     eprintln!(
         "query rates: two idle nodes {idle_rate:.1} transactions/s together; \
          a signed-in dashboard load {per_load:.1} transactions"
     );
-    assert!(idle_rate <= 10.0, "two idle nodes commit {idle_rate:.1} transactions a second");
-    assert!(per_load <= 25.0, "a dashboard load costs {per_load:.1} transactions");
+    assert!(idle_rate <= IDLE_BOUND, "two idle nodes commit {idle_rate:.1} transactions a second");
+    assert!(
+        (1.0..=LOAD_BOUND).contains(&per_load),
+        "a dashboard load costs {per_load:.1} transactions"
+    );
 }
+
+/// Measured: see `docs/operations.md`; the bounds leave room for noise, not
+/// for a poll or a reload per request.
+const IDLE_BOUND: f64 = 10.0;
+const LOAD_BOUND: f64 = 20.0;
