@@ -304,7 +304,11 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for DeadlineApp<A> {
         self.inner.process_new(stream, shutdown).await
     }
 
+    /// Runs once the service stopped accepting: idle connections are
+    /// closed, in a hand-over after the linger (a connection accepted just
+    /// before may still be sending its request, see [`crate::drain`]).
     async fn cleanup(&self) {
+        tokio::time::sleep(crate::drain::linger()).await;
         self.inner.cleanup().await;
     }
 }
