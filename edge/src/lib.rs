@@ -89,7 +89,7 @@ pub enum EdgeError {
     Dns(String),
     /// `porta edge --upgrade` received no sockets from a running edge.
     #[error("cannot take over the running edge's sockets: {0}")]
-    Inherit(#[from] listeners::InheritError),
+    Inherit(listeners::InheritError),
     #[error("upstreams: {0}")]
     Upstreams(std::io::Error),
 }
@@ -137,7 +137,9 @@ impl EdgeListeners {
             ("edge.http_listen", config.edge.http_listen),
             ("metrics.listen", config.metrics_listen),
         ];
-        let mut sockets = listeners::inherit(&path, &wanted)?.into_iter();
+        let mut sockets = listeners::inherit(&path, &wanted)
+            .map_err(EdgeError::Inherit)?
+            .into_iter();
         let mut next = || sockets.next().expect("one socket per wanted address");
         Ok(EdgeListeners {
             https: next(),

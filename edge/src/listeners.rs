@@ -180,10 +180,14 @@ pub fn inherit(
     let mut fds = match received {
         Ok(Ok(fds)) => fds,
         Ok(Err(errno)) => {
-            return Err(InheritError::NotReceived {
-                path: shown,
-                reason: errno.to_string(),
-            })
+            let timed_out =
+                std::io::Error::from_raw_os_error(errno as i32).kind() == std::io::ErrorKind::WouldBlock;
+            let reason = if timed_out {
+                "none sent them within 6 s (send the running edge SIGQUIT)".to_owned()
+            } else {
+                errno.to_string()
+            };
+            return Err(InheritError::NotReceived { path: shown, reason });
         }
         Err(_) => {
             return Err(InheritError::NotReceived {

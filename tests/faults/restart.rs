@@ -168,6 +168,38 @@ async fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_zero(
     );
 }
 
+/// `porta up` bounds its stop by the grace period too: a request whose
+/// upstream never answers does not keep it running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn porta_up_exits_within_its_grace_period_with_a_request_that_never_ends() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = Store::new(&db);
+    let (arrived_tx, arrived) = oneshot::channel();
+    let never = Arc::new(Notify::new());
+    let upstream = holding_upstream(arrived_tx, never.clone()).await.to_string();
+    let up = store.start(
+        "up",
+        &[
+            ("PORTA_EDGE_UPSTREAMS", &upstream),
+            ("PORTA_EDGE_SHUTDOWN_GRACE_PERIOD_SECONDS", "2"),
+        ],
+    );
+    let client = EdgeClient::new(&store);
+    let held = tokio::spawn(async move { try_get(&client, "/held").await });
+    tokio::time::timeout(Duration::from_secs(30), arrived)
+        .await
+        .expect("the request reached the upstream")
+        .unwrap();
+    let stopped_at = Instant::now();
+    let status = tokio::task::spawn_blocking(move || up.stop()).await.unwrap();
+    let took = stopped_at.elapsed();
+    assert!(status.success(), "porta up exited with {status}");
+    assert!(took >= Duration::from_secs(2), "exited before the grace period: {took:?}");
+    assert!(took < Duration::from_secs(2 + 3), "exit took {took:?} (grace 2 s)");
+    let outcome = held.await.unwrap();
+    assert!(outcome.is_err(), "the held request got an answer: {outcome:?}");
+}
+
 /// One GET through the edge on a new connection: its status, or why it
 /// failed.
 async fn try_get(client: &EdgeClient, path: &str) -> Result<u16, String> {
@@ -276,6 +308,11 @@ async fn an_upgrade_under_load_hands_the_sockets_over_without_a_failed_request()
         answered.load(Ordering::Relaxed) + failures.len(),
         old.stderr(),
         new.stderr()
+    );
+    println!(
+        "upgrade under load: {} requests answered, {} after the old edge exited, none failed",
+        answered.load(Ordering::Relaxed),
+        answered_after_old_exit.load(Ordering::Relaxed)
     );
     // The new process serves the metrics listener too, and counted requests.
     let text = new.metrics().await;
