@@ -243,7 +243,8 @@ pub fn build_with_listeners(
             // drops what is left; the edge's own drain ([`drain::wait`])
             // ends the process when nothing is in flight, at the latest
             // after `grace`: Pingora must not drop requests before that.
-            grace_period_seconds: Some(grace.as_secs() + drain::LINGER.as_secs() + 1),
+            // (A backstop well past it, so that it is the drain that ends.)
+            grace_period_seconds: Some(2 * grace.as_secs() + drain::LINGER.as_secs() + 5),
             graceful_shutdown_timeout_seconds: Some(1),
             upgrade_sock: config
                 .edge
@@ -377,13 +378,11 @@ impl EdgeServer {
     pub fn run(self, signal: tokio::sync::watch::Receiver<EdgeSignal>) {
         let EdgeServer { server, grace, .. } = self;
         let mut phases = server.watch_execution_phase();
-        let pingora = std::thread::Builder::new()
-            .name("pingora".into())
-            .spawn(move || {
-                server.run(RunArgs {
-                    shutdown_signal: Box::new(WatchShutdown(signal)),
-                })
-            });
+        let pingora = std::thread::Builder::new().name("pingora".into()).spawn(move || {
+            server.run(RunArgs {
+                shutdown_signal: Box::new(WatchShutdown(signal)),
+            })
+        });
         if let Err(e) = pingora {
             tracing::error!("cannot start the edge's server thread: {e}");
             return;

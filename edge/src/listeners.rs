@@ -199,7 +199,10 @@ pub fn inherit(
     let keep: HashSet<String> = wanted.iter().map(|(_, addr)| addr.to_string()).collect();
     let closed = fds.close_unclaimed(&keep);
     if !closed.is_empty() {
-        tracing::warn!(?closed, "closed sockets the running edge sent that this one does not listen on");
+        tracing::warn!(
+            ?closed,
+            "closed sockets the running edge sent that this one does not listen on"
+        );
     }
     wanted
         .iter()

@@ -71,7 +71,9 @@ impl Upstreams {
     ) -> std::io::Result<(Upstreams, GenBackgroundService<LoadBalancer<RoundRobin>>)> {
         let mut balancer = LoadBalancer::<RoundRobin>::try_from_iter(addrs.iter().copied())?;
         let mut check = HttpHealthCheck::new("porta-edge-health-check", false);
-        check.req.set_uri(http::Uri::from_static(porta_core::paths::HEALTHZ));
+        check
+            .req
+            .set_uri(http::Uri::from_static(porta_core::paths::HEALTHZ));
         check.consecutive_failure = policy.health_check_failures as usize;
         check.consecutive_success = 1;
         check.peer_template.options.connection_timeout = Some(policy.connect_timeout);

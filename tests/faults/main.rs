@@ -9,5 +9,5 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod upstream;
 mod restart;
+mod upstream;

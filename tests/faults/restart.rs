@@ -75,14 +75,18 @@ async fn holding_upstream(arrived: oneshot::Sender<()>, release: Arc<Notify>) ->
     let arrived = Arc::new(std::sync::Mutex::new(Some(arrived)));
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
             let arrived = arrived.clone();
             let release = release.clone();
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buf = [0u8; 4096];
                 loop {
-                    let Ok(n) = stream.read(&mut buf).await else { return };
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }
@@ -147,13 +151,19 @@ async fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_zero(
         match tokio::net::TcpStream::connect(https).await {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
             other => {
-                assert!(Instant::now() < deadline, "still accepting after SIGTERM: {other:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "still accepting after SIGTERM: {other:?}"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     }
     assert!(alive(pid), "porta edge exited with a request in flight");
-    assert!(!in_flight.is_finished(), "the held request was answered before its release");
+    assert!(
+        !in_flight.is_finished(),
+        "the held request was answered before its release"
+    );
 
     release.notify_one();
     let reply = in_flight.await.unwrap();
@@ -194,8 +204,15 @@ async fn porta_up_exits_within_its_grace_period_with_a_request_that_never_ends()
     let status = tokio::task::spawn_blocking(move || up.stop()).await.unwrap();
     let took = stopped_at.elapsed();
     assert!(status.success(), "porta up exited with {status}");
-    assert!(took >= Duration::from_secs(2), "exited before the grace period: {took:?}");
-    assert!(took < Duration::from_secs(2 + 3), "exit took {took:?} (grace 2 s)");
+    assert!(
+        took >= Duration::from_secs(2),
+        "exited before the grace period: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(2 + 3),
+        "exit took {took:?} (grace 2 s)"
+    );
+    println!("porta up exited {took:?} after SIGTERM (grace 2 s)");
     let outcome = held.await.unwrap();
     assert!(outcome.is_err(), "the held request got an answer: {outcome:?}");
 }
@@ -204,7 +221,10 @@ async fn porta_up_exits_within_its_grace_period_with_a_request_that_never_ends()
 /// failed.
 async fn try_get(client: &EdgeClient, path: &str) -> Result<u16, String> {
     let attempt = async {
-        let mut tls = client.handshake(CANONICAL).await.map_err(|e| format!("handshake: {e}"))?;
+        let mut tls = client
+            .handshake(CANONICAL)
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
         let request = http_request("GET", path, Some(&client.authority(CANONICAL)), &[], b"");
         tls.write_all(&request).await.map_err(|e| format!("write: {e}"))?;
         tls.flush().await.map_err(|e| format!("flush: {e}"))?;
@@ -274,7 +294,11 @@ async fn an_upgrade_under_load_hands_the_sockets_over_without_a_failed_request()
         // Once it listens on the upgrade socket, the old one may send.
         let until = Instant::now() + Duration::from_secs(60);
         while !socket.exists() {
-            assert!(Instant::now() < until, "the new edge never opened {}", socket.display());
+            assert!(
+                Instant::now() < until,
+                "the new edge never opened {}",
+                socket.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         signal(old_pid, "QUIT");
@@ -286,7 +310,10 @@ async fn an_upgrade_under_load_hands_the_sockets_over_without_a_failed_request()
     // The old one drains and exits by itself.
     let deadline = Instant::now() + Duration::from_secs(5 + GRACE_SECONDS + 10);
     while alive(old_pid) {
-        assert!(Instant::now() < deadline, "the old edge did not exit after the hand-over");
+        assert!(
+            Instant::now() < deadline,
+            "the old edge did not exit after the hand-over"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     old_gone.store(true, Ordering::Release);

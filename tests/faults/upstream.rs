@@ -63,7 +63,10 @@ async fn wait_for_metrics(edge: &Porta, what: &str, ready: impl Fn(&str) -> bool
 }
 
 fn healthy(text: &str, upstream: SocketAddr) -> Option<i64> {
-    metric_sample(text, &format!("porta_edge_upstream_healthy{{upstream=\"{upstream}\"}}"))
+    metric_sample(
+        text,
+        &format!("porta_edge_upstream_healthy{{upstream=\"{upstream}\"}}"),
+    )
 }
 
 /// Requests for `PAGE` the portal at `portal` logged (its INFO line per
@@ -91,14 +94,22 @@ async fn a_dead_upstream_is_taken_out_by_health_checks_and_every_request_succeed
     let client = edge_client(&store, e_ports);
 
     let text = edge.metrics().await;
-    assert_eq!(metric_sample::<i64>(&text, "porta_edge_upstreams_healthy"), Some(2), "{text}");
+    assert_eq!(
+        metric_sample::<i64>(&text, "porta_edge_upstreams_healthy"),
+        Some(2),
+        "{text}"
+    );
     assert_eq!(healthy(&text, a), Some(1), "{text}");
     assert_eq!(healthy(&text, b), Some(1), "{text}");
     // Both get requests.
     for _ in 0..6 {
         assert_eq!(client.get(CANONICAL, PAGE, None).await.status, 200);
     }
-    assert!(logged_requests(&portal_b) > 0, "portal B got no request:\n{}", portal_b.stderr());
+    assert!(
+        logged_requests(&portal_b) > 0,
+        "portal B got no request:\n{}",
+        portal_b.stderr()
+    );
 
     // B dies: out of the rotation, and every request succeeds.
     assert!(portal_b.stop().success());
@@ -140,7 +151,9 @@ async fn silent_upstream() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
@@ -170,11 +183,26 @@ async fn a_slow_upstream_is_504_and_a_refusing_one_502_within_the_timeouts() {
     let took = started.elapsed();
     assert_eq!(reply.status, 504, "{reply:?}");
     assert_eq!(reply.header("content-type"), "text/html; charset=utf-8");
-    assert!(reply.body.contains("<title>The portal is taking too long</title>"), "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains("<title>The portal is taking too long</title>"),
+        "{}",
+        reply.body
+    );
     assert!(reply.body.contains("data-status=\"504\""), "{}", reply.body);
-    assert!(reply.header("strict-transport-security").starts_with("max-age="), "{reply:?}");
-    assert!(took >= Duration::from_secs(1), "504 before the read timeout: {took:?}");
-    assert!(took < Duration::from_secs(6), "504 long after the 1 s read timeout: {took:?}");
+    assert!(
+        reply.header("strict-transport-security").starts_with("max-age="),
+        "{reply:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(1),
+        "504 before the read timeout: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "504 long after the 1 s read timeout: {took:?}"
+    );
     drop(slow);
 
     // Down: connection refused, 502 at once.
@@ -187,7 +215,9 @@ async fn a_slow_upstream_is_504_and_a_refusing_one_502_within_the_timeouts() {
     let took = started.elapsed();
     assert_eq!(reply.status, 502, "{reply:?}");
     assert!(
-        reply.body.contains("<title>The portal is temporarily unavailable</title>"),
+        reply
+            .body
+            .contains("<title>The portal is temporarily unavailable</title>"),
         "{}",
         reply.body
     );

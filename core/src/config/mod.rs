@@ -21,8 +21,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use accounts::AccountsConfig;
-pub use edge_resilience::{ShutdownPolicy, UpstreamPolicy};
 pub use attachments::{AttachmentStore, AttachmentsConfig, S3Store, DEFAULT_ALLOWED_TYPES};
+pub use edge_resilience::{ShutdownPolicy, UpstreamPolicy};
 pub use env::{EnvOverride, ENV_OVERRIDES};
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpTls};
 
