@@ -4,7 +4,7 @@
 //! Pingora, on its shutdown signal, stops accepting and then sleeps its
 //! whole grace period before tearing its runtimes down. The edge instead
 //! counts its requests ([`InFlight`], `porta_edge_requests_in_flight`) and
-//! [`wait`] returns as soon as none is left (after the [`LINGER`] of a
+//! [`Drain::wait`] returns as soon as none is left (after the [`LINGER`] of a
 //! hand-over; at the latest when `edge.shutdown_grace_period_seconds` is
 //! over): the process then exits, sooner than Pingora would.
 //!
@@ -16,7 +16,8 @@
 //! before still gets its request answered while the new process takes the
 //! next ones.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::metrics::EdgeMetrics;
@@ -26,69 +27,78 @@ use crate::metrics::EdgeMetrics;
 /// its request).
 pub const LINGER: Duration = Duration::from_secs(1);
 
-static DRAINING: AtomicBool = AtomicBool::new(false);
-static HANDING_OVER: AtomicBool = AtomicBool::new(false);
-
-/// The edge has been told to stop (SIGTERM), or to hand its sockets over
-/// and stop (SIGQUIT, an upgrade).
-pub fn start_draining(hand_over: bool) {
-    HANDING_OVER.store(hand_over, Ordering::Release);
-    DRAINING.store(true, Ordering::Release);
+/// One edge server's stopping state (tests run several edges in one
+/// process, so it is not global; the gauge sums them).
+#[derive(Debug, Default)]
+pub struct Drain {
+    draining: AtomicBool,
+    handing_over: AtomicBool,
+    in_flight: AtomicI64,
 }
 
-/// How long idle connections stay open once accepting stopped.
-pub fn linger() -> Duration {
-    if HANDING_OVER.load(Ordering::Acquire) {
-        LINGER
-    } else {
-        Duration::ZERO
+impl Drain {
+    pub fn new() -> Arc<Drain> {
+        Arc::new(Drain::default())
     }
-}
 
-/// Whether responses should close their connection.
-pub fn is_draining() -> bool {
-    DRAINING.load(Ordering::Acquire)
+    /// The edge has been told to stop (SIGTERM), or to hand its sockets
+    /// over and stop (SIGQUIT, an upgrade).
+    pub fn start(&self, hand_over: bool) {
+        self.handing_over.store(hand_over, Ordering::Release);
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// Whether responses should close their connection.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// How long idle connections stay open once accepting stopped.
+    pub fn linger(&self) -> Duration {
+        if self.handing_over.load(Ordering::Acquire) {
+            LINGER
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Requests being answered now.
+    pub fn in_flight(&self) -> i64 {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Blocks after the edge stopped accepting: for the [`Drain::linger`]
+    /// (at most `grace`), then until no request is in flight or `grace`
+    /// (from now) is over. Returns the requests still in flight (0:
+    /// drained).
+    pub fn wait(&self, grace: Duration) -> i64 {
+        let deadline = Instant::now() + grace;
+        std::thread::sleep(self.linger().min(grace));
+        loop {
+            let left = self.in_flight();
+            if left <= 0 || Instant::now() >= deadline {
+                return left.max(0);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// One request being answered: counted from creation to drop.
 #[derive(Debug)]
-pub struct InFlight(());
+pub struct InFlight(Arc<Drain>);
 
 impl InFlight {
-    pub fn start() -> InFlight {
+    pub fn start(drain: &Arc<Drain>) -> InFlight {
+        drain.in_flight.fetch_add(1, Ordering::AcqRel);
         EdgeMetrics::global().requests_in_flight.inc();
-        InFlight(())
-    }
-}
-
-impl Default for InFlight {
-    fn default() -> Self {
-        InFlight::start()
+        InFlight(drain.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
         EdgeMetrics::global().requests_in_flight.dec();
-    }
-}
-
-/// Requests being answered now.
-pub fn in_flight() -> i64 {
-    EdgeMetrics::global().requests_in_flight.get()
-}
-
-/// Blocks after the edge stopped accepting: for the [`linger`] (at most
-/// `grace`), then until no request is in flight or `grace` (from now) is
-/// over. Returns the requests still in flight (0: drained).
-pub fn wait(grace: Duration) -> i64 {
-    let deadline = Instant::now() + grace;
-    std::thread::sleep(linger().min(grace));
-    loop {
-        let left = in_flight();
-        if left <= 0 || Instant::now() >= deadline {
-            return left.max(0);
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }

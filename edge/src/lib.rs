@@ -63,6 +63,7 @@ use porta_core::session_token::SessionKeys;
 
 use crate::change_service::ChangeService;
 use crate::deadline::{DeadlineApp, ReadDeadlines};
+use crate::drain::Drain;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle_service::{LifecycleService, MissLoader};
 use crate::listeners::{BoundListener, PreBound};
@@ -163,6 +164,7 @@ pub struct EdgeServer {
     addresses: EdgeAddresses,
     /// `edge.shutdown_grace_period_seconds`.
     grace: Duration,
+    drain: Arc<Drain>,
 }
 
 /// Binds the listeners of `config` ([`EdgeListeners::bind`]) and builds the
@@ -240,7 +242,7 @@ pub fn build_with_listeners(
             work_stealing: config.edge.work_stealing,
             upstream_keepalive_pool_size: config.edge.upstream_keepalive_pool_size,
             // Pingora sleeps this long after it stopped accepting, then
-            // drops what is left; the edge's own drain ([`drain::wait`])
+            // drops what is left; the edge's own drain ([`drain::Drain::wait`])
             // ends the process when nothing is in flight, at the latest
             // after `grace`: Pingora must not drop requests before that.
             // (A backstop well past it, so that it is the drain that ends.)
@@ -260,12 +262,23 @@ pub fn build_with_listeners(
     let (upstreams, health_checks) =
         Upstreams::new(&config.edge.upstreams, &config.edge.upstream).map_err(EdgeError::Upstreams)?;
     server.add_service(health_checks);
-    let proxy_app = pingora::proxy::http_proxy(&server.configuration, EdgeProxy { state, upstreams });
+    let drain = Drain::new();
+    let proxy_app = pingora::proxy::http_proxy(
+        &server.configuration,
+        EdgeProxy {
+            state,
+            upstreams,
+            drain: drain.clone(),
+        },
+    );
     let deadlines = ReadDeadlines {
         head: config.edge.header_read_timeout,
         body: config.edge.body_read_timeout,
     };
-    let mut proxy = Service::new("porta-edge".to_owned(), DeadlineApp::new(proxy_app, deadlines));
+    let mut proxy = Service::new(
+        "porta-edge".to_owned(),
+        DeadlineApp::new(proxy_app, deadlines, drain.clone()),
+    );
     proxy.add_tcp(&http.key());
     let mut tls = TlsSettings::with_callbacks(Box::new(ServerNameRecorder))
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
@@ -324,6 +337,7 @@ pub fn build_with_listeners(
         server,
         addresses,
         grace,
+        drain,
     })
 }
 
@@ -340,7 +354,7 @@ pub enum EdgeSignal {
 
 /// Tells Pingora what the watched [`EdgeSignal`] says (a dropped sender:
 /// stop).
-struct WatchShutdown(tokio::sync::watch::Receiver<EdgeSignal>);
+struct WatchShutdown(tokio::sync::watch::Receiver<EdgeSignal>, Arc<Drain>);
 
 #[async_trait]
 impl ShutdownSignalWatch for WatchShutdown {
@@ -350,7 +364,7 @@ impl ShutdownSignalWatch for WatchShutdown {
             .wait_for(|s| *s != EdgeSignal::Serve)
             .await
             .map_or(EdgeSignal::Stop, |s| *s);
-        drain::start_draining(signal == EdgeSignal::HandOver);
+        self.1.start(signal == EdgeSignal::HandOver);
         match signal {
             EdgeSignal::HandOver => {
                 tracing::info!("handing the listening sockets over to the new edge, then draining");
@@ -376,11 +390,14 @@ impl EdgeServer {
     /// Blocks. Pingora's own threads may outlive the return (they sleep
     /// out its grace period): the caller ends the process.
     pub fn run(self, signal: tokio::sync::watch::Receiver<EdgeSignal>) {
-        let EdgeServer { server, grace, .. } = self;
+        let EdgeServer {
+            server, grace, drain, ..
+        } = self;
+        let watch = WatchShutdown(signal, drain.clone());
         let mut phases = server.watch_execution_phase();
         let pingora = std::thread::Builder::new().name("pingora".into()).spawn(move || {
             server.run(RunArgs {
-                shutdown_signal: Box::new(WatchShutdown(signal)),
+                shutdown_signal: Box::new(watch),
             })
         });
         if let Err(e) = pingora {
@@ -396,7 +413,7 @@ impl EdgeServer {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
-        let left = drain::wait(grace);
+        let left = drain.wait(grace);
         if left > 0 {
             tracing::warn!(
                 requests = left,

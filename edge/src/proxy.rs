@@ -41,7 +41,7 @@ use porta_core::paths;
 use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
 
 use crate::deadline;
-use crate::drain::{self, InFlight};
+use crate::drain::{Drain, InFlight};
 use crate::metrics::EdgeMetrics;
 use crate::pages;
 use crate::state::EdgeState;
@@ -69,10 +69,12 @@ fn is_forwarding_header(name: &str) -> bool {
 pub struct EdgeProxy {
     pub state: Arc<EdgeState>,
     pub upstreams: Upstreams,
+    /// This edge's stopping state: requests in flight, draining.
+    pub drain: Arc<Drain>,
 }
 
 /// Per-request facts, filled in `request_filter`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestCtx {
     host: Option<HostName>,
     /// Where the host leads (tenant, custom domain), for the portal.
@@ -224,8 +226,12 @@ impl ProxyHttp for EdgeProxy {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
+            host: None,
+            route: None,
             host_kind: "none",
-            ..RequestCtx::default()
+            local_status: None,
+            tried: Vec::new(),
+            _in_flight: InFlight::start(&self.drain),
         }
     }
 
@@ -382,7 +388,7 @@ impl ProxyHttp for EdgeProxy {
         upstream_response: &mut ResponseHeader,
         _ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if drain::is_draining() {
+        if self.drain.is_draining() {
             session.set_keepalive(None);
         }
         // Proxied responses only reach browsers over TLS.
