@@ -5,6 +5,7 @@
 //! until one probe succeeds again; when no upstream is healthy every one
 //! gets requests (the portal's `/healthz` fails while the database is down,
 //! and a guess beats a certain 502).
+//! With a single upstream nothing is probed: there is nothing to choose.
 //!
 //! The balancer is also the background service that runs the probes
 //! ([`Upstreams::new`] returns both); `porta_edge_upstreams_healthy` and
@@ -70,6 +71,30 @@ impl Upstreams {
         policy: &UpstreamPolicy,
     ) -> std::io::Result<(Upstreams, GenBackgroundService<LoadBalancer<RoundRobin>>)> {
         let mut balancer = LoadBalancer::<RoundRobin>::try_from_iter(addrs.iter().copied())?;
+        // With one upstream there is nothing to choose: no probes (they
+        // would only say that the database is down, as the portal does).
+        if addrs.len() > 1 {
+            Self::probe(&mut balancer, policy);
+        }
+        let metrics = EdgeMetrics::global();
+        metrics.upstreams_healthy.set(addrs.len() as i64);
+        for addr in addrs {
+            metrics
+                .upstream_healthy
+                .with_label_values(&[&addr.to_string()])
+                .set(1);
+        }
+        let service = background_service("porta-upstream-health", balancer);
+        let upstreams = Upstreams {
+            balancer: service.task(),
+            all: addrs.to_vec(),
+            next: AtomicUsize::new(0),
+        };
+        Ok((upstreams, service))
+    }
+
+    /// Probes `GET /healthz` of each upstream of `balancer` as `policy` says.
+    fn probe(balancer: &mut LoadBalancer<RoundRobin>, policy: &UpstreamPolicy) {
         let mut check = HttpHealthCheck::new("porta-edge-health-check", false);
         check
             .req
@@ -88,22 +113,6 @@ impl Upstreams {
         balancer.health_check_frequency = Some(policy.health_check_interval);
         // One slow upstream must not delay the others' probes.
         balancer.parallel_health_check = true;
-
-        let metrics = EdgeMetrics::global();
-        metrics.upstreams_healthy.set(addrs.len() as i64);
-        for addr in addrs {
-            metrics
-                .upstream_healthy
-                .with_label_values(&[&addr.to_string()])
-                .set(1);
-        }
-        let service = background_service("porta-upstream-health", balancer);
-        let upstreams = Upstreams {
-            balancer: service.task(),
-            all: addrs.to_vec(),
-            next: AtomicUsize::new(0),
-        };
-        Ok((upstreams, service))
     }
 
     /// The upstream for a request's next attempt, none of `tried`: the next
