@@ -28,6 +28,7 @@ pub mod change_service;
 pub mod deadline;
 pub mod drain;
 pub mod exchange;
+pub mod h2_limits;
 mod handoff;
 pub mod housekeeping;
 pub mod lifecycle_service;
@@ -263,7 +264,7 @@ pub fn build_with_listeners(
         Upstreams::new(&config.edge.upstreams, &config.edge.upstream).map_err(EdgeError::Upstreams)?;
     server.add_service(health_checks);
     let drain = Drain::new();
-    let proxy_app = pingora::proxy::http_proxy(
+    let mut proxy_app = pingora::proxy::http_proxy(
         &server.configuration,
         EdgeProxy {
             state,
@@ -271,6 +272,7 @@ pub fn build_with_listeners(
             drain: drain.clone(),
         },
     );
+    proxy_app.h2_options = Some(h2_limits::h2_options(&config.edge));
     let deadlines = ReadDeadlines {
         head: config.edge.header_read_timeout,
         body: config.edge.body_read_timeout,

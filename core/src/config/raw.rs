@@ -124,6 +124,8 @@ pub struct RawEdge {
     pub health_check_failures: Field<u32>,
     pub shutdown_grace_period_seconds: Field<u32>,
     pub upgrade_socket: Field<PathBuf>,
+    pub h2_max_concurrent_streams: Field<u32>,
+    pub h2_max_pending_reset_streams: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -217,4 +219,5 @@ pub struct RawDomains {
     pub first_retry_seconds: Field<u32>,
     pub max_retry_seconds: Field<u32>,
     pub give_up_hours: Field<u32>,
+    pub lease_seconds: Field<u32>,
 }
