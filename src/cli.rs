@@ -43,7 +43,18 @@ pub enum Command {
     /// Run the edge only (TLS, routing, handoff), in front of the portal
     /// upstreams of the configuration (`edge.upstreams`, else
     /// `portal.listen`).
-    Edge,
+    ///
+    /// On SIGTERM it stops accepting and finishes the requests in flight
+    /// (at most `edge.shutdown_grace_period_seconds`); on SIGQUIT it first
+    /// hands its listening sockets to a `porta edge --upgrade` waiting on
+    /// `edge.upgrade_socket`.
+    Edge {
+        /// Take the listening sockets over from the running edge (send it
+        /// SIGQUIT within 5 s) instead of binding them: a zero-downtime
+        /// upgrade (docs/operations.md).
+        #[arg(long)]
+        upgrade: bool,
+    },
     /// Apply database migrations.
     Migrate,
     /// Manage tenants.

@@ -22,7 +22,7 @@ use porta_certs::policy;
 use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
 use porta_core::key_file;
-use porta_edge::{EdgeAddresses, EdgeListeners, EdgeServer};
+use porta_edge::{EdgeAddresses, EdgeListeners, EdgeServer, EdgeSignal};
 
 use crate::commands::open_db;
 use crate::demo::{self, Demo};
@@ -113,22 +113,43 @@ impl Up {
     }
 
     /// Serves until `shutdown` resolves or the edge stops (an error then),
-    /// and stops both.
+    /// and stops both: the edge first (it stops accepting and drains, its
+    /// requests in flight still reaching the portal), then the portal; each
+    /// waits for its requests in flight for at most
+    /// `edge.shutdown_grace_period_seconds`.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let RunningEdge { stop, ended, thread } = RunningEdge::start(self.edge)?;
-        let (failed_tx, failed_rx) = tokio::sync::oneshot::channel();
-        let served = self
-            .portal
-            .run_until_stopped(async move {
-                tokio::select! {
-                    () = shutdown => {}
-                    _ = ended => { let _ = failed_tx.send(()); }
-                }
-            })
-            .await;
+        let grace = self.config.edge.shutdown.grace_period;
+        let RunningEdge {
+            stop,
+            mut ended,
+            thread,
+        } = RunningEdge::start(self.edge)?;
+        let (stop_portal, portal_stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut portal = tokio::spawn(self.portal.run_until_stopped(async move {
+            let _ = portal_stopped.await;
+        }));
+        let (edge_failed, early) = tokio::select! {
+            () = shutdown => (false, None),
+            _ = &mut ended => (true, None),
+            served = &mut portal => (false, Some(served)),
+        };
         RunningEdge::stop_thread(stop, thread).await;
-        served?;
-        if failed_rx.await.is_ok() {
+        let served = match early {
+            Some(served) => served,
+            None => {
+                let _ = stop_portal.send(());
+                match tokio::time::timeout(grace, &mut portal).await {
+                    Ok(served) => served,
+                    Err(_) => {
+                        tracing::warn!("grace period over: the portal exits with requests still in flight");
+                        portal.abort();
+                        Ok(Ok(()))
+                    }
+                }
+            }
+        };
+        served.context("the portal's task failed")??;
+        if edge_failed {
             anyhow::bail!("the edge stopped unexpectedly (see the log above)");
         }
         Ok(())
@@ -147,7 +168,7 @@ pub fn edge_config(config: &Config, portal: SocketAddr) -> Config {
 
 /// A running edge: its stop switch and a signal that it has ended.
 pub struct RunningEdge {
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: tokio::sync::watch::Sender<EdgeSignal>,
     /// Resolves (with an error: the sender is dropped) when the edge's
     /// thread ends, whether it returned or panicked.
     pub ended: tokio::sync::oneshot::Receiver<()>,
@@ -157,7 +178,7 @@ pub struct RunningEdge {
 impl RunningEdge {
     /// Runs `edge` on a thread of its own (Pingora brings its own runtimes).
     pub fn start(edge: EdgeServer) -> anyhow::Result<RunningEdge> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (stop, stopped) = tokio::sync::watch::channel(EdgeSignal::Serve);
         let (ended_tx, ended) = tokio::sync::oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("porta-edge".into())
@@ -170,13 +191,27 @@ impl RunningEdge {
         Ok(RunningEdge { stop, ended, thread })
     }
 
-    /// Stops the edge and waits for its thread.
+    /// Stops the edge (it drains first) and waits for its thread.
     pub async fn stop(self) {
         Self::stop_thread(self.stop, self.thread).await;
     }
 
-    async fn stop_thread(stop: tokio::sync::watch::Sender<bool>, thread: std::thread::JoinHandle<()>) {
-        let _ = stop.send(true);
+    /// Hands the listening sockets to the new edge waiting on the upgrade
+    /// socket, then drains like [`RunningEdge::stop`].
+    pub async fn hand_over(self) {
+        let _ = self.stop.send(EdgeSignal::HandOver);
+        Self::stop_thread(self.stop, self.thread).await;
+    }
+
+    async fn stop_thread(stop: tokio::sync::watch::Sender<EdgeSignal>, thread: std::thread::JoinHandle<()>) {
+        // A hand-over already asked for stays one.
+        stop.send_if_modified(|signal| {
+            let serving = *signal == EdgeSignal::Serve;
+            if serving {
+                *signal = EdgeSignal::Stop;
+            }
+            serving
+        });
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
 }

@@ -364,7 +364,11 @@ async fn query_rates(db: TestDb) {
     let loads = 40;
     let started = Instant::now();
     for i in 0..loads {
-        let edge = if i % 2 == 0 { &cluster.edge_a } else { &cluster.edge_b };
+        let edge = if i % 2 == 0 {
+            &cluster.edge_a
+        } else {
+            &cluster.edge_b
+        };
         assert_eq!(edge.get(CANONICAL, DASHBOARD, Some(&session)).await.status, 200);
     }
     tokio::time::sleep(STATS_LAG).await;
@@ -375,7 +379,10 @@ async fn query_rates(db: TestDb) {
         "query rates: two idle nodes {idle_rate:.1} transactions/s together; \
          a signed-in dashboard load {per_load:.1} transactions"
     );
-    assert!(idle_rate <= IDLE_BOUND, "two idle nodes commit {idle_rate:.1} transactions a second");
+    assert!(
+        idle_rate <= IDLE_BOUND,
+        "two idle nodes commit {idle_rate:.1} transactions a second"
+    );
     assert!(
         (1.0..=LOAD_BOUND).contains(&per_load),
         "a dashboard load costs {per_load:.1} transactions"

@@ -282,13 +282,15 @@ impl Peek for DeadlineStream {
 pub struct DeadlineApp<A> {
     inner: Arc<A>,
     deadlines: ReadDeadlines,
+    drain: Arc<crate::drain::Drain>,
 }
 
 impl<A> DeadlineApp<A> {
-    pub fn new(inner: A, deadlines: ReadDeadlines) -> Self {
+    pub fn new(inner: A, deadlines: ReadDeadlines, drain: Arc<crate::drain::Drain>) -> Self {
         DeadlineApp {
             inner: Arc::new(inner),
             deadlines,
+            drain,
         }
     }
 }
@@ -304,7 +306,11 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for DeadlineApp<A> {
         self.inner.process_new(stream, shutdown).await
     }
 
+    /// Runs once the service stopped accepting: idle connections are
+    /// closed, in a hand-over after the linger (a connection accepted just
+    /// before may still be sending its request, see [`crate::drain`]).
     async fn cleanup(&self) {
+        tokio::time::sleep(self.drain.linger()).await;
         self.inner.cleanup().await;
     }
 }

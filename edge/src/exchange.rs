@@ -24,9 +24,9 @@ use porta_core::config::Config;
 use porta_core::db::audit::{self, AuditEvent};
 use porta_core::db::portal_domains::PortalDomain;
 use porta_core::db::{otts, portal_domains, users, DbTx};
-use porta_core::ids::UserId;
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
+use porta_core::ids::UserId;
 use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::ott::{clear_nonce_cookie, BindingHash, HandoffNonce, OttToken};
 use porta_core::session_cookie::Transport;
@@ -173,7 +173,19 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
     // all three undone.
     let mut tx = state.db.begin().await.map_err(internal)?;
     let handed_off = match &binding {
-        Some(binding) => hand_off(state, &mut tx, &token, binding, &domain, &ip, request.user_agent, now).await?,
+        Some(binding) => {
+            hand_off(
+                state,
+                &mut tx,
+                &token,
+                binding,
+                &domain,
+                &ip,
+                request.user_agent,
+                now,
+            )
+            .await?
+        }
         None => None,
     };
     let mut event = AuditEvent {

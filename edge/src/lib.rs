@@ -8,19 +8,25 @@
 //! [`pages`]), proxying to the portal upstreams ([`proxy`]), the deadlines
 //! for reading requests ([`deadline`]), the background sweep of spent
 //! tokens and old counters ([`housekeeping`]), the change feed that keeps
-//! its caches current with other nodes ([`change_service`]) and the metrics listener
-//! ([`metrics`]).
+//! its caches current with other nodes ([`change_service`]), the
+//! health-checked upstreams ([`upstreams`]), draining on shutdown
+//! ([`drain`]) and the metrics listener ([`metrics`]).
+//!
+//! [`EdgeListeners::inherit`] instead receives the listening sockets of a
+//! running edge (a zero-downtime upgrade, see [`listeners`]).
 //!
 //! [`EdgeListeners::bind`] binds the three listeners (HTTPS, plain HTTP,
 //! metrics) and [`build_with_listeners`] prepares a server on them, so the
 //! bound addresses are known before it runs ([`EdgeServer::addresses`];
 //! tests start it on port 0), as `porta_portal::build` does; [`build`] does
-//! both. [`EdgeServer::run`] blocks, serving, until its shutdown signal
-//! fires. Pingora runs its own runtimes, so callers run it on a thread of
+//! both. [`EdgeServer::run`] blocks, serving, until its [`EdgeSignal`]
+//! says stop (or hand the sockets over) and the requests in flight are
+//! done. Pingora runs its own runtimes, so callers run it on a thread of
 //! its own. How the sockets reach Pingora is in [`listeners`].
 
 pub mod change_service;
 pub mod deadline;
+pub mod drain;
 pub mod exchange;
 pub mod h2_limits;
 mod handoff;
@@ -32,9 +38,9 @@ pub mod pages;
 pub mod proxy;
 pub mod state;
 pub mod tls;
+pub mod upstreams;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,7 +48,7 @@ use async_trait::async_trait;
 use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::{L4BufferSettings, ListenerConfig, ALPN};
 use pingora::server::configuration::ServerConf;
-use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
+use pingora::server::{ExecutionPhase, RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::listening::Service;
 use porta_certs::dns::CnameVerifier;
 use porta_certs::lifecycle::DomainWorker;
@@ -58,6 +64,7 @@ use porta_core::session_token::SessionKeys;
 
 use crate::change_service::ChangeService;
 use crate::deadline::{DeadlineApp, ReadDeadlines};
+use crate::drain::Drain;
 use crate::housekeeping::Housekeeping;
 use crate::lifecycle_service::{LifecycleService, MissLoader};
 use crate::listeners::{BoundListener, PreBound};
@@ -65,6 +72,7 @@ use crate::metrics::MetricsApp;
 use crate::proxy::EdgeProxy;
 use crate::state::EdgeState;
 use crate::tls::{ClientHelloLoader, ServerNameRecorder};
+use crate::upstreams::Upstreams;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EdgeError {
@@ -81,6 +89,11 @@ pub enum EdgeError {
     Tls(String),
     #[error("DNS resolver: {0}")]
     Dns(String),
+    /// `porta edge --upgrade` received no sockets from a running edge.
+    #[error("cannot take over the running edge's sockets: {0}")]
+    Inherit(listeners::InheritError),
+    #[error("upstreams: {0}")]
+    Upstreams(std::io::Error),
 }
 
 /// Where an edge listens (the addresses actually bound).
@@ -115,6 +128,28 @@ impl EdgeListeners {
         })
     }
 
+    /// Receives the sockets of the running edge that listens on the same
+    /// `edge.https_listen`, `edge.http_listen` and `metrics.listen` (fixed
+    /// ports), over `edge.upgrade_socket`: it sends them when it gets
+    /// SIGQUIT. Blocks, some 6 s at most.
+    pub fn inherit(config: &Config) -> Result<EdgeListeners, EdgeError> {
+        let path = config.edge.shutdown.upgrade_socket(&config.data_dir);
+        let wanted = [
+            ("edge.https_listen", config.edge.https_listen),
+            ("edge.http_listen", config.edge.http_listen),
+            ("metrics.listen", config.metrics_listen),
+        ];
+        let mut sockets = listeners::inherit(&path, &wanted)
+            .map_err(EdgeError::Inherit)?
+            .into_iter();
+        let mut next = || sockets.next().expect("one socket per wanted address");
+        Ok(EdgeListeners {
+            https: next(),
+            http: next(),
+            metrics: next(),
+        })
+    }
+
     pub fn addresses(&self) -> EdgeAddresses {
         EdgeAddresses {
             https: self.https.addr(),
@@ -128,6 +163,9 @@ impl EdgeListeners {
 pub struct EdgeServer {
     server: Server,
     addresses: EdgeAddresses,
+    /// `edge.shutdown_grace_period_seconds`.
+    grace: Duration,
+    drain: Arc<Drain>,
 }
 
 /// Binds the listeners of `config` ([`EdgeListeners::bind`]) and builds the
@@ -197,24 +235,41 @@ pub fn build_with_listeners(
         dns,
     });
 
+    let grace = config.edge.shutdown.grace_period;
     let mut server = Server::new_with_opt_and_conf(
         None,
         ServerConf {
             threads: config.edge.threads,
             work_stealing: config.edge.work_stealing,
             upstream_keepalive_pool_size: config.edge.upstream_keepalive_pool_size,
-            grace_period_seconds: Some(0),
-            graceful_shutdown_timeout_seconds: Some(2),
+            // Pingora sleeps this long after it stopped accepting, then
+            // drops what is left; the edge's own drain ([`drain::Drain::wait`])
+            // ends the process when nothing is in flight, at the latest
+            // after `grace`: Pingora must not drop requests before that.
+            // (A backstop well past it, so that it is the drain that ends.)
+            grace_period_seconds: Some(2 * grace.as_secs() + drain::LINGER.as_secs() + 5),
+            graceful_shutdown_timeout_seconds: Some(1),
+            upgrade_sock: config
+                .edge
+                .shutdown
+                .upgrade_socket(&config.data_dir)
+                .to_string_lossy()
+                .into_owned(),
             ..ServerConf::default()
         },
     );
     server.bootstrap();
 
+    let (upstreams, health_checks) =
+        Upstreams::new(&config.edge.upstreams, &config.edge.upstream).map_err(EdgeError::Upstreams)?;
+    server.add_service(health_checks);
+    let drain = Drain::new();
     let mut proxy_app = pingora::proxy::http_proxy(
         &server.configuration,
         EdgeProxy {
             state,
-            next_upstream: AtomicUsize::new(0),
+            upstreams,
+            drain: drain.clone(),
         },
     );
     proxy_app.h2_options = Some(h2_limits::h2_options(&config.edge));
@@ -222,7 +277,10 @@ pub fn build_with_listeners(
         head: config.edge.header_read_timeout,
         body: config.edge.body_read_timeout,
     };
-    let mut proxy = Service::new("porta-edge".to_owned(), DeadlineApp::new(proxy_app, deadlines));
+    let mut proxy = Service::new(
+        "porta-edge".to_owned(),
+        DeadlineApp::new(proxy_app, deadlines, drain.clone()),
+    );
     proxy.add_tcp(&http.key());
     let mut tls = TlsSettings::with_callbacks(Box::new(ServerNameRecorder))
         .map_err(|e| EdgeError::Tls(e.to_string()))?;
@@ -277,18 +335,48 @@ pub fn build_with_listeners(
     let mut metrics = Service::new("porta-metrics".to_owned(), MetricsApp);
     metrics.add_tcp(&metrics_socket.key());
     server.add_service(PreBound::new(metrics, vec![metrics_socket]));
-    Ok(EdgeServer { server, addresses })
+    Ok(EdgeServer {
+        server,
+        addresses,
+        grace,
+        drain,
+    })
 }
 
-/// Stops the edge when the watched value becomes true.
-struct WatchShutdown(tokio::sync::watch::Receiver<bool>);
+/// What the running edge is told to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeSignal {
+    Serve,
+    /// Stop accepting, drain, end (SIGTERM).
+    Stop,
+    /// Send the listening sockets to the new edge waiting on
+    /// `edge.upgrade_socket`, then drain and end (SIGQUIT).
+    HandOver,
+}
+
+/// Tells Pingora what the watched [`EdgeSignal`] says (a dropped sender:
+/// stop).
+struct WatchShutdown(tokio::sync::watch::Receiver<EdgeSignal>, Arc<Drain>);
 
 #[async_trait]
 impl ShutdownSignalWatch for WatchShutdown {
     async fn recv(&self) -> ShutdownSignal {
         let mut rx = self.0.clone();
-        let _ = rx.wait_for(|stop| *stop).await;
-        ShutdownSignal::GracefulTerminate
+        let signal = rx
+            .wait_for(|s| *s != EdgeSignal::Serve)
+            .await
+            .map_or(EdgeSignal::Stop, |s| *s);
+        self.1.start(signal == EdgeSignal::HandOver);
+        match signal {
+            EdgeSignal::HandOver => {
+                tracing::info!("handing the listening sockets over to the new edge, then draining");
+                ShutdownSignal::GracefulUpgrade
+            }
+            _ => {
+                tracing::info!("stopping: no new connections, draining the requests in flight");
+                ShutdownSignal::GracefulTerminate
+            }
+        }
     }
 }
 
@@ -298,10 +386,43 @@ impl EdgeServer {
         self.addresses
     }
 
-    /// Serves until `shutdown` turns true (or its sender is dropped). Blocks.
-    pub fn run(self, shutdown: tokio::sync::watch::Receiver<bool>) {
-        self.server.run(RunArgs {
-            shutdown_signal: Box::new(WatchShutdown(shutdown)),
+    /// Serves until `signal` says stop or hand over (or its sender is
+    /// dropped: stop), then returns once the edge stopped accepting and
+    /// no request is in flight, at the latest after the grace period.
+    /// Blocks. Pingora's own threads may outlive the return (they sleep
+    /// out its grace period): the caller ends the process.
+    pub fn run(self, signal: tokio::sync::watch::Receiver<EdgeSignal>) {
+        let EdgeServer {
+            server, grace, drain, ..
+        } = self;
+        let watch = WatchShutdown(signal, drain.clone());
+        let mut phases = server.watch_execution_phase();
+        let pingora = std::thread::Builder::new().name("pingora".into()).spawn(move || {
+            server.run(RunArgs {
+                shutdown_signal: Box::new(watch),
+            })
         });
+        if let Err(e) = pingora {
+            tracing::error!("cannot start the edge's server thread: {e}");
+            return;
+        }
+        loop {
+            match phases.blocking_recv() {
+                // Accepting has stopped (after the hand-over, if any).
+                Ok(ExecutionPhase::ShutdownStarted) => break,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                // The server ended (or panicked) on its own.
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+        let left = drain.wait(grace);
+        if left > 0 {
+            tracing::warn!(
+                requests = left,
+                "grace period over: exiting with requests still in flight"
+            );
+        } else {
+            tracing::info!("drained: no request in flight");
+        }
     }
 }

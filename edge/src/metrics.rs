@@ -8,7 +8,9 @@ use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{Encoder, GaugeVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// Every metric the edge records.
 pub struct EdgeMetrics {
@@ -46,6 +48,13 @@ pub struct EdgeMetrics {
     /// Times the PostgreSQL listener was connected again after losing its
     /// connection.
     pub change_feed_reconnects: IntCounter,
+    /// Upstreams in rotation (passing their health checks).
+    pub upstreams_healthy: IntGauge,
+    /// 1 while the `upstream` passes its health checks, else 0.
+    pub upstream_healthy: IntGaugeVec,
+    /// Requests being answered now (their head read, the response not
+    /// finished): what a shutdown waits for.
+    pub requests_in_flight: IntGauge,
     _db_lookups: CertDbLookups,
 }
 
@@ -180,6 +189,33 @@ impl EdgeMetrics {
                 IntCounter::new(
                     "porta_change_feed_reconnects_total",
                     "Times the change feed's PostgreSQL listener connected again after losing its connection",
+                )
+                .expect("metric definitions are valid"),
+            ),
+            upstreams_healthy: register(
+                &registry,
+                IntGauge::new(
+                    "porta_edge_upstreams_healthy",
+                    "Portal upstreams passing their health checks (in rotation)",
+                )
+                .expect("metric definitions are valid"),
+            ),
+            upstream_healthy: register(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "porta_edge_upstream_healthy",
+                        "1 while the portal upstream passes its health checks, else 0",
+                    ),
+                    &["upstream"],
+                )
+                .expect("metric definitions are valid"),
+            ),
+            requests_in_flight: register(
+                &registry,
+                IntGauge::new(
+                    "porta_edge_requests_in_flight",
+                    "Requests the edge is answering now",
                 )
                 .expect("metric definitions are valid"),
             ),

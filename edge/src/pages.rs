@@ -42,6 +42,14 @@ pub fn bad_gateway() -> String {
     )
 }
 
+pub fn gateway_timeout() -> String {
+    error_page(
+        504,
+        "The portal is taking too long",
+        "The client portal did not answer in time. Please try again in a minute.",
+    )
+}
+
 pub fn bad_request() -> String {
     error_page(400, "Bad request", "The request could not be understood.")
 }

@@ -8,21 +8,24 @@
 //!   start, page and token exchange itself ([`crate::handoff`]), and any
 //!   other request needs a known host (else 404) and is proxied.
 //! - `request_body_filter`: the end of a proxied body ends its deadline.
-//! - `upstream_peer`: the next portal upstream (round robin, the next one on
-//!   a failed connect).
+//! - `upstream_peer`: the next healthy portal upstream ([`Upstreams`]: round
+//!   robin, health-checked; another one on a failed connect), with the
+//!   configured connect and read timeouts.
 //! - `upstream_request_filter`: client-sent forwarding and internal headers
 //!   are dropped; `X-Forwarded-Host/Proto/For` are set by the edge.
-//! - `fail_to_proxy`: a branded 502 page when no upstream answers, the
-//!   edge's own page for other failures, nothing for a client that is gone.
+//! - `fail_to_proxy`: a branded 502 page when no upstream can be reached, 504
+//!   when one is too slow to answer, the edge's own page for other
+//!   failures, nothing for a client that is gone.
 //! - `logging`: request metrics; the connection waits for its next head.
+//!
+//! While the edge drains ([`crate::drain`]) every response closes its
+//! connection.
 //!
 //! Every response the edge writes over TLS carries HSTS as configured
 //! (`edge.hsts_max_age_seconds`), proxied ones too (`response_filter`).
 
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -38,10 +41,12 @@ use porta_core::paths;
 use porta_core::request_context::{HostKind, RequestContext, Route, HEADER as CONTEXT_HEADER};
 
 use crate::deadline;
+use crate::drain::{Drain, InFlight};
 use crate::metrics::EdgeMetrics;
 use crate::pages;
 use crate::state::EdgeState;
 use crate::tls::ServerNameTag;
+use crate::upstreams::Upstreams;
 
 const EXCHANGE_PATH: &str = paths::EXCHANGE;
 const HANDOFF_PATH: &str = paths::HANDOFF;
@@ -63,11 +68,13 @@ fn is_forwarding_header(name: &str) -> bool {
 
 pub struct EdgeProxy {
     pub state: Arc<EdgeState>,
-    pub next_upstream: AtomicUsize,
+    pub upstreams: Upstreams,
+    /// This edge's stopping state: requests in flight, draining.
+    pub drain: Arc<Drain>,
 }
 
 /// Per-request facts, filled in `request_filter`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestCtx {
     host: Option<HostName>,
     /// Where the host leads (tenant, custom domain), for the portal.
@@ -76,8 +83,10 @@ pub struct RequestCtx {
     host_kind: &'static str,
     /// Status of a response the edge wrote itself.
     local_status: Option<u16>,
-    upstream_start: usize,
-    tries: usize,
+    /// Upstreams this request failed to connect to.
+    tried: Vec<SocketAddr>,
+    /// Counts the request while it lives (see [`crate::drain`]).
+    _in_flight: InFlight,
 }
 
 /// The Host header, or the HTTP/2 authority.
@@ -222,8 +231,12 @@ impl ProxyHttp for EdgeProxy {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
+            host: None,
+            route: None,
             host_kind: "none",
-            ..RequestCtx::default()
+            local_status: None,
+            tried: Vec::new(),
+            _in_flight: InFlight::start(&self.drain),
         }
     }
 
@@ -306,30 +319,32 @@ impl ProxyHttp for EdgeProxy {
                     .await;
             }
         }
-        ctx.upstream_start = self.next_upstream.fetch_add(1, Ordering::Relaxed);
         Ok(false)
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-        let upstreams = &self.state.config.edge.upstreams;
-        let addr = upstreams[(ctx.upstream_start + ctx.tries) % upstreams.len()];
+        let addr = self.upstreams.pick(&ctx.tried);
+        let policy = &self.state.config.edge.upstream;
         let mut peer = HttpPeer::new(addr, false, String::new());
-        peer.options.connection_timeout = Some(Duration::from_secs(2));
-        peer.options.total_connection_timeout = Some(Duration::from_secs(3));
-        peer.options.read_timeout = Some(Duration::from_secs(60));
+        peer.options.connection_timeout = Some(policy.connect_timeout);
+        peer.options.total_connection_timeout = Some(policy.connect_timeout);
+        peer.options.read_timeout = Some(policy.read_timeout);
+        peer.options.write_timeout = Some(policy.read_timeout);
         Ok(Box::new(peer))
     }
 
     fn fail_to_connect(
         &self,
         _session: &mut Session,
-        _peer: &HttpPeer,
+        peer: &HttpPeer,
         ctx: &mut RequestCtx,
         mut e: Box<Error>,
     ) -> Box<Error> {
         // Try each other upstream once before giving up.
-        ctx.tries += 1;
-        if ctx.tries < self.state.config.edge.upstreams.len() {
+        if let Some(addr) = peer._address.as_inet() {
+            ctx.tried.push(*addr);
+        }
+        if ctx.tried.len() < self.upstreams.len() {
             e.set_retry(true);
         }
         e
@@ -374,10 +389,13 @@ impl ProxyHttp for EdgeProxy {
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_response: &mut ResponseHeader,
         _ctx: &mut RequestCtx,
     ) -> Result<()> {
+        if self.drain.is_draining() {
+            session.set_keepalive(None);
+        }
         // Proxied responses only reach browsers over TLS.
         if let Some(hsts) = &self.state.hsts {
             upstream_response.insert_header("strict-transport-security", hsts.as_str())?;
@@ -389,7 +407,7 @@ impl ProxyHttp for EdgeProxy {
         let code = match e.etype() {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
-                ErrorSource::Upstream => 502,
+                ErrorSource::Upstream => upstream_failure_status(e.etype()),
                 // The client is gone or too slow: nothing to answer it.
                 ErrorSource::Downstream => match e.etype() {
                     ErrorType::WriteError
@@ -402,9 +420,14 @@ impl ProxyHttp for EdgeProxy {
             },
         };
         if code == 502 || code == 503 || code == 504 {
-            let _ = self.respond_html(session, ctx, 502, pages::bad_gateway()).await;
+            let (code, page) = if code == 504 {
+                (504, pages::gateway_timeout())
+            } else {
+                (502, pages::bad_gateway())
+            };
+            let _ = self.respond_html(session, ctx, code, page).await;
             return FailToProxy {
-                error_code: 502,
+                error_code: code,
                 can_reuse_downstream: false,
             };
         }
@@ -435,6 +458,16 @@ impl ProxyHttp for EdgeProxy {
             .or(ctx.local_status)
             .unwrap_or(0);
         count_request(ctx.host_kind, status);
+    }
+}
+
+/// What a client gets when the upstream failed: 504 when it was too slow
+/// (it took longer than `edge.upstream_read_timeout_seconds` to answer or
+/// to take the request), 502 when it could not be reached or broke off.
+fn upstream_failure_status(etype: &ErrorType) -> u16 {
+    match etype {
+        ErrorType::ReadTimedout | ErrorType::WriteTimedout => 504,
+        _ => 502,
     }
 }
 
@@ -493,6 +526,22 @@ fn count_request(host_kind: &'static str, status: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slow_upstream_is_504_and_an_unreachable_one_502() {
+        assert_eq!(upstream_failure_status(&ErrorType::ReadTimedout), 504);
+        assert_eq!(upstream_failure_status(&ErrorType::WriteTimedout), 504);
+        for etype in [
+            ErrorType::ConnectRefused,
+            ErrorType::ConnectTimedout,
+            ErrorType::ConnectNoRoute,
+            ErrorType::ConnectError,
+            ErrorType::ConnectionClosed,
+            ErrorType::ReadError,
+        ] {
+            assert_eq!(upstream_failure_status(&etype), 502, "{etype:?}");
+        }
+    }
 
     #[test]
     fn forwarding_and_internal_headers_are_the_edges_to_set() {

@@ -24,7 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up => serve::up(config).await,
         Command::Portal => serve::portal(config).await,
-        Command::Edge => serve::edge(config).await,
+        Command::Edge { upgrade } => serve::edge(config, upgrade).await,
         Command::Migrate => {
             let db = open_db(&config).await?;
             println!("migrated the {} database", db.backend());

@@ -12,6 +12,7 @@ use porta_core::key_file;
 use super::open_db;
 use crate::demo;
 use crate::launch::{RunningEdge, Up};
+use porta_edge::EdgeListeners;
 
 /// Resolves on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
@@ -69,8 +70,28 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The edge alone, in front of the configured portal upstreams.
-pub async fn edge(config: Config) -> anyhow::Result<()> {
+/// What `porta edge` was told by a signal.
+enum EdgeStop {
+    /// SIGTERM or Ctrl-C.
+    Stop,
+    /// SIGQUIT: a new `porta edge --upgrade` waits for the sockets.
+    HandOver,
+}
+
+/// Resolves on SIGQUIT (never where there is none).
+async fn quit_signal() {
+    #[cfg(unix)]
+    if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::quit()) {
+        signal.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
+}
+
+/// The edge alone, in front of the configured portal upstreams. With
+/// `upgrade`, it takes the listening sockets of the running edge over
+/// (which hands them over on SIGQUIT) instead of binding its own.
+pub async fn edge(config: Config, upgrade: bool) -> anyhow::Result<()> {
     open_db(&config).await?;
     let master = MasterKey::from_config(&config)?;
     // A local CA only if this data directory has one (created by `porta up`).
@@ -81,20 +102,44 @@ pub async fn edge(config: Config) -> anyhow::Result<()> {
         None
     };
     let keys = key_file::session_keys(&config)?;
-    let server = porta_edge::build(Arc::new(config), keys, master, local_ca)?;
+    let config = Arc::new(config);
+    let listeners = if upgrade {
+        let socket = config.edge.shutdown.upgrade_socket(&config.data_dir);
+        println!(
+            "porta: waiting for the running edge's sockets on {} (send it SIGQUIT)",
+            socket.display()
+        );
+        let for_inherit = config.clone();
+        tokio::task::spawn_blocking(move || EdgeListeners::inherit(&for_inherit))
+            .await
+            .context("the socket transfer's task failed")??
+    } else {
+        EdgeListeners::bind(&config)?
+    };
+    let server = porta_edge::build_with_listeners(config, listeners, keys, master, local_ca)?;
     let addresses = server.addresses();
     let mut edge = RunningEdge::start(server)?;
     println!(
-        "porta: edge listening on https://{} and http://{}",
-        addresses.https, addresses.http
+        "porta: edge listening on https://{} and http://{} (pid {})",
+        addresses.https,
+        addresses.http,
+        std::process::id()
     );
-    let failed = tokio::select! {
-        () = shutdown_signal() => false,
-        _ = &mut edge.ended => true,
+    let stop = tokio::select! {
+        () = shutdown_signal() => Some(EdgeStop::Stop),
+        () = quit_signal() => Some(EdgeStop::HandOver),
+        _ = &mut edge.ended => None,
     };
-    edge.stop().await;
-    if failed {
-        anyhow::bail!("the edge stopped unexpectedly (see the log above)");
+    match stop {
+        Some(EdgeStop::Stop) => edge.stop().await,
+        Some(EdgeStop::HandOver) => {
+            tracing::info!("SIGQUIT: handing the listening sockets over to the new edge");
+            edge.hand_over().await;
+        }
+        None => {
+            edge.stop().await;
+            anyhow::bail!("the edge stopped unexpectedly (see the log above)");
+        }
     }
     Ok(())
 }

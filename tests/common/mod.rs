@@ -1083,3 +1083,17 @@ pub fn metric_sample<T: std::str::FromStr>(text: &str, series: &str) -> Option<T
         )
     })
 }
+
+impl Store {
+    /// Starts `porta edge --upgrade` on `ports` (tests/faults/restart.rs):
+    /// it waits for a running edge's sockets (send that one SIGQUIT), and
+    /// this returns once it prints `porta: edge listening on` and answers
+    /// `/healthz`.
+    pub fn start_edge_upgrade(&self, ports: Ports, env: &[(&str, &str)]) -> Porta {
+        let mut cmd = self.command_on(ports, ["edge", "--upgrade"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Porta::spawn_edge_only(cmd, self.data_dir().to_owned(), ports)
+    }
+}

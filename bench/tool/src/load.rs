@@ -144,9 +144,15 @@ pub struct KeptAlive {
 }
 
 impl KeptAlive {
-    pub async fn connect(connector: &TlsConnector, addr: SocketAddr, name: &str) -> anyhow::Result<KeptAlive> {
+    pub async fn connect(
+        connector: &TlsConnector,
+        addr: SocketAddr,
+        name: &str,
+    ) -> anyhow::Result<KeptAlive> {
         let tcp = socket()?.connect(addr).await?;
-        let tls = connector.connect(ServerName::try_from(name.to_owned())?, tcp).await?;
+        let tls = connector
+            .connect(ServerName::try_from(name.to_owned())?, tcp)
+            .await?;
         Ok(KeptAlive {
             tls,
             buffer: Vec::with_capacity(4096),
@@ -168,13 +174,18 @@ impl KeptAlive {
             self.buffer.extend_from_slice(&chunk[..n]);
         };
         let head = std::str::from_utf8(&self.buffer[..head_end])?.to_ascii_lowercase();
-        let status = head.get(9..12).and_then(|s| s.parse().ok()).context("no HTTP status")?;
+        let status = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .context("no HTTP status")?;
         let length: usize = head
             .lines()
             .find_map(|l| l.strip_prefix("content-length:"))
             .and_then(|v| v.trim().parse().ok())
             .context("no Content-Length in the response")?;
-        let keep = !head.lines().any(|l| l.starts_with("connection:") && l.contains("close"));
+        let keep = !head
+            .lines()
+            .any(|l| l.starts_with("connection:") && l.contains("close"));
         while self.buffer.len() < head_end + length {
             let mut chunk = [0u8; 4096];
             let n = self.tls.read(&mut chunk).await?;

@@ -229,7 +229,8 @@ pub async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..args.conns {
         let (tokens, connector, cursor) = (tokens.clone(), connector.clone(), cursor.clone());
-        let (domain, origin, addr, keepalive) = (args.domain.clone(), origin.clone(), args.addr, args.keepalive);
+        let (domain, origin, addr, keepalive) =
+            (args.domain.clone(), origin.clone(), args.addr, args.keepalive);
         tasks.push(tokio::spawn(async move {
             let mut tally = (0u64, 0u64, Vec::new());
             let mut kept: Option<load::KeptAlive> = None;

@@ -135,6 +135,33 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "edge.client_hello_hook",
         EnvKind::Boolean,
     ),
+    // Failing upstreams and restarts.
+    var(
+        "PORTA_EDGE_UPSTREAM_CONNECT_TIMEOUT_MS",
+        "edge.upstream_connect_timeout_ms",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_UPSTREAM_READ_TIMEOUT_SECONDS",
+        "edge.upstream_read_timeout_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_HEALTH_CHECK_INTERVAL_MS",
+        "edge.health_check_interval_ms",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_HEALTH_CHECK_FAILURES",
+        "edge.health_check_failures",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_SHUTDOWN_GRACE_PERIOD_SECONDS",
+        "edge.shutdown_grace_period_seconds",
+        EnvKind::Integer,
+    ),
+    var("PORTA_EDGE_UPGRADE_SOCKET", "edge.upgrade_socket", EnvKind::Text),
     var("PORTA_METRICS_LISTEN", "metrics.listen", EnvKind::Text),
     var("PORTA_DNS_NAMESERVERS", "dns.nameservers", EnvKind::List),
     var("PORTA_SESSION_TTL_HOURS", "session.ttl_hours", EnvKind::Integer),

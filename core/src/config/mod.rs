@@ -7,6 +7,7 @@
 
 mod accounts;
 mod attachments;
+mod edge_resilience;
 mod env;
 mod mail;
 mod raw;
@@ -21,6 +22,7 @@ use ipnet::IpNet;
 
 pub use accounts::AccountsConfig;
 pub use attachments::{AttachmentStore, AttachmentsConfig, S3Store, DEFAULT_ALLOWED_TYPES};
+pub use edge_resilience::{ShutdownPolicy, UpstreamPolicy};
 pub use env::{EnvOverride, ENV_OVERRIDES};
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpTls};
 
@@ -194,6 +196,12 @@ pub struct EdgeConfig {
     /// (measurement only): a name not cached fails its first handshake
     /// and is loaded in the background.
     pub client_hello_hook: bool,
+    /// Upstream timeouts and health checks (`edge.upstream_*`,
+    /// `edge.health_check_*`).
+    pub upstream: UpstreamPolicy,
+    /// The grace period and the upgrade socket (`edge.shutdown_*`,
+    /// `edge.upgrade_socket`).
+    pub shutdown: ShutdownPolicy,
     /// HTTP/2 streams one client connection may have open at once
     /// (`SETTINGS_MAX_CONCURRENT_STREAMS`); more are refused.
     pub h2_max_concurrent_streams: u32,

@@ -117,6 +117,13 @@ pub struct RawEdge {
     pub read_buffer_bytes: Field<u32>,
     pub write_buffer_bytes: Field<u32>,
     pub client_hello_hook: Field<bool>,
+    // Failing upstreams and restarts (`edge_resilience.rs`).
+    pub upstream_connect_timeout_ms: Field<u32>,
+    pub upstream_read_timeout_seconds: Field<u32>,
+    pub health_check_interval_ms: Field<u32>,
+    pub health_check_failures: Field<u32>,
+    pub shutdown_grace_period_seconds: Field<u32>,
+    pub upgrade_socket: Field<PathBuf>,
     pub h2_max_concurrent_streams: Field<u32>,
     pub h2_max_pending_reset_streams: Field<u32>,
 }

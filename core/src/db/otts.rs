@@ -8,9 +8,9 @@ use super::{Db, DbError, DbTx};
 use crate::clock::UnixMillis;
 use crate::ids::{PortalDomainId, SessionId, TenantId, UserId};
 use crate::next_path::NextPath;
-use crate::{on_pool, on_tx};
 use crate::ott::{BindingHash, OttHash, OttPurpose, OttToken, SessionSnapshot};
 use crate::session_token::DerivedKey;
+use crate::{on_pool, on_tx};
 
 /// How many live tokens one session may have at once; issuing another
 /// retires the oldest.

@@ -101,6 +101,17 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
         .client_hello_hook
         .take("edge.client_hello_hook", i.0)
         .unwrap_or(true);
+    let (upstream, shutdown) = super::super::edge_resilience::validate(
+        super::super::edge_resilience::RawEdgeResilience {
+            upstream_connect_timeout_ms: raw.upstream_connect_timeout_ms,
+            upstream_read_timeout_seconds: raw.upstream_read_timeout_seconds,
+            health_check_interval_ms: raw.health_check_interval_ms,
+            health_check_failures: raw.health_check_failures,
+            shutdown_grace_period_seconds: raw.shutdown_grace_period_seconds,
+            upgrade_socket: raw.upgrade_socket,
+        },
+        i.0,
+    );
     let hsts_max_age = i.in_range(
         "edge.hsts_max_age_seconds",
         hsts_max_age,
@@ -170,6 +181,8 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
             (0, 16 * 1024 * 1024),
         ) as usize,
         client_hello_hook,
+        upstream,
+        shutdown,
         h2_max_concurrent_streams: i.in_range("edge.h2_max_concurrent_streams", h2_streams, 100, (1, 10_000)),
         h2_max_pending_reset_streams: i.in_range(
             "edge.h2_max_pending_reset_streams",
