@@ -56,10 +56,10 @@ async fn visit(edge: EdgeClient, jane: Arc<common::DemoUser>) {
     assert_eq!(list.status, 200, "ticket list: {list:?}");
     let first = list
         .body
-        .split("href=\"/client-portal/tickets/")
+        .split("class=\"ticket-link\" href=\"/client-portal/tickets/")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .filter(|n| !n.is_empty() && !n.starts_with("new"))
+        .filter(|n| !n.is_empty())
         .expect("a ticket link on the list")
         .to_owned();
     let ticket = edge
@@ -112,16 +112,16 @@ async fn soak() {
         // A source address per browser, over 127.0.0.2-254.
         let ip = [127, 0, 0, 2 + (n % 253) as u8];
         n += 1;
-        let (edge, jane, errors, done) = (edge.from(ip), jane.clone(), errors.clone(), done.clone());
+        let (browser, user, failed, finished) = (edge.from(ip), jane.clone(), errors.clone(), done.clone());
         in_flight.spawn(async move {
-            let visit = tokio::spawn(visit(edge, jane));
+            let visit = tokio::spawn(visit(browser, user));
             match tokio::time::timeout(Duration::from_secs(30), visit).await {
                 Ok(Ok(())) => {}
                 _ => {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                    failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            done.fetch_add(1, Ordering::Relaxed);
+            finished.fetch_add(1, Ordering::Relaxed);
         });
         while in_flight.try_join_next().is_some() {}
         if started.elapsed() >= next_sample {
@@ -160,7 +160,10 @@ async fn soak() {
         growth,
         samples: &samples,
     });
-    assert_eq!(errors, 0, "{errors} of {visits} visits failed (see the panics above)");
+    assert_eq!(
+        errors, 0,
+        "{errors} of {visits} visits failed (see the panics above)"
+    );
 }
 
 struct Report<'a> {
@@ -177,9 +180,8 @@ struct Report<'a> {
 }
 
 fn write_report(r: &Report) {
-    let out = std::env::var("SOAK_OUT").unwrap_or_else(|_| {
-        format!("{}/bench/results/soak", env!("CARGO_MANIFEST_DIR"))
-    });
+    let out = std::env::var("SOAK_OUT")
+        .unwrap_or_else(|_| format!("{}/bench/results/soak", env!("CARGO_MANIFEST_DIR")));
     let json = serde_json::json!({
         "backend": r.backend,
         "minutes": r.minutes,
@@ -193,7 +195,11 @@ fn write_report(r: &Report) {
         "rss_growth_after_warm_up": r.growth,
         "rss_kib": r.samples.iter().map(|(at, kib)| serde_json::json!([at.round(), kib])).collect::<Vec<_>>(),
     });
-    std::fs::write(format!("{out}.json"), serde_json::to_string_pretty(&json).unwrap()).expect("soak.json");
+    std::fs::write(
+        format!("{out}.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .expect("soak.json");
     let mut md = format!(
         "# Soak ({backend}, {minutes} min)\n\n\
          `porta up` (release) with {rate} visits a second, each a sign-in from the custom domain \
