@@ -107,6 +107,32 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// Whether this is the database being away or unable to take writes
+    /// (down, restarting, unreachable, pool timed out, disk full or
+    /// read-only) rather than a bug or bad data: answered 503, retried
+    /// later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => sqlx_unavailable(e),
+            DbError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => sqlx_unavailable(e),
+            _ => false,
+        }
+    }
+
+    /// Whether the database could not write for lack of space (SQLite's
+    /// `SQLITE_FULL`: the disk or `max_page_count`; PostgreSQL's
+    /// `disk_full`, 53100). The transaction was rolled back.
+    pub fn is_storage_full(&self) -> bool {
+        let DbError::Sqlx(sqlx::Error::Database(d)) = self else {
+            return false;
+        };
+        match d.code() {
+            Some(code) if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => code == "53100",
+            Some(code) => code.parse::<i32>().is_ok_and(|c| c & 0xff == 13),
+            None => false,
+        }
+    }
+
     /// Turns a unique-constraint violation into [`DbError::Conflict`].
     pub(crate) fn conflict_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
         move |e| match &e {
@@ -116,42 +142,114 @@ impl DbError {
     }
 }
 
+/// See [`DbError::is_unavailable`].
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => match d.code() {
+            // PostgreSQL: class 08 (connection exception), 57P01-57P03
+            // (shut down by the administrator, crash, cannot connect now),
+            // 53 (insufficient resources: disk full, out of memory,
+            // too many connections), 25006 (read-only transaction: a standby).
+            Some(code) if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "25006")
+            }
+            // SQLite's primary result codes (the low byte of the extended
+            // one): SQLITE_BUSY 5, SQLITE_READONLY 8, SQLITE_IOERR 10,
+            // SQLITE_FULL 13, SQLITE_CANTOPEN 14.
+            Some(code) => code
+                .parse::<i32>()
+                .is_ok_and(|c| matches!(c & 0xff, 5 | 8 | 10 | 13 | 14)),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How a pool waits for the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long taking a connection may wait (for a free one, or for a new
+    /// one to open while the server refuses or is starting) before it fails
+    /// with `PoolTimedOut`: the bound on how long a request waits while the
+    /// database is away.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection, if any.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl PoolSettings {
+    /// `max_connections` with the default timeouts (tests, tools).
+    pub fn with_max_connections(max_connections: u32) -> PoolSettings {
+        PoolSettings {
+            max_connections,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: None,
+        }
+    }
+
+    fn postgres(&self, url: &str) -> Result<(PgPoolOptions, PgConnectOptions), DbError> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        if let Some(timeout) = self.statement_timeout {
+            let millis = timeout.as_millis().to_string();
+            options = options.options([("statement_timeout", millis.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout);
+        Ok((pool, options))
+    }
+
+    fn sqlite(&self) -> SqlitePoolOptions {
+        SqlitePoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+    }
+}
 
 impl Db {
     /// Connects to `url` (`sqlite://PATH` or `postgres://...`). A SQLite file
     /// and its directory are created if missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        Self::connect_with(url, PoolSettings::with_max_connections(max_connections)).await
+    }
+
+    /// [`Db::connect`] with the configured pool settings.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Db, DbError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
-            return Self::connect_sqlite(Path::new(path), max_connections).await;
+            return Self::connect_sqlite(Path::new(path), settings).await;
         }
-        let options = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
-        Ok(Db::Postgres(pool))
+        let (pool, options) = settings.postgres(url)?;
+        Ok(Db::Postgres(pool.connect_with(options).await?))
     }
 
     /// Like [`Db::connect`] but opens no connection until first use, so the
     /// connections belong to the runtime that uses them (the edge runs on
     /// Pingora's runtimes). Migrations must already have been applied.
     pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        Self::connect_lazy_with(url, PoolSettings::with_max_connections(max_connections))
+    }
+
+    /// [`Db::connect_lazy`] with the configured pool settings.
+    pub fn connect_lazy_with(url: &str, settings: PoolSettings) -> Result<Db, DbError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+            let pool = settings
+                .sqlite()
                 .connect_lazy_with(Self::sqlite_options(Path::new(path)));
             return Ok(Db::Sqlite(pool));
         }
-        let options = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(options);
-        Ok(Db::Postgres(pool))
+        let (pool, options) = settings.postgres(url)?;
+        Ok(Db::Postgres(pool.connect_lazy_with(options)))
     }
 
     fn sqlite_options(path: &Path) -> SqliteConnectOptions {
@@ -164,7 +262,7 @@ impl Db {
             .foreign_keys(true)
     }
 
-    async fn connect_sqlite(path: &Path, max_connections: u32) -> Result<Db, DbError> {
+    async fn connect_sqlite(path: &Path, settings: PoolSettings) -> Result<Db, DbError> {
         // The database holds password hashes and sessions: this user only.
         let io = |e| DbError::Sqlx(sqlx::Error::Io(e));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -172,11 +270,7 @@ impl Db {
         }
         crate::private_file::ensure_private(path).map_err(io)?;
         let options = Self::sqlite_options(path);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
+        let pool = settings.sqlite().connect_with(options).await?;
         Ok(Db::Sqlite(pool))
     }
 
