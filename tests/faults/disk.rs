@@ -11,11 +11,11 @@
 //!   with `CAP_SYS_ADMIN`, as here), filled with a file up to `ENOSPC`.
 //!   SQLite then fails its writes with a real `SQLITE_FULL` from the
 //!   kernel's `ENOSPC`, which `PRAGMA max_page_count` would only imitate
-//!   (and only on a connection the test does not own). So that the next
-//!   write must find space, porta is restarted on the database before the
-//!   disk is filled: a clean stop checkpoints and deletes the WAL, and the
-//!   new WAL holds only what the restart wrote (tmpfs overwrites pages it
-//!   already has without asking for space).
+//!   (and only on a connection the test does not own). A write that fits
+//!   in pages the WAL already has needs no space (tmpfs overwrites them),
+//!   so that the write under test must find space, porta is stopped, its
+//!   WAL checkpointed and truncated to nothing, and porta started again
+//!   before the disk is filled.
 //!
 //! Without root (a developer's machine) both tests say so and return.
 
@@ -168,8 +168,22 @@ async fn a_full_disk_is_a_503_and_nothing_half_written() {
     }
     let store = Store::sqlite_in_a_new_directory();
     let _disk = Tmpfs::mount(store.data_dir(), 48);
-    // The demo, then a clean stop: the WAL is checkpointed and removed.
+    // The demo, then a stop, and the WAL checkpointed and truncated to
+    // nothing: the WAL porta writes next must grow, page by page, into
+    // whatever space the disk has.
     drop(store.up());
+    let url = store.database_url();
+    let db = porta_core::db::Db::connect(&url, 1).await.expect("open porta's database");
+    if let porta_core::db::Db::Sqlite(pool) = &db {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await
+            .expect("checkpoint the WAL");
+    }
+    db.close().await;
+    let wal = store.data_dir().join("porta.sqlite-wal");
+    let wal_size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_size, 0, "the WAL is empty before porta starts again");
     let porta = store.up();
     let edge = EdgeClient::new(&store);
     let user = demo_user(&store.demo_json(), "client");

@@ -271,6 +271,22 @@ impl Db {
         crate::private_file::ensure_private(path).map_err(io)?;
         let options = Self::sqlite_options(path);
         let pool = settings.sqlite().connect_with(options).await?;
+        // SQLite opens a file it cannot write read-only, without an error
+        // (an immutable file, a read-only mount), and even takes the write
+        // lock: porta would serve and fail each write. Write the header's
+        // user_version (unchanged) in a transaction rolled back, so such a
+        // database is refused at start-up with SQLite's reason.
+        let mut probe = pool.acquire().await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *probe)
+            .await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *probe).await?;
+        let written = sqlx::query(&format!("PRAGMA user_version = {version}"))
+            .execute(&mut *probe)
+            .await;
+        sqlx::query("ROLLBACK").execute(&mut *probe).await?;
+        written?;
+        drop(probe);
         Ok(Db::Sqlite(pool))
     }
 
