@@ -313,8 +313,25 @@ async fn the_edge_serves_through_a_minute_without_its_database() {
     // and the change feed reconnected.
     let stale: u64 = metric_sample(&metrics, "porta_edge_cert_cache_total{result=\"stale\"}").unwrap_or(0);
     assert!(stale > 0, "no certificate was served stale:\n{metrics}");
-    let reconnects: u64 = metric_sample(&metrics, "porta_change_feed_reconnects_total").unwrap_or(0);
-    assert!(reconnects >= 1, "the change feed did not reconnect:\n{metrics}");
+    // The change feed listens again (its backoff is up to 5 s) and flushed.
+    let reconnected = Instant::now();
+    loop {
+        let metrics = porta.metrics().await;
+        let reconnects: u64 = metric_sample(&metrics, "porta_change_feed_reconnects_total").unwrap_or(0);
+        let flushes: u64 =
+            metric_sample(&metrics, "porta_change_feed_flushes_total{reason=\"reconnect\"}").unwrap_or(0);
+        if reconnects >= 1 && flushes >= 1 {
+            break;
+        }
+        let log = porta.stderr();
+        let feed_log: Vec<&str> = log.lines().filter(|l| l.contains("change feed")).collect();
+        assert!(
+            reconnected.elapsed() < RECOVERY_BOUND,
+            "the change feed did not reconnect and flush: {reconnects} reconnects, {flushes} flushes\n{}",
+            feed_log.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     eprintln!(
         "database outage: {} requests ({static_during} static and {pages_during} signed-in during the \
          outage), slowest {:?}, signed-in pages back {recovered_after:?} after the restart, {stale} \
