@@ -15,11 +15,13 @@
 //! - a certificate is reloaded on its first use after
 //!   [`ResolverSettings::positive_ttl`]. That TTL is the bound within which
 //!   a renewed or replaced certificate is served on a node whose feed
-//!   missed the change. The handshake that finds it stale is served the
-//!   cached certificate while a background task reloads it, and when the
-//!   reload fails the certificate stays (*stale if error*): while the
-//!   database is down a known name keeps completing handshakes, none waits
-//!   on the database, and the reload is tried again once per negative TTL. A certificate is
+//!   missed the change. Until a reload succeeds the cached certificate is
+//!   served (*stale if error*): while the database is down a known name
+//!   keeps completing handshakes. The reload is tried by one handshake at a
+//!   time (the others are served at once), and after a failure not again
+//!   for the negative TTL, by this name or any other
+//!   ([`porta_core::stale_cache::outage`]), so an outage makes one
+//!   handshake per negative TTL wait, not each. A certificate is
 //!   never served past its `not_after`, nor [`STALE_LIMIT`] after its last
 //!   load. A flush of the change feed (after it reconnects) marks every
 //!   certificate stale instead of forgetting it, for the same reason;
@@ -40,6 +42,7 @@ use porta_core::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use porta_core::clock::UnixMillis;
 use porta_core::db::Db;
 use porta_core::host::HostName;
+use porta_core::stale_cache::outage;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::sync::OnceCell;
@@ -86,8 +89,8 @@ pub enum LoadOutcome {
     /// remembered like an unknown name for the negative TTL.
     Error,
     /// A certificate cached past its TTL (or marked stale by a flush) is
-    /// served while a background task reloads it; when the reload fails
-    /// (the database is down) it goes on being served.
+    /// served because reloading it failed (the database is down), is under
+    /// way in another handshake, or is not tried during an outage.
     Stale,
     /// Nothing was cached and the caller did not allow a database lookup
     /// (the client has used up its misses): nothing is remembered about
@@ -267,7 +270,7 @@ impl CertResolver {
     /// that [`ResolvesServerCert::resolve`] finds the certificate. On a miss
     /// this awaits one database lookup, shared with concurrent callers for
     /// the same name.
-    pub async fn ensure_loaded(self: &Arc<Self>, server_name: &str) -> LoadOutcome {
+    pub async fn ensure_loaded(&self, server_name: &str) -> LoadOutcome {
         self.ensure_loaded_if(server_name, || true).await
     }
 
@@ -276,11 +279,7 @@ impl CertResolver {
     /// when it says no the answer is [`LoadOutcome::Refused`]. Names that
     /// are cached (found or known unknown) never ask: the edge limits the
     /// misses of each client IP with it.
-    pub async fn ensure_loaded_if(
-        self: &Arc<Self>,
-        server_name: &str,
-        may_query: impl FnOnce() -> bool,
-    ) -> LoadOutcome {
+    pub async fn ensure_loaded_if(&self, server_name: &str, may_query: impl FnOnce() -> bool) -> LoadOutcome {
         let Some(key) = cache_key(server_name) else {
             return LoadOutcome::Unknown;
         };
@@ -288,7 +287,7 @@ impl CertResolver {
             Some(Entry::Found(found)) => {
                 let now = Instant::now();
                 if now >= found.fresh_until || found.generation != self.generation.load(Ordering::Acquire) {
-                    return self.reload_stale(key, found);
+                    return self.reload_stale(key, found).await;
                 }
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
                 // Only an entry that may expire before the handshake needs
@@ -335,33 +334,36 @@ impl CertResolver {
         outcome
     }
 
-    /// A certificate past its TTL (or a flush): served as it is while a
-    /// background task reloads it (one per name); when that load fails the
-    /// certificate stays, and the next reload waits the negative TTL.
-    fn reload_stale(self: &Arc<Self>, key: String, stale: Found) -> LoadOutcome {
-        self.counters.stale.fetch_add(1, Ordering::Relaxed);
-        self.confirmed.insert(key.clone(), stale.key.clone());
-        let claimed = {
+    /// A certificate past its TTL (or a flush): reloaded by this
+    /// handshake, unless another is doing it or a reload anywhere in the
+    /// process found the database unavailable less than a negative TTL ago
+    /// (then served as it is at once); served as it is when the reload
+    /// fails, and not tried again for the negative TTL.
+    async fn reload_stale(&self, key: String, stale: Found) -> LoadOutcome {
+        let retry = self.settings.negative_ttl;
+        let claimed = !outage::seen_within(retry) && {
             let mut names = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
             names.insert(key.clone())
         };
         if claimed {
-            let resolver = self.clone();
-            tokio::spawn(async move {
-                let release = ReloadGuard {
-                    resolver: &resolver,
-                    key: &key,
-                };
-                match resolver.load(&key).await {
-                    (_, LoadOutcome::Error) => {
-                        tracing::warn!(server_name = %key, "serving a cached certificate past its TTL: it cannot be reloaded");
-                        resolver.keep_stale(key.clone(), stale, resolver.settings.negative_ttl);
-                    }
-                    (entry, _) => resolver.cache.insert(key.clone(), entry),
+            let release = ReloadGuard {
+                resolver: self,
+                key: &key,
+            };
+            let (entry, outcome) = self.load(&key).await;
+            drop(release);
+            if outcome != LoadOutcome::Error {
+                if let Entry::Found(found) = &entry {
+                    self.confirmed.insert(key.clone(), found.key.clone());
                 }
-                drop(release);
-            });
+                self.cache.insert(key, entry);
+                return outcome;
+            }
+            tracing::warn!(server_name = %key, "serving a cached certificate past its TTL: it cannot be reloaded");
+            self.keep_stale(key.clone(), stale.clone(), retry);
         }
+        self.counters.stale.fetch_add(1, Ordering::Relaxed);
+        self.confirmed.insert(key, stale.key);
         LoadOutcome::Stale
     }
 
@@ -406,6 +408,9 @@ impl CertResolver {
             Ok(None) => (Entry::Missing, LoadOutcome::Unknown),
             Err(error) => {
                 self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                if matches!(&error, StoreError::Db(e) if e.is_unavailable()) {
+                    outage::note();
+                }
                 tracing::warn!(server_name = key, %error, "cannot load certificate");
                 (Entry::Missing, LoadOutcome::Error)
             }
@@ -558,8 +563,8 @@ impl ChangeSink for CertResolver {
     }
 }
 
-/// A background reload of one name under way; released on drop (even if
-/// the reload panicked).
+/// The reload of one stale name under way; released on drop (also when the
+/// handshake waiting for it is abandoned).
 struct ReloadGuard<'a> {
     resolver: &'a CertResolver,
     key: &'a str,
@@ -567,11 +572,7 @@ struct ReloadGuard<'a> {
 
 impl Drop for ReloadGuard<'_> {
     fn drop(&mut self) {
-        let mut names = self
-            .resolver
-            .reloading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut names = self.resolver.reloading.lock().unwrap_or_else(|e| e.into_inner());
         names.remove(self.key);
     }
 }

@@ -78,7 +78,7 @@ fn install_counter() {
 }
 
 /// The outcome of `ensure_loaded(name)` and the statements it ran.
-async fn measured(resolver: &std::sync::Arc<CertResolver>, name: &str) -> (LoadOutcome, usize) {
+async fn measured(resolver: &CertResolver, name: &str) -> (LoadOutcome, usize) {
     let before = STATEMENTS.load(Ordering::SeqCst);
     let outcome = resolver
         .ensure_loaded(name)
@@ -113,14 +113,14 @@ async fn one_statement_per_uncached_name(t: TestDb) {
     )
     .await
     .unwrap();
-    let resolver = std::sync::Arc::new(CertResolver::new(
+    let resolver = CertResolver::new(
         t.db.clone(),
         master,
         ResolverSettings {
             negative_ttl: Duration::from_secs(300),
             ..ResolverSettings::default()
         },
-    ));
+    );
 
     // Unknown: neither the name nor its wildcard exists; one statement.
     assert_eq!(

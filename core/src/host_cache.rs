@@ -6,10 +6,8 @@
 //! change feed hears of it (within about a second, on every node); the TTL
 //! is the bound when the feed cannot deliver.
 //!
-//! Answers past their TTL are served while a background task reloads them,
-//! and kept while the database cannot be read ([`crate::stale_cache`]): a
-//! known host stays known through an outage, and no request waits on a
-//! reload. A flush of the change feed (after it reconnects) marks every
+//! Answers past their TTL are kept while the database cannot be read
+//! ([`crate::stale_cache`]): a known host stays known through an outage. A flush of the change feed (after it reconnects) marks every
 //! answer stale instead of dropping it, so it is reloaded on its next use —
 //! or kept, if the database is gone again by then.
 

@@ -4,15 +4,17 @@
 //!
 //! An entry is *fresh* for the TTL after it was loaded and until the next
 //! [`Generation::advance`] (the change feed's flush after it reconnects:
-//! changes may have been missed). A stale entry is served as it is while
-//! one background task loads it again (*stale while revalidate*), so no
-//! request waits on a reload and none waits on the database when it is
-//! away. When the reload finds the database unavailable
-//! ([`DbError::is_unavailable`]) the stale value stays and the next reload
-//! is tried a TTL later; any other failure forgets the entry (its next use
-//! loads it and reports the error). A value is served for at most
-//! [`STALE_LIMIT`] after it was last loaded. A miss is loaded by the
-//! request that needs it (concurrent misses share one load).
+//! changes may have been missed). A stale entry is loaded again by the
+//! first request that needs it (the others meanwhile get the stale value at
+//! once). When that load finds the database unavailable
+//! ([`DbError::is_unavailable`]) the stale value is served, the entry is
+//! left alone for a TTL, and the outage is noted process-wide ([`outage`]):
+//! until it is a TTL old, stale entries of every cache are served without
+//! another attempt, so one request per TTL and process waits on the
+//! database's absence, not one per entry. Any other failure forgets the
+//! entry and is reported. A value is served for at most [`STALE_LIMIT`]
+//! after it was last loaded. A miss is loaded by the request that needs it
+//! (concurrent misses share one load).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -78,12 +80,13 @@ where
         }
     }
 
-    /// The value for `key`: cached (fresh, or stale while a background
-    /// task reloads it with `load`), else loaded with `load` now.
-    pub async fn get<F, Fut>(self: &Arc<Self>, key: &K, load: F) -> Result<V, Arc<DbError>>
+    /// The value for `key`: cached and fresh, else loaded with `load`, else
+    /// (the database unavailable) the stale value; see the module
+    /// documentation.
+    pub async fn get<F, Fut>(&self, key: &K, load: F) -> Result<V, Arc<DbError>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, DbError>> + Send + 'static,
+        Fut: Future<Output = Result<V, DbError>>,
     {
         let generation = self.generation.current();
         let Some(cached) = self.entries.get(key).await else {
@@ -92,21 +95,46 @@ where
                 .try_get_with_by_ref(key, async {
                     load().await.map(|value| stamp(value, self.ttl, generation))
                 })
-                .await?;
-            return Ok(loaded.value);
+                .await;
+            if let Err(e) = &loaded {
+                if e.is_unavailable() {
+                    outage::note();
+                }
+            }
+            return loaded.map(|s| s.value);
         };
         if Instant::now() < cached.fresh_until && cached.generation == generation {
             return Ok(cached.value);
         }
-        if let Some(reload) = Reload::claim(self, key) {
-            let reloading = load();
-            let stale = cached.clone();
-            tokio::spawn(async move {
-                let result = reloading.await;
-                reload.finish(result, stale, generation).await;
-            });
+        if outage::seen_within(self.ttl) {
+            return Ok(cached.value);
         }
-        Ok(cached.value)
+        let Some(_reload) = Reload::claim(&self.reloading, key) else {
+            // Another request is loading it: serve what we have meanwhile.
+            return Ok(cached.value);
+        };
+        match load().await {
+            Ok(value) => {
+                let fresh = stamp(value.clone(), self.ttl, generation);
+                self.entries.insert(key.clone(), fresh).await;
+                Ok(value)
+            }
+            Err(e) if e.is_unavailable() && cached.loaded_at.elapsed() < STALE_LIMIT => {
+                outage::note();
+                tracing::warn!(error = %e, "database unavailable; serving a cached answer past its TTL");
+                let retry = Stamped {
+                    fresh_until: Instant::now() + self.ttl,
+                    generation,
+                    ..cached.clone()
+                };
+                self.entries.insert(key.clone(), retry).await;
+                Ok(cached.value)
+            }
+            Err(e) => {
+                self.entries.invalidate(key).await;
+                Err(Arc::new(e))
+            }
+        }
     }
 
     /// Forgets `key` (a change named it: the database is up, since it said so).
@@ -134,58 +162,58 @@ fn stamp<V>(value: V, ttl: Duration, generation: u64) -> Stamped<V> {
     }
 }
 
-/// The one reload under way for a key; the key is released on drop (even
-/// if the reload panicked).
-struct Reload<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'static> {
-    cache: Arc<StaleCache<K, V>>,
+/// The one reload under way for a key; released on drop.
+struct Reload<'a, K: Hash + Eq> {
+    set: &'a Mutex<HashSet<K>>,
     key: K,
 }
 
-impl<K, V> Reload<K, V>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    fn claim(cache: &Arc<StaleCache<K, V>>, key: &K) -> Option<Self> {
-        let mut keys = cache.reloading.lock().unwrap_or_else(|e| e.into_inner());
+impl<'a, K: Hash + Eq + Clone> Reload<'a, K> {
+    fn claim(set: &'a Mutex<HashSet<K>>, key: &K) -> Option<Self> {
+        let mut keys = set.lock().unwrap_or_else(|e| e.into_inner());
         keys.insert(key.clone()).then(|| Reload {
-            cache: cache.clone(),
+            set,
             key: key.clone(),
         })
     }
+}
 
-    async fn finish(self, result: Result<V, DbError>, stale: Stamped<V>, generation: u64) {
-        let cache = &self.cache;
-        match result {
-            Ok(value) => {
-                let fresh = stamp(value, cache.ttl, generation);
-                cache.entries.insert(self.key.clone(), fresh).await;
-            }
-            Err(e) if e.is_unavailable() && stale.loaded_at.elapsed() < STALE_LIMIT => {
-                tracing::warn!(error = %e, "database unavailable; serving a cached answer past its TTL");
-                let retry = Stamped {
-                    fresh_until: Instant::now() + cache.ttl,
-                    generation,
-                    ..stale
-                };
-                cache.entries.insert(self.key.clone(), retry).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot reload a cached answer; forgetting it");
-                cache.entries.invalidate(&self.key).await;
-            }
-        }
+impl<K: Hash + Eq> Drop for Reload<'_, K> {
+    fn drop(&mut self) {
+        let mut keys = self.set.lock().unwrap_or_else(|e| e.into_inner());
+        keys.remove(&self.key);
     }
 }
 
-impl<K, V> Drop for Reload<K, V>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    fn drop(&mut self) {
-        let mut keys = self.cache.reloading.lock().unwrap_or_else(|e| e.into_inner());
-        keys.remove(&self.key);
+/// When a reload last found the database unavailable, for the whole
+/// process: the caches then serve stale entries without trying again
+/// until their retry interval has passed.
+pub mod outage {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    /// Milliseconds since [`epoch`] (plus one, 0 meaning never).
+    static SEEN_AT: AtomicU64 = AtomicU64::new(0);
+
+    fn epoch() -> Instant {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        *EPOCH.get_or_init(Instant::now)
+    }
+
+    fn now_millis() -> u64 {
+        u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    /// A reload found the database unavailable just now.
+    pub fn note() {
+        SEEN_AT.store(now_millis(), Ordering::Release);
+    }
+
+    /// Whether that happened less than `within` ago.
+    pub fn seen_within(within: Duration) -> bool {
+        let seen = SEEN_AT.load(Ordering::Acquire);
+        seen != 0 && u128::from(now_millis().saturating_sub(seen)) < within.as_millis()
     }
 }
 
@@ -197,50 +225,38 @@ mod tests {
         DbError::Sqlx(sqlx::Error::PoolTimedOut)
     }
 
-    /// Waits (bounded) until no reload is under way.
-    async fn settled<K: Hash + Eq + Clone + Send + Sync, V: Clone + Send + Sync>(cache: &StaleCache<K, V>) {
-        for _ in 0..200 {
-            if cache.reloading.lock().unwrap().is_empty() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("a reload did not finish");
-    }
-
     #[tokio::test]
     async fn stale_values_are_served_while_the_database_is_down() {
         let generation = Generation::default();
         let ttl = Duration::from_millis(50);
-        let cache: Arc<StaleCache<u32, &'static str>> = Arc::new(StaleCache::new(10, ttl, generation.clone()));
+        let cache: StaleCache<u32, &'static str> = StaleCache::new(10, ttl, generation.clone());
         assert_eq!(cache.get(&1, || async { Ok("first") }).await.unwrap(), "first");
         // Fresh: no load.
         let never = || async { panic!("a fresh entry is not loaded") };
         assert_eq!(cache.get(&1, never).await.unwrap(), "first");
         tokio::time::sleep(ttl + Duration::from_millis(30)).await;
-        // Stale and the database is down: the old value at once, and no
-        // retry for a TTL.
-        assert_eq!(cache.get(&1, || async { Err(down()) }).await.unwrap(), "first");
-        settled(&cache).await;
+        // Stale, the database up: reloaded by the request that needs it.
+        assert_eq!(cache.get(&1, || async { Ok("second") }).await.unwrap(), "second");
+        tokio::time::sleep(ttl + Duration::from_millis(30)).await;
+        // Stale and the database down: the old value, and no retry (of this
+        // entry or any other) for a TTL.
+        assert_eq!(cache.get(&1, || async { Err(down()) }).await.unwrap(), "second");
+        assert!(outage::seen_within(ttl));
         let never = || async { panic!("retried before a TTL passed") };
-        assert_eq!(cache.get(&1, never).await.unwrap(), "first");
-        // A flush marks it stale without forgetting it.
-        generation.advance();
-        assert_eq!(cache.get(&1, || async { Err(down()) }).await.unwrap(), "first");
-        settled(&cache).await;
-        generation.advance();
-        assert_eq!(cache.get(&1, || async { Ok("second") }).await.unwrap(), "first");
-        settled(&cache).await;
-        let never = || async { panic!("reloaded twice") };
         assert_eq!(cache.get(&1, never).await.unwrap(), "second");
+        // A flush marks it stale without forgetting it.
+        tokio::time::sleep(ttl + Duration::from_millis(30)).await;
+        generation.advance();
+        assert_eq!(cache.get(&1, || async { Err(down()) }).await.unwrap(), "second");
+        tokio::time::sleep(ttl + Duration::from_millis(30)).await;
+        generation.advance();
+        assert_eq!(cache.get(&1, || async { Ok("third") }).await.unwrap(), "third");
         // A miss with the database down is an error (nothing to serve).
         assert!(cache.get(&2, || async { Err(down()) }).await.is_err());
-        // Other errors are not papered over: the entry goes, and its next
-        // use reports the error.
+        // Other errors are not papered over: the entry goes.
         generation.advance();
         let bad = || async { Err(DbError::Invalid("bad row".to_owned())) };
-        assert_eq!(cache.get(&1, bad).await.unwrap(), "second");
-        settled(&cache).await;
+        assert!(cache.get(&1, bad).await.is_err());
         assert!(cache.get(&1, bad).await.is_err());
     }
 }

@@ -175,7 +175,9 @@ impl AppError {
         match self {
             AppError::Internal(_) => tracing::error!(error = %chain(self), "request failed"),
             AppError::Unavailable(_) => tracing::warn!(error = %chain(self), "dependency unavailable"),
-            AppError::StorageFull(_) => tracing::error!(error = %chain(self), "the database's storage is full"),
+            AppError::StorageFull(_) => {
+                tracing::error!(error = %chain(self), "the database's storage is full")
+            }
             AppError::Forbidden(reason) => tracing::warn!(reason, "request refused"),
             other => tracing::debug!(error = %other, "request rejected"),
         }
@@ -294,7 +296,9 @@ mod tests {
     #[test]
     fn an_unreachable_database_is_a_503_with_retry_after() {
         let e = AppError::from(DbError::Sqlx(sqlx::Error::PoolTimedOut));
-        let response = finish(e.into_response(), "/api/msp/x", |_| unreachable!("no page for the API"));
+        let response = finish(e.into_response(), "/api/msp/x", |_| {
+            unreachable!("no page for the API")
+        });
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "30");
         let e = AppError::from(Arc::new(DbError::Sqlx(sqlx::Error::PoolClosed)));

@@ -123,7 +123,10 @@ impl PgCluster {
     /// Stops the server (`pg_ctl stop -m MODE`, waiting until it is down).
     pub fn stop(&mut self, mode: StopMode) {
         let data = self.data_dir();
-        self.pg("pg_ctl", &["-D", path_str(&data), "-m", mode.as_str(), "-w", "stop"]);
+        self.pg(
+            "pg_ctl",
+            &["-D", path_str(&data), "-m", mode.as_str(), "-w", "stop"],
+        );
         self.running = false;
     }
 
@@ -205,9 +208,7 @@ fn path_str(path: &Path) -> &str {
 
 fn run_checked(cmd: &mut Command) -> Output {
     let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
     assert!(
         out.status.success(),
         "{shown} failed with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",

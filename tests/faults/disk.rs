@@ -80,10 +80,7 @@ impl Immutable {
 
 impl Drop for Immutable {
     fn drop(&mut self) {
-        let _ = Command::new("chattr")
-            .args(["-R", "-i"])
-            .arg(&self.0)
-            .status();
+        let _ = Command::new("chattr").args(["-R", "-i"]).arg(&self.0).status();
     }
 }
 
@@ -101,12 +98,18 @@ async fn a_read_only_data_directory_stops_up_with_one_clear_line() {
 
     let immutable = Immutable::set(store.data_dir());
     let out = store.run(&["up"], None).await;
-    assert!(!out.status.success(), "porta up on a read-only data directory: {out:?}");
+    assert!(
+        !out.status.success(),
+        "porta up on a read-only data directory: {out:?}"
+    );
     let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     let last = lines.last().copied().unwrap_or_default();
     assert!(last.starts_with("error: "), "the last line is the error: {out:?}");
     let data_dir = store.data_dir().display().to_string();
-    assert!(last.contains(&data_dir), "the error names the path {data_dir}: {last}");
+    assert!(
+        last.contains(&data_dir),
+        "the error names the path {data_dir}: {last}"
+    );
     assert!(
         last.contains("Operation not permitted") || last.contains("read-only") || last.contains("readonly"),
         "the error says why: {last}"
@@ -115,7 +118,11 @@ async fn a_read_only_data_directory_stops_up_with_one_clear_line() {
     drop(immutable);
 
     // Nothing was written, not even in part.
-    assert_eq!(snapshot(store.data_dir()), before, "porta changed its data directory");
+    assert_eq!(
+        snapshot(store.data_dir()),
+        before,
+        "porta changed its data directory"
+    );
     let porta = store.up();
     assert_eq!(store.tenants().await.len(), tenants);
     drop(porta);
@@ -131,7 +138,14 @@ impl Tmpfs {
         let size = format!("size={megabytes}m,mode=0700");
         run(
             "mount",
-            &["-t", "tmpfs", "-o", &size, "tmpfs", dir.to_str().expect("UTF-8 path")],
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &size,
+                "tmpfs",
+                dir.to_str().expect("UTF-8 path"),
+            ],
         );
         Tmpfs(dir.to_owned())
     }
@@ -173,7 +187,9 @@ async fn a_full_disk_is_a_503_and_nothing_half_written() {
     // whatever space the disk has.
     drop(store.up());
     let url = store.database_url();
-    let db = porta_core::db::Db::connect(&url, 1).await.expect("open porta's database");
+    let db = porta_core::db::Db::connect(&url, 1)
+        .await
+        .expect("open porta's database");
     if let porta_core::db::Db::Sqlite(pool) = &db {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(pool)

@@ -127,7 +127,9 @@ impl DbError {
             return false;
         };
         match d.code() {
-            Some(code) if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => code == "53100",
+            Some(code) if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
+                code == "53100"
+            }
             Some(code) => code.parse::<i32>().is_ok_and(|c| c & 0xff == 13),
             None => false,
         }
