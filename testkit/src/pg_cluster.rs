@@ -56,7 +56,7 @@ impl PgCluster {
             run_checked(Command::new("chown").arg("postgres:").arg(dir.path()));
         }
         let port = free_port();
-        let cluster = PgCluster {
+        let mut cluster = PgCluster {
             dir,
             bin,
             port,
@@ -78,7 +78,6 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
-        let mut cluster = cluster;
         cluster.start_again();
         cluster
     }
@@ -99,7 +98,7 @@ impl PgCluster {
 
     /// Creates `name` (a plain identifier) and returns its URL.
     pub fn create_database(&self, name: &str) -> String {
-        let out = self.pg(
+        self.pg(
             "psql",
             &[
                 "-h",
@@ -116,7 +115,6 @@ impl PgCluster {
                 &format!("CREATE DATABASE \"{name}\""),
             ],
         );
-        drop(out);
         self.url(name)
     }
 
