@@ -79,14 +79,101 @@ pub enum Db {
 
 /// A write transaction on one of the two backends.
 pub enum DbTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl DbTx {
     pub async fn commit(self) -> Result<(), DbError> {
-        on_tx!(self, |t| t.commit().await)?;
+        match self {
+            DbTx::Sqlite(t) => t.commit().await?,
+            DbTx::Postgres(t) => t.commit().await?,
+        }
         Ok(())
+    }
+}
+
+/// A SQLite write transaction: `BEGIN IMMEDIATE` on a pooled connection,
+/// ended by [`SqliteTx::commit`] or, when dropped, rolled back.
+///
+/// Not sqlx's `Transaction`: after a failed write (`SQLITE_FULL`,
+/// `SQLITE_IOERR`) SQLite may roll the transaction back itself, sqlx's
+/// `ROLLBACK` then fails, and its connection goes back to the pool still
+/// counting itself inside a transaction, refusing every later `BEGIN
+/// IMMEDIATE` ("attempted to call begin_with at non-zero transaction
+/// depth"): a full disk would break writes on that connection for good.
+/// Here a connection that cannot be brought back out of its transaction is
+/// closed instead.
+pub struct SqliteTx {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+}
+
+impl SqliteTx {
+    async fn begin(pool: &SqlitePool) -> Result<SqliteTx, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        Ok(SqliteTx { conn: Some(conn) })
+    }
+
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        let committed = sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| ());
+        if committed.is_err() {
+            end_transaction(conn).await;
+        }
+        committed
+    }
+}
+
+/// Rolls back what is left of a transaction on `conn`; closes the
+/// connection when it stays inside one.
+async fn end_transaction(mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>) {
+    let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await else {
+        return;
+    };
+    // SQLite rolled it back itself: the connection is out of it already.
+    let rolled_back = e
+        .as_database_error()
+        .is_some_and(|d| d.message().contains("no transaction is active"));
+    if !rolled_back {
+        conn.close_on_drop();
+    }
+}
+
+impl std::ops::Deref for SqliteTx {
+    type Target = sqlx::SqliteConnection;
+
+    fn deref(&self) -> &sqlx::SqliteConnection {
+        self.conn
+            .as_ref()
+            .expect("a transaction's connection until it ends")
+    }
+}
+
+impl std::ops::DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::SqliteConnection {
+        self.conn
+            .as_mut()
+            .expect("a transaction's connection until it ends")
+    }
+}
+
+impl Drop for SqliteTx {
+    /// Not committed: rolled back on a task of the current runtime (the
+    /// connection returns to the pool after the `ROLLBACK`); without a
+    /// runtime, the connection is closed, which rolls back too.
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(end_transaction(conn));
+            }
+            Err(_) => conn.close_on_drop(),
+        }
     }
 }
 
@@ -142,6 +229,21 @@ impl DbError {
             _ => DbError::Sqlx(e),
         }
     }
+}
+
+/// Fails with a clear reason when no file can be created in `dir` (a
+/// read-only or immutable directory, a full disk): SQLite needs to create
+/// its WAL and shared-memory files beside the database, and would only say
+/// "unable to open database file".
+fn ensure_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".porta-write-check-{}", std::process::id()));
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"ok"));
+    let _ = std::fs::remove_file(&probe);
+    created.map_err(|e| std::io::Error::new(e.kind(), format!("cannot write in {}: {e}", dir.display())))
 }
 
 /// See [`DbError::is_unavailable`].
@@ -269,6 +371,7 @@ impl Db {
         let io = |e| DbError::Sqlx(sqlx::Error::Io(e));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::private_file::create_private_dir(dir).map_err(io)?;
+            ensure_writable(dir).map_err(io)?;
         }
         crate::private_file::ensure_private(path).map_err(io)?;
         let options = Self::sqlite_options(path);
@@ -313,7 +416,7 @@ impl Db {
     /// concurrent writers wait instead of failing with "database is locked").
     pub async fn begin(&self) -> Result<DbTx, DbError> {
         Ok(match self {
-            Db::Sqlite(pool) => DbTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool) => DbTx::Sqlite(SqliteTx::begin(pool).await?),
             Db::Postgres(pool) => DbTx::Postgres(pool.begin().await?),
         })
     }
