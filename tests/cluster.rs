@@ -9,7 +9,9 @@
 //!   across both edges is consumed exactly once;
 //! - a certificate renewed, a domain disabled, a tenant created and a
 //!   session signed out on one node are seen by the other within 2 s;
-//! - failed sign-ins on both nodes count together: the lock holds on both.
+//! - failed sign-ins on both nodes count together: the lock holds on both;
+//! - the database work of the two nodes, idle and per page load, read from
+//!   PostgreSQL's own counters (the figures `docs/operations.md` quotes).
 //!
 //! The HTTP-01 challenge answered by the node that did not place the order
 //! is `tests/domains.rs`'s `two_edges_one_database` (it needs pebble and a
@@ -38,6 +40,11 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sign_in_limits_hold_across_nodes() {
         super::limits_across_nodes(super::db().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_nodes_and_page_loads_cost_a_bounded_number_of_transactions() {
+        super::query_rates(super::db().await).await;
     }
 }
 
@@ -312,4 +319,59 @@ async fn limits_across_nodes(db: TestDb) {
         let dashboard = owner.get(CANONICAL, DASHBOARD, Some(&session)).await;
         assert_eq!(dashboard.status, 200, "{dashboard:?}");
     }
+}
+
+/// Transactions committed in the cluster's database so far (PostgreSQL
+/// counts every statement outside a transaction as one).
+async fn committed(pool: &sqlx::PgPool) -> i64 {
+    // Backends report their counts at most once a second (and when idle
+    // for a while): wait for what happened before this call to be in.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        .fetch_one(pool)
+        .await
+        .expect("pg_stat_database")
+}
+
+/// Both nodes idle for 10 s, then 40 signed-in dashboard loads through the
+/// two edges: prints the transactions per second of the two idle nodes
+/// together and per page load, and holds them to bounds that a node
+/// polling or reloading caches it need not would break (2 nodes idle: at
+/// most 10 a second, their change feeds being `LISTEN`; a page: at most 25).
+async fn query_rates(db: TestDb) {
+    let cluster = Cluster::start(&db);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&cluster.store.database_url())
+        .await
+        .expect("connect");
+    let jane = jane(&cluster.store);
+    let session = signed_in(&cluster.edge_a, &jane).await;
+    // Warm both nodes' caches first.
+    for edge in [&cluster.edge_a, &cluster.edge_b] {
+        assert_eq!(edge.get(CANONICAL, DASHBOARD, Some(&session)).await.status, 200);
+    }
+
+    let idle_seconds = 10.0;
+    let before = committed(&pool).await;
+    tokio::time::sleep(Duration::from_secs_f64(idle_seconds)).await;
+    let after = committed(&pool).await;
+    // Our own two counter reads count too.
+    let idle_rate = (after - before - 1) as f64 / (idle_seconds + 1.1);
+
+    let loads = 40;
+    let before = committed(&pool).await;
+    for i in 0..loads {
+        let edge = if i % 2 == 0 { &cluster.edge_a } else { &cluster.edge_b };
+        assert_eq!(edge.get(CANONICAL, DASHBOARD, Some(&session)).await.status, 200);
+    }
+    let after = committed(&pool).await;
+    // Minus what the idle nodes did meanwhile (about 2 s) and our read.
+    let per_load = ((after - before - 1) as f64 - idle_rate * 2.2).max(0.0) / f64::from(loads);
+    eprintln!(
+        "query rates: two idle nodes {idle_rate:.1} transactions/s together; \
+         a signed-in dashboard load {per_load:.1} transactions"
+    );
+    assert!(idle_rate <= 10.0, "two idle nodes commit {idle_rate:.1} transactions a second");
+    assert!(per_load <= 25.0, "a dashboard load costs {per_load:.1} transactions");
 }

@@ -23,6 +23,7 @@
 
 pub mod acme;
 pub mod dns;
+pub mod expiry;
 pub mod lifecycle;
 pub mod local_ca;
 pub use porta_core::master_key;

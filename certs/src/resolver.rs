@@ -117,6 +117,15 @@ pub struct ResolverStats {
     pub stale: u64,
 }
 
+/// Database lookups of every resolver in this process, for the edge's
+/// `porta_edge_cert_db_lookups_total`.
+static DB_LOOKUPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many certificate lookups reached the database in this process.
+pub fn db_lookups_total() -> u64 {
+    DB_LOOKUPS.load(Ordering::Relaxed)
+}
+
 #[derive(Default)]
 struct Counters {
     hits: AtomicU64,
@@ -379,6 +388,7 @@ impl CertResolver {
 
     async fn load(&self, key: &str) -> (Entry, LoadOutcome) {
         self.counters.db_lookups.fetch_add(1, Ordering::Relaxed);
+        DB_LOOKUPS.fetch_add(1, Ordering::Relaxed);
         let now = UnixMillis::now();
         let loaded: Result<_, StoreError> = async {
             let Some(stored) = store::for_server_name(&self.db, key, now).await? else {

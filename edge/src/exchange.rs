@@ -22,11 +22,13 @@ use std::net::IpAddr;
 use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
 use porta_core::db::audit::{self, AuditEvent};
-use porta_core::db::{otts, portal_domains, users};
+use porta_core::db::portal_domains::PortalDomain;
+use porta_core::db::{otts, portal_domains, users, DbTx};
+use porta_core::ids::UserId;
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
 use porta_core::next_path::{NextPath, PortalArea};
-use porta_core::ott::{clear_nonce_cookie, HandoffNonce, OttToken};
+use porta_core::ott::{clear_nonce_cookie, BindingHash, HandoffNonce, OttToken};
 use porta_core::session_cookie::Transport;
 use porta_core::session_issue::{self, SessionRequest};
 
@@ -196,43 +198,65 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
     let token = OttToken::parse(&raw).map_err(|_| ExchangeError::InvalidOrExpired)?;
     // Without the browser's nonce no token can match: a binding nothing has.
     let binding = request.nonce.as_ref().map(HandoffNonce::binding);
-    let consumed = match &binding {
-        Some(binding) => otts::consume(
-            &state.db,
-            &token.hash(),
-            binding,
-            domain.tenant_id,
-            domain.id,
-            now,
-        )
-        .await
-        .map_err(internal)?,
+    let ip = request.client_ip.to_string();
+    // One transaction (one commit): the token is spent exactly when the
+    // session it buys and the audit row exist; an error on the way leaves
+    // all three undone.
+    let mut tx = state.db.begin().await.map_err(internal)?;
+    let handed_off = match &binding {
+        Some(binding) => hand_off(state, &mut tx, &token, binding, &domain, &ip, request.user_agent, now).await?,
         None => None,
     };
-    let ip = request.client_ip.to_string();
-    let Some(consumed) = consumed else {
-        let event = AuditEvent {
-            tenant: Some(domain.tenant_id),
-            actor: None,
-            action: "handoff",
-            outcome: "failure",
-            subject: Some(domain.domain.as_str()),
-            ip: Some(&ip),
-            user_agent: request.user_agent,
-            detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
-        };
-        audit::record(&state.db, &event, now).await.map_err(internal)?;
+    let mut event = AuditEvent {
+        tenant: Some(domain.tenant_id),
+        actor: None,
+        action: "handoff",
+        outcome: "failure",
+        subject: Some(domain.domain.as_str()),
+        ip: Some(&ip),
+        user_agent: request.user_agent,
+        detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
+    };
+    if let Some((user, _)) = &handed_off {
+        event.actor = Some(*user);
+        event.outcome = "success";
+        event.detail = None;
+    }
+    audit::record_in(&mut tx, &event, now).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    let Some((user, exchanged)) = handed_off else {
         return Err(ExchangeError::InvalidOrExpired);
     };
-    // The user may have been disabled since the token was issued.
-    let profile = users::profile(&state.db, consumed.tenant, consumed.user)
+    tracing::info!(tenant = %domain.tenant_id, domain = %domain.domain, user = %user, "handoff completed");
+    Ok(exchanged)
+}
+
+/// Spends the token in `tx` and creates the custom domain's session:
+/// `None` when the token does not match (unknown, spent, expired, another
+/// domain's or browser's) or its user was disabled or changed type since.
+#[allow(clippy::too_many_arguments)]
+async fn hand_off(
+    state: &EdgeState,
+    tx: &mut DbTx,
+    token: &OttToken,
+    binding: &BindingHash,
+    domain: &PortalDomain,
+    ip: &str,
+    user_agent: Option<&str>,
+    now: UnixMillis,
+) -> Result<Option<(UserId, Exchanged)>, ExchangeError> {
+    let consumed = otts::consume_in(tx, &token.hash(), binding, domain.tenant_id, domain.id, now)
+        .await
+        .map_err(internal)?;
+    let Some(consumed) = consumed else { return Ok(None) };
+    let profile = users::profile_in(tx, consumed.tenant, consumed.user)
         .await
         .map_err(internal)?
-        .filter(|p| !p.disabled && p.user_type == consumed.snapshot.user_type)
-        .ok_or(ExchangeError::InvalidOrExpired)?;
+        .filter(|p| !p.disabled && p.user_type == consumed.snapshot.user_type);
+    let Some(profile) = profile else { return Ok(None) };
     let next = NextPath::or_landing(Some(&consumed.next_path), PortalArea::ClientPortal);
-    let issued = session_issue::issue(
-        &state.db,
+    let issued = session_issue::issue_in(
+        tx,
         &state.keys,
         &SessionRequest {
             tenant: consumed.tenant,
@@ -241,31 +265,22 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
             host: &domain.domain,
             transport: Transport::Https,
             ttl_seconds: i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400),
-            ip: Some(&ip),
-            user_agent: request.user_agent,
+            ip: Some(ip),
+            user_agent,
             login_method: "ott",
             parent: consumed.snapshot.canonical_session_id,
         },
     )
     .await
     .map_err(internal)?;
-    let event = AuditEvent {
-        tenant: Some(consumed.tenant),
-        actor: Some(profile.id),
-        action: "handoff",
-        outcome: "success",
-        subject: Some(domain.domain.as_str()),
-        ip: Some(&ip),
-        user_agent: request.user_agent,
-        detail: None,
-    };
-    audit::record(&state.db, &event, now).await.map_err(internal)?;
-    tracing::info!(tenant = %consumed.tenant, domain = %domain.domain, user = %profile.id, "handoff completed");
-    Ok(Exchanged {
-        set_cookie: issued.cookie.to_string(),
-        clear_nonce: clear_nonce_cookie().to_string(),
-        redirect_to: next.to_string(),
-    })
+    Ok(Some((
+        profile.id,
+        Exchanged {
+            set_cookie: issued.cookie.to_string(),
+            clear_nonce: clear_nonce_cookie().to_string(),
+            redirect_to: next.to_string(),
+        },
+    )))
 }
 
 /// The tenant's canonical sign-in page, for the handoff page's "sign in

@@ -22,6 +22,7 @@
 pub mod change_service;
 pub mod deadline;
 pub mod exchange;
+pub mod h2_limits;
 mod handoff;
 pub mod housekeeping;
 pub mod lifecycle_service;
@@ -209,13 +210,14 @@ pub fn build_with_listeners(
     );
     server.bootstrap();
 
-    let proxy_app = pingora::proxy::http_proxy(
+    let mut proxy_app = pingora::proxy::http_proxy(
         &server.configuration,
         EdgeProxy {
             state,
             next_upstream: AtomicUsize::new(0),
         },
     );
+    proxy_app.h2_options = Some(h2_limits::h2_options(&config.edge));
     let deadlines = ReadDeadlines {
         head: config.edge.header_read_timeout,
         body: config.edge.body_read_timeout,

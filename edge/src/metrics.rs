@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, GaugeVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// Every metric the edge records.
@@ -22,6 +24,8 @@ pub struct EdgeMetrics {
     pub handshakes_completed: IntCounter,
     /// `result`: hit | miss_loaded | miss_unknown | miss_refused | error.
     pub cert_cache: IntCounterVec,
+    // `porta_edge_cert_db_lookups_total` ([`CertDbLookups`]) is read from
+    // the resolver when the metrics are gathered.
     /// `outcome`: success | rate_limited | json_required | host_missing |
     /// origin_mismatch | ott_required | domain_not_found | domain_inactive |
     /// dns_mismatch | invalid_or_expired | error.
@@ -42,6 +46,45 @@ pub struct EdgeMetrics {
     /// Times the PostgreSQL listener was connected again after losing its
     /// connection.
     pub change_feed_reconnects: IntCounter,
+    _db_lookups: CertDbLookups,
+}
+
+/// `porta_edge_cert_db_lookups_total`: certificate lookups that reached the
+/// database (one per name missing from the certificate cache, shared by
+/// concurrent handshakes for it), as the resolver counts them
+/// ([`porta_certs::resolver::db_lookups_total`]). What a flood of unknown
+/// server names costs the database.
+#[derive(Clone)]
+struct CertDbLookups {
+    desc: Desc,
+}
+
+impl CertDbLookups {
+    const NAME: &'static str = "porta_edge_cert_db_lookups_total";
+    const HELP: &'static str = "Certificate lookups that queried the database (cache misses)";
+
+    fn new() -> Self {
+        let desc = Desc::new(
+            Self::NAME.to_owned(),
+            Self::HELP.to_owned(),
+            Vec::new(),
+            Default::default(),
+        )
+        .expect("metric definitions are valid");
+        CertDbLookups { desc }
+    }
+}
+
+impl Collector for CertDbLookups {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let counter = IntCounter::new(Self::NAME, Self::HELP).expect("metric definitions are valid");
+        counter.inc_by(porta_certs::resolver::db_lookups_total());
+        counter.collect()
+    }
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -88,6 +131,7 @@ impl EdgeMetrics {
                 "Certificate cache lookups by result",
                 &["result"],
             ),
+            _db_lookups: register(&registry, CertDbLookups::new()),
             ott_exchanges: counter(
                 &registry,
                 "porta_edge_ott_exchanges_total",

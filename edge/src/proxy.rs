@@ -133,7 +133,12 @@ impl EdgeProxy {
         if let (true, Some(hsts)) = (is_tls(session), &self.state.hsts) {
             header.insert_header("strict-transport-security", hsts.as_str())?;
         }
-        session.set_keepalive(None);
+        // The connection is kept only when the request was read to its end
+        // (no body, or one the edge read, as the exchange's): a body left
+        // unread would have to be drained before the next request.
+        if !session.is_body_done() {
+            session.set_keepalive(None);
+        }
         // A response written here ends what the client may still send.
         deadline::request_done(session);
         session

@@ -23,9 +23,11 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod acme_world;
 pub mod browser;
 pub mod edge_client;
 pub mod forms;
+pub mod h2_frames;
 pub mod in_process;
 pub mod propagation;
 
@@ -588,6 +590,29 @@ impl Porta {
             }
             if Instant::now() > deadline {
                 self.fail("did not exit after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Porta {
+    /// The child's process id (also its process group's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the server's process group with SIGKILL (no shutdown of any
+    /// kind: a crash) and returns its exit status once it is gone.
+    pub fn kill(mut self) -> ExitStatus {
+        signal_group(self.child.id(), "KILL");
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for porta") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.fail("did not exit after SIGKILL");
             }
             std::thread::sleep(Duration::from_millis(20));
         }

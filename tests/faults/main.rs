@@ -11,3 +11,4 @@
 mod common;
 mod database;
 mod disk;
+mod kill;

@@ -136,6 +136,55 @@ pub async fn exchange_once(
     Ok(status)
 }
 
+/// A kept-alive HTTP/1.1 connection over TLS: requests one after another,
+/// each response read to its `Content-Length`.
+pub struct KeptAlive {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    buffer: Vec<u8>,
+}
+
+impl KeptAlive {
+    pub async fn connect(connector: &TlsConnector, addr: SocketAddr, name: &str) -> anyhow::Result<KeptAlive> {
+        let tcp = socket()?.connect(addr).await?;
+        let tls = connector.connect(ServerName::try_from(name.to_owned())?, tcp).await?;
+        Ok(KeptAlive {
+            tls,
+            buffer: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Writes `request` and reads its response; the status, and whether the
+    /// server keeps the connection (no `Connection: close`).
+    pub async fn send(&mut self, request: &[u8]) -> anyhow::Result<(u16, bool)> {
+        self.tls.write_all(request).await?;
+        self.buffer.clear();
+        let head_end = loop {
+            if let Some(i) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.tls.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "the connection closed before a response head");
+            self.buffer.extend_from_slice(&chunk[..n]);
+        };
+        let head = std::str::from_utf8(&self.buffer[..head_end])?.to_ascii_lowercase();
+        let status = head.get(9..12).and_then(|s| s.parse().ok()).context("no HTTP status")?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("no Content-Length in the response")?;
+        let keep = !head.lines().any(|l| l.starts_with("connection:") && l.contains("close"));
+        while self.buffer.len() < head_end + length {
+            let mut chunk = [0u8; 4096];
+            let n = self.tls.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "the connection closed inside a response body");
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+        Ok((status, keep))
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     ok: u64,

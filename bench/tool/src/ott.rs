@@ -2,9 +2,10 @@
 //! tenant, a staff user, an active custom domain with its certificate, and
 //! per token a canonical session and a browser nonce, written straight to
 //! the store), then exchanged, each once, by `POST
-//! /api/client-portal/domain-session` as the handoff page does. The edge
-//! answers the exchange itself and closes the connection after it, as it
-//! does after the handoff page, so each exchange is a new TLS connection.
+//! /api/client-portal/domain-session` as the handoff page does: each on a
+//! new TLS connection, or with `--keepalive` one after another on
+//! kept-alive connections, as a browser sends it on the connection that
+//! loaded the handoff page.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -66,6 +67,10 @@ pub struct ExchangeArgs {
     conns: usize,
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
+    /// Exchange on kept-alive connections, as a browser does after loading
+    /// the handoff page, instead of a new TLS connection per exchange.
+    #[arg(long)]
+    keepalive: bool,
 }
 
 pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
@@ -224,9 +229,10 @@ pub async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for _ in 0..args.conns {
         let (tokens, connector, cursor) = (tokens.clone(), connector.clone(), cursor.clone());
-        let (domain, origin, addr) = (args.domain.clone(), origin.clone(), args.addr);
+        let (domain, origin, addr, keepalive) = (args.domain.clone(), origin.clone(), args.addr, args.keepalive);
         tasks.push(tokio::spawn(async move {
             let mut tally = (0u64, 0u64, Vec::new());
+            let mut kept: Option<load::KeptAlive> = None;
             while Instant::now() < deadline {
                 let Some((token, nonce)) = tokens.get(cursor.fetch_add(1, Ordering::Relaxed)) else {
                     break;
@@ -235,12 +241,18 @@ pub async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
                 let request = format!(
                     "POST /api/client-portal/domain-session HTTP/1.1\r\nHost: {domain}:{port}\r\n\
                      Origin: {origin}\r\nContent-Type: application/json\r\nCookie: {NONCE_COOKIE}={nonce}\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                     Content-Length: {}\r\n{close}\r\n{body}",
                     body.len(),
-                    port = addr.port()
+                    port = addr.port(),
+                    close = if keepalive { "" } else { "Connection: close\r\n" },
                 );
                 let t = Instant::now();
-                match load::exchange_once(&connector, addr, &domain, request.as_bytes()).await {
+                let status = if keepalive {
+                    exchange_kept_alive(&mut kept, &connector, addr, &domain, request.as_bytes()).await
+                } else {
+                    load::exchange_once(&connector, addr, &domain, request.as_bytes()).await
+                };
+                match status {
                     Ok(200) => {
                         tally.0 += 1;
                         tally
@@ -275,4 +287,24 @@ pub async fn exchange(args: ExchangeArgs) -> anyhow::Result<()> {
         })
     );
     Ok(())
+}
+
+/// One exchange on the kept-alive connection `kept` (opened first when
+/// there is none, dropped when the edge closes it or it fails).
+async fn exchange_kept_alive(
+    kept: &mut Option<load::KeptAlive>,
+    connector: &tokio_rustls::TlsConnector,
+    addr: SocketAddr,
+    domain: &str,
+    request: &[u8],
+) -> anyhow::Result<u16> {
+    let mut connection = match kept.take() {
+        Some(c) => c,
+        None => load::KeptAlive::connect(connector, addr, domain).await?,
+    };
+    let (status, keep) = connection.send(request).await?;
+    if keep {
+        *kept = Some(connection);
+    }
+    Ok(status)
 }

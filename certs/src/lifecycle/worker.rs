@@ -84,7 +84,7 @@ impl DomainWorker {
                 max_retry: config.domains.max_retry,
                 give_up_after: config.domains.give_up_after,
                 weekly_order_budget: config.acme.as_ref().map_or(40, |a| a.weekly_order_budget),
-                lease_ttl: Duration::from_secs(600),
+                lease_ttl: config.domains.lease,
             },
         ))
     }

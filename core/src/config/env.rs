@@ -99,6 +99,16 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         EnvKind::Integer,
     ),
     var(
+        "PORTA_EDGE_H2_MAX_CONCURRENT_STREAMS",
+        "edge.h2_max_concurrent_streams",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_EDGE_H2_MAX_PENDING_RESET_STREAMS",
+        "edge.h2_max_pending_reset_streams",
+        EnvKind::Integer,
+    ),
+    var(
         "PORTA_EDGE_HSTS_MAX_AGE_SECONDS",
         "edge.hsts_max_age_seconds",
         EnvKind::Integer,
@@ -188,6 +198,11 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
     var(
         "PORTA_DOMAINS_GIVE_UP_HOURS",
         "domains.give_up_hours",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_DOMAINS_LEASE_SECONDS",
+        "domains.lease_seconds",
         EnvKind::Integer,
     ),
     var(

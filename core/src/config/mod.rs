@@ -92,6 +92,10 @@ pub struct DomainsConfig {
     pub max_retry: Duration,
     /// A domain whose CNAME is still missing after this long is `failed`.
     pub give_up_after: Duration,
+    /// How long a worker holds a domain's lease: the longest one order may
+    /// take, and how long a crashed node's domain waits before another
+    /// node takes it over.
+    pub lease: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +212,13 @@ pub struct EdgeConfig {
     /// (measurement only): a name not cached fails its first handshake
     /// and is loaded in the background.
     pub client_hello_hook: bool,
+    /// HTTP/2 streams one client connection may have open at once
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`); more are refused.
+    pub h2_max_concurrent_streams: u32,
+    /// HTTP/2 streams a client may open and reset before the edge accepted
+    /// them (a "rapid reset" flood) before the connection is closed with
+    /// GOAWAY `ENHANCE_YOUR_CALM`.
+    pub h2_max_pending_reset_streams: u32,
 }
 
 /// What the edge's `Strict-Transport-Security` header says. Never

@@ -119,6 +119,8 @@ pub struct RawEdge {
     pub read_buffer_bytes: Field<u32>,
     pub write_buffer_bytes: Field<u32>,
     pub client_hello_hook: Field<bool>,
+    pub h2_max_concurrent_streams: Field<u32>,
+    pub h2_max_pending_reset_streams: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,4 +214,5 @@ pub struct RawDomains {
     pub first_retry_seconds: Field<u32>,
     pub max_retry_seconds: Field<u32>,
     pub give_up_hours: Field<u32>,
+    pub lease_seconds: Field<u32>,
 }

@@ -4,10 +4,10 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError};
+use super::{Db, DbError, DbTx};
 use crate::clock::UnixMillis;
 use crate::ids::{TenantId, UserId};
-use crate::on_pool;
+use crate::{on_pool, on_tx};
 
 /// An event to record.
 #[derive(Debug, Clone)]
@@ -40,12 +40,19 @@ pub struct AuditRow {
 }
 
 pub async fn record(db: &Db, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    record_in(&mut tx, event, at).await?;
+    tx.commit().await
+}
+
+/// [`record`] inside `tx`: the row commits with the change it is about.
+pub async fn record_in(tx: &mut DbTx, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(), DbError> {
     let sql = "INSERT INTO audit_log (id, tenant_id, actor_user_id, action, outcome, subject, ip, \
                user_agent, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     let subject: Option<String> = event.subject.map(|s| s.chars().take(320).collect());
     let user_agent: Option<String> = event.user_agent.map(|s| s.chars().take(512).collect());
     let detail = event.detail.as_ref().map(|d| d.to_string());
-    on_pool!(db, |pool| sqlx::query(sql)
+    on_tx!(tx, |t| sqlx::query(sql)
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(event.tenant)
         .bind(event.actor)
@@ -56,7 +63,7 @@ pub async fn record(db: &Db, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(
         .bind(&user_agent)
         .bind(&detail)
         .bind(at.0)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|_| ()))?;
     Ok(())

@@ -4,11 +4,11 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError};
+use super::{Db, DbError, DbTx};
 use crate::clock::UnixMillis;
 use crate::ids::{PortalDomainId, SessionId, TenantId, UserId};
 use crate::next_path::NextPath;
-use crate::on_pool;
+use crate::{on_pool, on_tx};
 use crate::ott::{BindingHash, OttHash, OttPurpose, OttToken, SessionSnapshot};
 use crate::session_token::DerivedKey;
 
@@ -193,6 +193,22 @@ pub async fn consume(
     domain: PortalDomainId,
     now: UnixMillis,
 ) -> Result<Option<ConsumedOtt>, DbError> {
+    let mut tx = db.begin().await?;
+    let consumed = consume_in(&mut tx, hash, binding, tenant, domain, now).await?;
+    tx.commit().await?;
+    Ok(consumed)
+}
+
+/// [`consume`] inside `tx`: the token stays unspent unless `tx` commits, so
+/// the exchange burns it together with the session it creates.
+pub async fn consume_in(
+    tx: &mut DbTx,
+    hash: &OttHash,
+    binding: &BindingHash,
+    tenant: TenantId,
+    domain: PortalDomainId,
+    now: UnixMillis,
+) -> Result<Option<ConsumedOtt>, DbError> {
     let sql = "UPDATE portal_domain_otts SET consumed_at = $2 \
                WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > $2 \
                AND tenant_id = $3 AND portal_domain_id = $4 AND binding_hash = $5 \
@@ -200,13 +216,13 @@ pub async fn consume(
                    WHERE s.tenant_id = portal_domain_otts.tenant_id AND s.id = portal_domain_otts.issuing_session_id \
                    AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled = FALSE) \
                RETURNING tenant_id, user_id, portal_domain_id, session_snapshot, next_path";
-    let row: Option<ConsumedRow> = on_pool!(db, |pool| sqlx::query_as(sql)
+    let row: Option<ConsumedRow> = on_tx!(tx, |t| sqlx::query_as(sql)
         .bind(hash.0.to_vec())
         .bind(now.0)
         .bind(tenant)
         .bind(domain)
         .bind(binding.0.to_vec())
-        .fetch_optional(pool)
+        .fetch_optional(&mut **t)
         .await)?;
     let Some(row) = row else { return Ok(None) };
     let snapshot = serde_json::from_str(&row.session_snapshot)

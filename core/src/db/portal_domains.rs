@@ -423,3 +423,17 @@ pub async fn due(db: &Db, now: UnixMillis, limit: i64) -> Result<Vec<PortalDomai
         .fetch_all(pool)
         .await)?)
 }
+
+/// How many custom domains are in each status (statuses with none left out).
+pub async fn count_by_status(db: &Db) -> Result<Vec<(DomainStatus, i64)>, DbError> {
+    let sql = "SELECT status, COUNT(*) FROM portal_domains GROUP BY status";
+    let rows: Vec<(String, i64)> = on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await)?;
+    rows.into_iter()
+        .map(|(status, n)| {
+            let status = status
+                .parse::<DomainStatus>()
+                .map_err(|_| DbError::Invalid(format!("stored domain status {status:?}")))?;
+            Ok((status, n))
+        })
+        .collect()
+}

@@ -4,10 +4,10 @@
 use sqlx::FromRow;
 
 use super::users::UserProfile;
-use super::{Db, DbError};
+use super::{Db, DbError, DbTx};
 use crate::clock::UnixMillis;
 use crate::ids::{SessionId, TenantId, UserId};
-use crate::on_pool;
+use crate::{on_pool, on_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Session {
@@ -45,6 +45,14 @@ const COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, las
                        revoked_at, revoked_reason, ip, user_agent, login_method, parent_session_id";
 
 pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
+    let mut tx = db.begin().await?;
+    let session = create_in(&mut tx, new, now).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// [`create`] inside `tx`.
+pub async fn create_in(tx: &mut DbTx, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
     let session = Session {
         id: SessionId::generate(),
         tenant_id: new.tenant,
@@ -64,7 +72,7 @@ pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Se
     let sql = format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)"
     );
-    on_pool!(db, |pool| sqlx::query(&sql)
+    on_tx!(tx, |t| sqlx::query(&sql)
         .bind(session.id)
         .bind(session.tenant_id)
         .bind(session.user_id)
@@ -76,7 +84,7 @@ pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Se
         .bind(&session.user_agent)
         .bind(&session.login_method)
         .bind(session.parent_session_id)
-        .execute(pool)
+        .execute(&mut **t)
         .await
         .map(|_| ()))?;
     Ok(session)

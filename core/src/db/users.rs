@@ -114,15 +114,25 @@ pub async fn find_credentials(
 }
 
 /// The tenant's user `id`, with their client company's name.
+const PROFILE: &str = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
+                       c.name AS client_name, u.disabled, u.last_signin_at, u.phone, u.time_zone, u.locale \
+                       FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
+                       WHERE u.tenant_id = $1 AND u.id = $2";
+
 pub async fn profile(db: &Db, tenant: TenantId, id: UserId) -> Result<Option<UserProfile>, DbError> {
-    let sql = "SELECT u.id, u.tenant_id, u.user_type, u.email, u.display_name, u.client_id, \
-               c.name AS client_name, u.disabled, u.last_signin_at, u.phone, u.time_zone, u.locale \
-               FROM users u LEFT JOIN clients c ON c.tenant_id = u.tenant_id AND c.id = u.client_id \
-               WHERE u.tenant_id = $1 AND u.id = $2";
-    Ok(on_pool!(db, |pool| sqlx::query_as(sql)
+    Ok(on_pool!(db, |pool| sqlx::query_as(PROFILE)
         .bind(tenant)
         .bind(id)
         .fetch_optional(pool)
+        .await)?)
+}
+
+/// [`profile`] read inside `tx`.
+pub async fn profile_in(tx: &mut DbTx, tenant: TenantId, id: UserId) -> Result<Option<UserProfile>, DbError> {
+    Ok(on_tx!(tx, |t| sqlx::query_as(PROFILE)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **t)
         .await)?)
 }
 

@@ -91,6 +91,12 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
         .take("edge.upstream_keepalive_pool_size", i.0);
     let read_buffer = raw.read_buffer_bytes.take("edge.read_buffer_bytes", i.0);
     let write_buffer = raw.write_buffer_bytes.take("edge.write_buffer_bytes", i.0);
+    let h2_streams = raw
+        .h2_max_concurrent_streams
+        .take("edge.h2_max_concurrent_streams", i.0);
+    let h2_resets = raw
+        .h2_max_pending_reset_streams
+        .take("edge.h2_max_pending_reset_streams", i.0);
     let client_hello_hook = raw
         .client_hello_hook
         .take("edge.client_hello_hook", i.0)
@@ -164,6 +170,13 @@ pub(super) fn edge(raw: RawEdge, portal_listen: SocketAddr, i: &mut Issues<'_>) 
             (0, 16 * 1024 * 1024),
         ) as usize,
         client_hello_hook,
+        h2_max_concurrent_streams: i.in_range("edge.h2_max_concurrent_streams", h2_streams, 100, (1, 10_000)),
+        h2_max_pending_reset_streams: i.in_range(
+            "edge.h2_max_pending_reset_streams",
+            h2_resets,
+            20,
+            (1, 10_000),
+        ),
     }
 }
 
@@ -209,6 +222,23 @@ mod tests {
     }
 
     #[test]
+    fn http2_limits_and_the_lease_have_their_defaults_and_overrides() {
+        let config = with(&[]).expect("dev config");
+        assert_eq!(config.edge.h2_max_concurrent_streams, 100);
+        assert_eq!(config.edge.h2_max_pending_reset_streams, 20);
+        assert_eq!(config.domains.lease.as_secs(), 600);
+        let config = with(&[
+            ("PORTA_EDGE_H2_MAX_CONCURRENT_STREAMS", "10"),
+            ("PORTA_EDGE_H2_MAX_PENDING_RESET_STREAMS", "5"),
+            ("PORTA_DOMAINS_LEASE_SECONDS", "8"),
+        ])
+        .expect("overridden");
+        assert_eq!(config.edge.h2_max_concurrent_streams, 10);
+        assert_eq!(config.edge.h2_max_pending_reset_streams, 5);
+        assert_eq!(config.domains.lease.as_secs(), 8);
+    }
+
+    #[test]
     fn out_of_range_values_name_their_keys() {
         let e = with(&[
             ("PORTA_EDGE_HEADER_READ_TIMEOUT_SECONDS", "0"),
@@ -216,6 +246,9 @@ mod tests {
             ("PORTA_EDGE_HSTS_MAX_AGE_SECONDS", "999999999"),
             ("PORTA_EDGE_UNKNOWN_SNI_PER_IP_PER_MINUTE", "0"),
             ("PORTA_EDGE_THREADS", "0"),
+            ("PORTA_EDGE_H2_MAX_CONCURRENT_STREAMS", "0"),
+            ("PORTA_EDGE_H2_MAX_PENDING_RESET_STREAMS", "10001"),
+            ("PORTA_DOMAINS_LEASE_SECONDS", "4"),
         ])
         .unwrap_err();
         for key in [
@@ -224,6 +257,9 @@ mod tests {
             "edge.hsts_max_age_seconds",
             "edge.unknown_sni_per_ip_per_minute",
             "edge.threads",
+            "edge.h2_max_concurrent_streams",
+            "edge.h2_max_pending_reset_streams",
+            "domains.lease_seconds",
         ] {
             assert!(e.mentions(key), "{key}: {e}");
         }

@@ -328,12 +328,14 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
     let first = d.first_retry_seconds.take("domains.first_retry_seconds", i.0);
     let max = d.max_retry_seconds.take("domains.max_retry_seconds", i.0);
     let give_up = d.give_up_hours.take("domains.give_up_hours", i.0);
+    let lease = d.lease_seconds.take("domains.lease_seconds", i.0);
     let secs = |v: u32| Duration::from_secs(u64::from(v));
     let domains = DomainsConfig {
         check_interval: secs(i.in_range("domains.check_interval_seconds", interval, 5, (1, 3600))),
         first_retry: secs(i.in_range("domains.first_retry_seconds", first, 60, (1, 86_400))),
         max_retry: secs(i.in_range("domains.max_retry_seconds", max, 3600, (1, 604_800))),
         give_up_after: secs(i.in_range("domains.give_up_hours", give_up, 72, (1, 8760)) * 3600),
+        lease: secs(i.in_range("domains.lease_seconds", lease, 600, (5, 86_400))),
     };
 
     let attachments = super::attachments::validate(raw.attachments, &data_dir, i.0);
