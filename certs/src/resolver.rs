@@ -9,19 +9,29 @@
 //! parent wildcard, in one query). A caller may refuse misses
 //! ([`CertResolver::ensure_loaded_if`]): the edge limits them per client.
 //!
-//! Entries are forgotten when the change feed announces a certificate
+//! Entries are reloaded when the change feed announces a certificate
 //! stored for their name (the resolver is a [`ChangeSink`]: within about a
-//! second on every node), and expire:
-//! - a certificate after [`ResolverSettings::positive_ttl`] (or when it
-//!   expires, if sooner). That TTL is the bound within which a renewed or
-//!   replaced certificate is served on a node whose feed missed the change;
-//! - an unknown name (or a failed load) after
+//! second on every node), and:
+//! - a certificate is reloaded on its first use after
+//!   [`ResolverSettings::positive_ttl`]. That TTL is the bound within which
+//!   a renewed or replaced certificate is served on a node whose feed
+//!   missed the change. Until a reload succeeds the cached certificate is
+//!   served (*stale if error*): while the database is down a known name
+//!   keeps completing handshakes. The reload is tried by one handshake at a
+//!   time (the others are served at once), and after a failure not again
+//!   for the negative TTL, by this name or any other
+//!   ([`porta_core::stale_cache::outage`]), so an outage makes one
+//!   handshake per negative TTL wait, not each. A certificate is
+//!   never served past its `not_after`, nor [`STALE_LIMIT`] after its last
+//!   load. A flush of the change feed (after it reconnects) marks every
+//!   certificate stale instead of forgetting it, for the same reason;
+//! - an unknown name (or a failed load) is remembered for
 //!   [`ResolverSettings::negative_ttl`], so a flood of random SNIs costs at
 //!   most one query per name per negative TTL.
 //!
 //! Concurrent misses for one name share one database lookup.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,6 +42,7 @@ use porta_core::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use porta_core::clock::UnixMillis;
 use porta_core::db::Db;
 use porta_core::host::HostName;
+use porta_core::stale_cache::outage;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::sync::OnceCell;
@@ -77,6 +88,10 @@ pub enum LoadOutcome {
     /// Loading failed (database down, key undecryptable); logged, and
     /// remembered like an unknown name for the negative TTL.
     Error,
+    /// A certificate cached past its TTL (or marked stale by a flush) is
+    /// served because reloading it failed (the database is down), is under
+    /// way in another handshake, or is not tried during an outage.
+    Stale,
     /// Nothing was cached and the caller did not allow a database lookup
     /// (the client has used up its misses): nothing is remembered about
     /// the name, and the handshake will fail.
@@ -98,6 +113,8 @@ pub struct ResolverStats {
     pub errors: u64,
     /// Misses refused without a lookup (the caller's limit).
     pub refused: u64,
+    /// Certificates served past their TTL (reload failed or under way).
+    pub stale: u64,
 }
 
 /// Database lookups of every resolver in this process, for the edge's
@@ -117,28 +134,40 @@ struct Counters {
     db_lookups: AtomicU64,
     errors: AtomicU64,
     refused: AtomicU64,
+    stale: AtomicU64,
 }
+
+/// How long after its last load a certificate may still be served while it
+/// cannot be reloaded (never past its `not_after`).
+pub const STALE_LIMIT: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Clone)]
 enum Entry {
-    Found {
-        key: Arc<CertifiedKey>,
-        /// Time left until the certificate's `not_after` when it was loaded.
-        valid_for: Duration,
-        loaded_at: Instant,
-    },
+    Found(Found),
     Missing,
 }
 
+#[derive(Clone)]
+struct Found {
+    key: Arc<CertifiedKey>,
+    /// Served without a reload until then (the positive TTL after a load,
+    /// the negative TTL after a failed reload).
+    fresh_until: Instant,
+    /// [`CertResolver::generation`] when loaded; older ones are stale.
+    generation: u64,
+    /// Dropped from the cache then: the certificate's `not_after`, or
+    /// [`STALE_LIMIT`] after the load, whichever is sooner.
+    expires_at: Instant,
+}
+
 struct EntryExpiry {
-    positive: Duration,
     negative: Duration,
 }
 
 impl EntryExpiry {
     fn ttl(&self, entry: &Entry) -> Duration {
         match entry {
-            Entry::Found { valid_for, .. } => self.positive.min(*valid_for),
+            Entry::Found(found) => found.expires_at.saturating_duration_since(Instant::now()),
             Entry::Missing => self.negative,
         }
     }
@@ -174,6 +203,10 @@ pub struct CertResolver {
     /// rustls's `resolve` (microseconds apart) cannot fail that handshake.
     confirmed: Cache<String, Arc<CertifiedKey>>,
     inflight: Inflight,
+    /// Names whose stale certificate one handshake is reloading.
+    reloading: Mutex<HashSet<String>>,
+    /// Advanced by a flush: every certificate loaded before is stale.
+    generation: AtomicU64,
     counters: Counters,
     /// Without the pre-TLS hook ([`CertResolver::queue_misses`]): names
     /// `resolve` did not find, for a background task to load.
@@ -204,9 +237,9 @@ impl CertResolver {
         let cache = Cache::builder()
             .max_capacity(settings.max_entries.max(1))
             .expire_after(EntryExpiry {
-                positive: settings.positive_ttl,
                 negative: settings.negative_ttl,
             })
+            .support_invalidation_closures()
             .build();
         CertResolver {
             db,
@@ -218,6 +251,8 @@ impl CertResolver {
                 .time_to_live(HANDSHAKE_GRACE)
                 .build(),
             inflight: Mutex::new(HashMap::new()),
+            reloading: Mutex::new(HashSet::new()),
+            generation: AtomicU64::new(0),
             counters: Counters::default(),
             misses: OnceLock::new(),
         }
@@ -258,18 +293,17 @@ impl CertResolver {
             return LoadOutcome::Unknown;
         };
         match self.cache.get(&key) {
-            Some(Entry::Found {
-                key: certified,
-                valid_for,
-                loaded_at,
-            }) => {
+            Some(Entry::Found(found)) => {
+                let now = Instant::now();
+                if now >= found.fresh_until || found.generation != self.generation.load(Ordering::Acquire) {
+                    return self.reload_stale(key, found).await;
+                }
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
                 // Only an entry that may expire before the handshake needs
                 // the grace copy: a write per hit would cost more than the
                 // lookup (moka inserts queue maintenance work).
-                let ttl = self.settings.positive_ttl.min(valid_for);
-                if loaded_at.elapsed() + HANDSHAKE_GRACE >= ttl {
-                    self.confirmed.insert(key, certified);
+                if found.expires_at.saturating_duration_since(now) <= HANDSHAKE_GRACE {
+                    self.confirmed.insert(key, found.key);
                 }
                 return LoadOutcome::Hit;
             }
@@ -293,7 +327,7 @@ impl CertResolver {
                 // The load this call missed may have finished between the
                 // cache check above and joining: look again before querying.
                 match self.cache.get(&key) {
-                    Some(entry @ Entry::Found { .. }) => return (entry, LoadOutcome::Hit),
+                    Some(entry @ Entry::Found(_)) => return (entry, LoadOutcome::Hit),
                     Some(Entry::Missing) => return (Entry::Missing, LoadOutcome::Unknown),
                     None => {}
                 }
@@ -303,10 +337,53 @@ impl CertResolver {
             })
             .await
             .clone();
-        if let Entry::Found { key: certified, .. } = entry {
-            self.confirmed.insert(key.clone(), certified);
+        if let Entry::Found(found) = entry {
+            self.confirmed.insert(key.clone(), found.key);
         }
         outcome
+    }
+
+    /// A certificate past its TTL (or a flush): reloaded by this
+    /// handshake, unless another is doing it or a reload anywhere in the
+    /// process found the database unavailable less than a negative TTL ago
+    /// (then served as it is at once); served as it is when the reload
+    /// fails, and not tried again for the negative TTL.
+    async fn reload_stale(&self, key: String, stale: Found) -> LoadOutcome {
+        let retry = self.settings.negative_ttl;
+        let claimed = !outage::seen_within(retry) && {
+            let mut names = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+            names.insert(key.clone())
+        };
+        if claimed {
+            let release = ReloadGuard {
+                resolver: self,
+                key: &key,
+            };
+            let (entry, outcome) = self.load(&key).await;
+            drop(release);
+            if outcome != LoadOutcome::Error {
+                if let Entry::Found(found) = &entry {
+                    self.confirmed.insert(key.clone(), found.key.clone());
+                }
+                self.cache.insert(key, entry);
+                return outcome;
+            }
+            tracing::warn!(server_name = %key, "serving a cached certificate past its TTL: it cannot be reloaded");
+            self.keep_stale(key.clone(), stale.clone(), retry);
+        }
+        self.counters.stale.fetch_add(1, Ordering::Relaxed);
+        self.confirmed.insert(key, stale.key);
+        LoadOutcome::Stale
+    }
+
+    /// Keeps serving `stale` for `name`, and tries to reload it after `retry_in`.
+    fn keep_stale(&self, name: String, stale: Found, retry_in: Duration) {
+        let kept = Found {
+            fresh_until: Instant::now() + retry_in,
+            generation: self.generation.load(Ordering::Acquire),
+            ..stale
+        };
+        self.cache.insert(name, Entry::Found(kept));
     }
 
     async fn load(&self, key: &str) -> (Entry, LoadOutcome) {
@@ -327,18 +404,23 @@ impl CertResolver {
         match loaded {
             Ok(Some((certified, valid_for, info))) => {
                 tracing::debug!(server_name = key, id = %info.id, domain = %info.domain, "certificate loaded");
+                let now = Instant::now();
                 (
-                    Entry::Found {
+                    Entry::Found(Found {
                         key: certified,
-                        valid_for,
-                        loaded_at: Instant::now(),
-                    },
+                        fresh_until: now + self.settings.positive_ttl.min(valid_for),
+                        generation: self.generation.load(Ordering::Acquire),
+                        expires_at: now + valid_for.min(STALE_LIMIT),
+                    }),
                     LoadOutcome::Loaded,
                 )
             }
             Ok(None) => (Entry::Missing, LoadOutcome::Unknown),
             Err(error) => {
                 self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                if matches!(&error, StoreError::Db(e) if e.is_unavailable()) {
+                    outage::note();
+                }
                 tracing::warn!(server_name = key, %error, "cannot load certificate");
                 (Entry::Missing, LoadOutcome::Error)
             }
@@ -387,6 +469,7 @@ impl CertResolver {
             db_lookups: c.db_lookups.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
+            stale: c.stale.load(Ordering::Relaxed),
         }
     }
 
@@ -394,7 +477,7 @@ impl CertResolver {
     /// database.
     pub fn cached(&self, server_name: &str) -> Option<Arc<CertifiedKey>> {
         match self.cache.get(&cache_key(server_name)?)? {
-            Entry::Found { key, .. } => Some(key),
+            Entry::Found(found) => Some(found.key),
             Entry::Missing => None,
         }
     }
@@ -408,7 +491,7 @@ impl ResolvesServerCert for CertResolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let key = cache_key(client_hello.server_name()?)?;
         match self.cache.get(&key) {
-            Some(Entry::Found { key, .. }) => Some(key),
+            Some(Entry::Found(found)) => Some(found.key),
             Some(Entry::Missing) => None,
             // Expired since the pre-TLS hook confirmed it: serve what it confirmed.
             None => {
@@ -448,14 +531,26 @@ impl CertResolver {
     /// their entries: until the new one is in, the old one is served, so a
     /// change never turns a known name into a miss (which the per-address
     /// limit on unknown names could refuse). When the store cannot be read
-    /// the entry is dropped, and the next handshake loads it.
+    /// the old certificate stays, stale: the next handshake tries again.
     async fn refresh(&self, name: &str) {
         for key in self.cached_names_of(name) {
             match self.load(&key).await {
-                (_, LoadOutcome::Error) => self.cache.invalidate(&key),
+                (_, LoadOutcome::Error) => {
+                    if let Some(Entry::Found(old)) = self.cache.get(&key) {
+                        self.keep_stale(key, old, Duration::ZERO);
+                    } else {
+                        self.cache.invalidate(&key);
+                    }
+                }
                 (entry, _) => self.cache.insert(key, entry),
             }
         }
+    }
+
+    /// Marks every cached certificate stale: each is reloaded on its next
+    /// use, and served as it is if that fails.
+    pub fn mark_all_stale(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -467,8 +562,28 @@ impl ChangeSink for CertResolver {
         }
     }
 
+    /// Marks everything stale rather than forgetting it: a certificate that
+    /// cannot be reloaded (the database gone again) still completes handshakes.
+    /// Unknown names are forgotten (one may have got a certificate).
     fn flush_all(&self, _reason: FlushReason) {
-        self.invalidate_all();
+        self.mark_all_stale();
+        let _ = self
+            .cache
+            .invalidate_entries_if(|_, entry| matches!(entry, Entry::Missing));
+    }
+}
+
+/// The reload of one stale name under way; released on drop (also when the
+/// handshake waiting for it is abandoned).
+struct ReloadGuard<'a> {
+    resolver: &'a CertResolver,
+    key: &'a str,
+}
+
+impl Drop for ReloadGuard<'_> {
+    fn drop(&mut self) {
+        let mut names = self.resolver.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        names.remove(self.key);
     }
 }
 
@@ -518,7 +633,6 @@ mod tests {
     #[test]
     fn unknown_names_use_the_negative_ttl() {
         let expiry = EntryExpiry {
-            positive: Duration::from_secs(300),
             negative: Duration::from_secs(5),
         };
         assert_eq!(expiry.ttl(&Entry::Missing), Duration::from_secs(5));

@@ -5,11 +5,14 @@
 //! [`ChangeSink`] it forgets the entries a change names as soon as the
 //! change feed hears of it (within about a second, on every node); the TTL
 //! is the bound when the feed cannot deliver.
+//!
+//! Answers past their TTL are kept while the database cannot be read
+//! ([`crate::stale_cache`]): a known host stays known through an outage. A flush of the change feed (after it reconnects) marks every
+//! answer stale instead of dropping it, so it is reloaded on its next use —
+//! or kept, if the database is gone again by then.
 
 use std::sync::Arc;
 use std::time::Duration;
-
-use moka::future::Cache;
 
 use crate::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use crate::db::tenants::{self, Tenant};
@@ -17,6 +20,7 @@ use crate::db::{portal_domains, routes, Db, DbError};
 use crate::host::HostName;
 use crate::ids::{PortalDomainId, TenantId};
 use crate::request_context::Route;
+use crate::stale_cache::{Generation, StaleCache};
 
 /// The most hosts (and tenants) kept.
 const MAX_ENTRIES: u64 = 100_000;
@@ -25,9 +29,10 @@ const MAX_ENTRIES: u64 = 100_000;
 pub struct HostCache {
     db: Db,
     canonical_base: HostName,
-    routes: Cache<HostName, Option<Route>>,
-    tenants: Cache<TenantId, Arc<Tenant>>,
-    custom_domains: Cache<TenantId, Option<ActiveDomain>>,
+    generation: Generation,
+    routes: Arc<StaleCache<HostName, Option<Route>>>,
+    tenants: Arc<StaleCache<TenantId, Arc<Tenant>>>,
+    custom_domains: Arc<StaleCache<TenantId, Option<ActiveDomain>>>,
 }
 
 /// A tenant's active custom domain.
@@ -48,48 +53,50 @@ impl std::fmt::Debug for HostCache {
 
 impl HostCache {
     pub fn new(db: Db, canonical_base: HostName, ttl: Duration) -> Self {
+        let generation = Generation::default();
         Self {
             db,
             canonical_base,
-            routes: Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(ttl)
-                .build(),
-            tenants: Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(ttl)
-                .build(),
-            custom_domains: Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(ttl)
-                .build(),
+            routes: Arc::new(StaleCache::new(MAX_ENTRIES, ttl, generation.clone())),
+            tenants: Arc::new(StaleCache::new(MAX_ENTRIES, ttl, generation.clone())),
+            custom_domains: Arc::new(StaleCache::new(MAX_ENTRIES, ttl, generation.clone())),
+            generation,
         }
     }
 
     /// The route for `host`, or `None` for an unknown host.
     pub async fn route(&self, host: &HostName) -> Result<Option<Route>, Arc<DbError>> {
         self.routes
-            .try_get_with_by_ref(host, routes::resolve(&self.db, &self.canonical_base, host))
+            .get(host, || {
+                let (db, base, host) = (self.db.clone(), self.canonical_base.clone(), host.clone());
+                async move { routes::resolve(&db, &base, &host).await }
+            })
             .await
     }
 
     /// The tenant `id` (which a route or a verified context named).
     pub async fn tenant(&self, id: TenantId) -> Result<Arc<Tenant>, Arc<DbError>> {
         self.tenants
-            .try_get_with(id, async { tenants::get(&self.db, id).await.map(Arc::new) })
+            .get(&id, || {
+                let db = self.db.clone();
+                async move { tenants::get(&db, id).await.map(Arc::new) }
+            })
             .await
     }
 
     /// The tenant's active custom domain, if it has one.
     pub async fn custom_domain(&self, tenant: TenantId) -> Result<Option<ActiveDomain>, Arc<DbError>> {
         self.custom_domains
-            .try_get_with(tenant, async {
-                Ok(portal_domains::active_for_tenant(&self.db, tenant)
-                    .await?
-                    .map(|d| ActiveDomain {
-                        id: d.id,
-                        name: d.domain,
-                    }))
+            .get(&tenant, || {
+                let db = self.db.clone();
+                async move {
+                    Ok(portal_domains::active_for_tenant(&db, tenant)
+                        .await?
+                        .map(|d| ActiveDomain {
+                            id: d.id,
+                            name: d.domain,
+                        }))
+                }
             })
             .await
     }
@@ -126,7 +133,9 @@ impl ChangeSink for HostCache {
         })
     }
 
+    /// Marks every answer stale rather than forgetting it: one that cannot
+    /// be reloaded (the database gone again) is still served.
     fn flush_all(&self, _reason: FlushReason) {
-        self.invalidate_all();
+        self.generation.advance();
     }
 }

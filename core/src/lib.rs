@@ -53,6 +53,7 @@ pub mod session_issue;
 pub mod session_token;
 pub mod signin_form;
 pub mod slug;
+pub mod stale_cache;
 pub mod ticket;
 pub mod token;
 pub mod totp;

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 use porta_core::challenge_kind::ChallengeKind;
 use porta_core::config::{Config, ConfigError, DatabaseUrl, ENV_OVERRIDES};
@@ -307,4 +308,36 @@ fn the_config_remembers_whether_upstreams_were_given() {
     let in_file = with_env("[edge]\nupstreams = [\"127.0.0.1:7003\"]\n", &[]).unwrap();
     assert!(in_file.edge.upstreams_given);
     assert_eq!(in_file.edge.upstreams[0].to_string(), "127.0.0.1:7003");
+}
+
+#[test]
+fn database_timeouts_have_defaults_ranges_and_variables() {
+    let config = with_env(porta_core::config::DEV_TOML, &[]).unwrap();
+    assert_eq!(config.database.acquire_timeout, Duration::from_secs(5));
+    assert_eq!(config.database.statement_timeout, Some(Duration::from_secs(30)));
+
+    let config = with_env(
+        porta_core::config::DEV_TOML,
+        &[
+            ("PORTA_DATABASE_ACQUIRE_TIMEOUT_SECONDS", "2"),
+            ("PORTA_DATABASE_STATEMENT_TIMEOUT_SECONDS", "0"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.database.acquire_timeout, Duration::from_secs(2));
+    assert_eq!(config.database.statement_timeout, None, "0 is none");
+    assert_eq!(config.database.pool().acquire_timeout, Duration::from_secs(2));
+
+    let err = Config::from_toml(
+        "t.toml",
+        "[database]\nacquire_timeout_seconds = 0\nstatement_timeout_seconds = 4000\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        issue_keys(&err),
+        BTreeSet::from([
+            "database.acquire_timeout_seconds".to_owned(),
+            "database.statement_timeout_seconds".to_owned()
+        ])
+    );
 }

@@ -55,6 +55,9 @@ pub enum ExchangeError {
     DnsMismatch,
     #[error("token is invalid, expired, already used or for another domain")]
     InvalidOrExpired,
+    /// The database cannot be reached (or cannot take the write) just now.
+    #[error("the database is unavailable")]
+    Unavailable,
     #[error("internal error")]
     Internal,
 }
@@ -68,6 +71,7 @@ impl ExchangeError {
             ExchangeError::DomainNotFound => 404,
             ExchangeError::DomainInactive => 403,
             ExchangeError::DnsMismatch => 409,
+            ExchangeError::Unavailable => 503,
             ExchangeError::Internal => 500,
         }
     }
@@ -83,6 +87,7 @@ impl ExchangeError {
             ExchangeError::DomainInactive => "domain_inactive",
             ExchangeError::DnsMismatch => "dns_mismatch",
             ExchangeError::InvalidOrExpired => "invalid_or_expired",
+            ExchangeError::Unavailable => "unavailable",
             ExchangeError::Internal => "error",
         }
     }
@@ -115,9 +120,35 @@ fn is_json(content_type: Option<&str>) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn internal(e: impl std::fmt::Display) -> ExchangeError {
-    tracing::error!(error = %e, "one-time-token exchange failed");
-    ExchangeError::Internal
+fn internal(e: impl Into<Failure>) -> ExchangeError {
+    match e.into() {
+        Failure::Db(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "one-time-token exchange: database unavailable");
+            ExchangeError::Unavailable
+        }
+        other => {
+            tracing::error!(error = %other, "one-time-token exchange failed");
+            ExchangeError::Internal
+        }
+    }
+}
+
+/// What a step of the exchange failed with.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Db(#[from] porta_core::db::DbError),
+    #[error(transparent)]
+    Issue(porta_core::session_issue::IssueError),
+}
+
+impl From<porta_core::session_issue::IssueError> for Failure {
+    fn from(e: porta_core::session_issue::IssueError) -> Self {
+        match e {
+            porta_core::session_issue::IssueError::Db(e) => Failure::Db(e),
+            other => Failure::Issue(other),
+        }
+    }
 }
 
 pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Result<Exchanged, ExchangeError> {
@@ -290,6 +321,7 @@ mod tests {
             (ExchangeError::DomainInactive, 403, "domain_inactive"),
             (ExchangeError::DnsMismatch, 409, "dns_mismatch"),
             (ExchangeError::InvalidOrExpired, 400, "invalid_or_expired"),
+            (ExchangeError::Unavailable, 503, "unavailable"),
             (ExchangeError::Internal, 500, "error"),
         ];
         for (error, status, code) in table {

@@ -94,10 +94,10 @@ impl EdgeProxy {
                 let json = serde_json::json!({ "error": e.code() }).to_string();
                 let retry_after =
                     porta_core::rate_limit::IpRateLimiter::retry_after(UnixMillis::now()).to_string();
-                let extra: &[(&'static str, String)] = if e == exchange::ExchangeError::RateLimited {
-                    &[("retry-after", retry_after)]
-                } else {
-                    &[]
+                let extra: &[(&'static str, String)] = match e {
+                    exchange::ExchangeError::RateLimited => &[("retry-after", retry_after)],
+                    exchange::ExchangeError::Unavailable => &[("retry-after", "30".to_owned())],
+                    _ => &[],
                 };
                 self.respond(session, ctx, e.status(), "application/json", json, extra)
                     .await

@@ -199,7 +199,7 @@ pub fn build_with_listeners(
         http,
         metrics: metrics_socket,
     } = listeners;
-    let db = Db::connect_lazy(&config.database_url(), config.database.max_connections)?;
+    let db = Db::connect_lazy_with(&config.database_url(), config.database.pool())?;
     let resolver = Arc::new(CertResolver::new(
         db.clone(),
         master.clone(),

@@ -209,6 +209,11 @@ impl PreTlsProcess for ClientHelloLoader {
                 known.inc();
                 Ok(())
             }
+            LoadOutcome::Stale => {
+                metrics.cert_cache.with_label_values(&["stale"]).inc();
+                metrics.client_hellos.with_label_values(&["sni_known"]).inc();
+                Ok(())
+            }
             LoadOutcome::Loaded => {
                 metrics.cert_cache.with_label_values(&["miss_loaded"]).inc();
                 metrics.client_hellos.with_label_values(&["sni_known"]).inc();

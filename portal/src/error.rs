@@ -56,6 +56,10 @@ pub enum AppError {
     /// The database (or another dependency) cannot be reached.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot write for lack of space (a full disk); what the
+    /// request wrote was rolled back.
+    #[error("storage full")]
+    StorageFull(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A bug or an unexpected failure.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -103,7 +107,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::StorageFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +124,7 @@ impl AppError {
             AppError::PayloadTooLarge => "body_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::Unavailable(_) => "unavailable",
+            AppError::StorageFull(_) => "storage_full",
             AppError::Internal(_) => "error",
         }
     }
@@ -151,6 +156,7 @@ impl AppError {
             AppError::PayloadTooLarge => (t("error-title-too-large"), t("error-too-large")),
             AppError::UnsupportedMediaType => (t("error-title-unsupported"), t("error-unsupported")),
             AppError::Unavailable(_) => (t("error-title-unavailable"), t("error-unavailable")),
+            AppError::StorageFull(_) => (t("error-title-unavailable"), t("error-storage-full")),
             AppError::Internal(_) => (t("error-title-internal"), t("error-internal")),
         }
     }
@@ -169,6 +175,9 @@ impl AppError {
         match self {
             AppError::Internal(_) => tracing::error!(error = %chain(self), "request failed"),
             AppError::Unavailable(_) => tracing::warn!(error = %chain(self), "dependency unavailable"),
+            AppError::StorageFull(_) => {
+                tracing::error!(error = %chain(self), "the database's storage is full")
+            }
             AppError::Forbidden(reason) => tracing::warn!(reason, "request refused"),
             other => tracing::debug!(error = %other, "request rejected"),
         }
@@ -187,20 +196,14 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
-    )
-}
-
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Conflict(what) => AppError::conflict("conflict", format!("{what} already exists")),
             DbError::NotFound(_) => AppError::NotFound,
             DbError::Invalid(message) => AppError::invalid("invalid", message),
-            DbError::Sqlx(ref inner) if is_unavailable(inner) => AppError::Unavailable(Box::new(e)),
+            ref full if full.is_storage_full() => AppError::StorageFull(Box::new(e)),
+            ref unavailable if unavailable.is_unavailable() => AppError::Unavailable(Box::new(e)),
             other => AppError::internal(other),
         }
     }
@@ -208,9 +211,12 @@ impl From<DbError> for AppError {
 
 impl From<Arc<DbError>> for AppError {
     fn from(e: Arc<DbError>) -> Self {
-        match &*e {
-            DbError::Sqlx(inner) if is_unavailable(inner) => AppError::Unavailable(Box::new(e)),
-            _ => AppError::internal(e),
+        if e.is_storage_full() {
+            AppError::StorageFull(Box::new(e))
+        } else if e.is_unavailable() {
+            AppError::Unavailable(Box::new(e))
+        } else {
+            AppError::internal(e)
         }
     }
 }
@@ -256,8 +262,19 @@ pub(crate) fn finish(response: Response, path: &str, page: impl FnOnce(&AppError
     }
     out.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let unavailable = matches!(*error, AppError::Unavailable(_) | AppError::StorageFull(_));
+    if unavailable && !out.headers().contains_key(header::RETRY_AFTER) {
+        out.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER_SECONDS),
+        );
+    }
     out
 }
+
+/// What a 503 tells clients to wait before trying again, in seconds: a
+/// database restart or failover usually takes about this long.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: &str = "30";
 
 #[cfg(test)]
 mod tests {
@@ -274,6 +291,19 @@ mod tests {
         let (_, message) = e.public_text(Texts::default());
         assert!(!message.contains("disk"));
         assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn an_unreachable_database_is_a_503_with_retry_after() {
+        let e = AppError::from(DbError::Sqlx(sqlx::Error::PoolTimedOut));
+        let response = finish(e.into_response(), "/api/msp/x", |_| {
+            unreachable!("no page for the API")
+        });
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+        let e = AppError::from(Arc::new(DbError::Sqlx(sqlx::Error::PoolClosed)));
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code(), "unavailable");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connects to the configured database and applies migrations.
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::connect(&config.database_url(), config.database.max_connections)
+    let db = Db::connect_with(&config.database_url(), config.database.pool())
         .await
         .with_context(|| match &config.database.url {
             porta_core::config::DatabaseUrl::Sqlite(path) => {

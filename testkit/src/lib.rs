@@ -9,6 +9,7 @@
 pub mod dns;
 pub mod oidc;
 pub mod pebble;
+pub mod pg_cluster;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -46,6 +47,21 @@ impl TestDb {
         let t = Self::unmigrated(backend).await;
         t.db.migrate().await.expect("migrate");
         t
+    }
+
+    /// The PostgreSQL database at `url`, migrated, on a server the test owns
+    /// (a [`pg_cluster::PgCluster`], which removes it): nothing is dropped
+    /// when the handle is.
+    pub async fn postgres_at(url: &str) -> TestDb {
+        let db = Db::connect(url, 4).await.expect("open postgres");
+        db.migrate().await.expect("migrate");
+        TestDb {
+            db,
+            url: url.to_owned(),
+            backend: Backend::Postgres,
+            _dir: None,
+            pg_name: None,
+        }
     }
 
     /// A fresh, empty database (for tests of the migrations themselves).

@@ -9,6 +9,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod database;
+mod disk;
 mod kill;
 mod restart;
 mod upstream;

@@ -38,6 +38,16 @@ pub const ENV_OVERRIDES: &[EnvOverride] = &[
         "database.max_connections",
         EnvKind::Integer,
     ),
+    var(
+        "PORTA_DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+        "database.acquire_timeout_seconds",
+        EnvKind::Integer,
+    ),
+    var(
+        "PORTA_DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        "database.statement_timeout_seconds",
+        EnvKind::Integer,
+    ),
     var("PORTA_PORTAL_LISTEN", "portal.listen", EnvKind::Text),
     var(
         "PORTA_PORTAL_PUBLIC_SCHEME",

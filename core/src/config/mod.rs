@@ -128,6 +128,24 @@ pub enum DatabaseUrl {
 pub struct DatabaseConfig {
     pub url: DatabaseUrl,
     pub max_connections: u32,
+    /// How long a request waits for a connection from the pool (opening
+    /// one included) before it is answered 503: the bound on how long a
+    /// page waits while the database is away.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection; `None` (0 in
+    /// the file) for none. SQLite has no such setting.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl DatabaseConfig {
+    /// The pool settings [`crate::db::Db::connect_with`] takes.
+    pub fn pool(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            max_connections: self.max_connections,
+            acquire_timeout: self.acquire_timeout,
+            statement_timeout: self.statement_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -84,6 +84,8 @@ pub struct RawConfig {
 pub struct RawDatabase {
     pub url: Field<Secret>,
     pub max_connections: Field<u32>,
+    pub acquire_timeout_seconds: Field<u32>,
+    pub statement_timeout_seconds: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -19,6 +19,7 @@ error-title-unsupported = Nicht unterstützte Anfrage
 error-unsupported = diese Art von Anfrageinhalt wird hier nicht angenommen
 error-title-unavailable = Vorübergehend nicht verfügbar
 error-unavailable = Das Portal kann seine Datenbank gerade nicht erreichen. Bitte versuchen Sie es in einer Minute erneut.
+error-storage-full = Das Portal kann gerade nichts speichern: Sein Speicher ist voll. Es wurde nichts gespeichert. Bitte versuchen Sie es später erneut.
 error-title-internal = Etwas ist schiefgelaufen
 error-internal = Das Portal konnte diese Anfrage nicht abschließen. Bitte versuchen Sie es erneut.
 error-invalid_board = Wählen Sie eines der angebotenen Boards.

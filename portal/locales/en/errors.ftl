@@ -19,6 +19,7 @@ error-title-unsupported = Unsupported request
 error-unsupported = this kind of request body is not accepted here
 error-title-unavailable = Temporarily unavailable
 error-unavailable = The portal cannot reach its database just now. Please try again in a minute.
+error-storage-full = The portal cannot save anything just now: its storage is full. Nothing was saved. Please try again later.
 error-title-internal = Something went wrong
 error-internal = The portal could not complete this request. Please try again.
 error-invalid_board = Choose one of the boards offered.

@@ -19,6 +19,7 @@ error-title-unsupported = Solicitud no admitida
 error-unsupported = aquí no se acepta este tipo de cuerpo de solicitud
 error-title-unavailable = No disponible temporalmente
 error-unavailable = El portal no puede conectar con su base de datos en este momento. Vuelva a intentarlo en un minuto.
+error-storage-full = El portal no puede guardar nada en este momento: su almacenamiento está lleno. No se ha guardado nada. Vuelva a intentarlo más tarde.
 error-title-internal = Algo ha salido mal
 error-internal = El portal no ha podido completar esta solicitud. Vuelva a intentarlo.
 error-invalid_board = Elija uno de los tableros disponibles.

@@ -19,6 +19,7 @@ error-title-unsupported = Requête non prise en charge
 error-unsupported = ce type de corps de requête n’est pas accepté ici
 error-title-unavailable = Temporairement indisponible
 error-unavailable = Le portail ne parvient pas à joindre sa base de données pour le moment. Veuillez réessayer dans une minute.
+error-storage-full = Le portail ne peut rien enregistrer pour le moment : son espace de stockage est plein. Rien n’a été enregistré. Veuillez réessayer plus tard.
 error-title-internal = Une erreur s’est produite
 error-internal = Le portail n’a pas pu traiter cette requête. Veuillez réessayer.
 error-invalid_board = Choisissez l’un des tableaux proposés.

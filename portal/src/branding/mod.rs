@@ -40,7 +40,7 @@ impl BrandingCache {
                 branding::get(&self.db, tenant).await.map(Arc::new)
             })
             .await
-            .map_err(|e| AppError::internal(ArcError(e)))
+            .map_err(AppError::from)
     }
 
     /// After this process changed the tenant's branding.
@@ -63,10 +63,6 @@ impl ChangeSink for BrandingCache {
         self.entries.invalidate_all();
     }
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-struct ArcError(Arc<porta_core::db::DbError>);
 
 /// What the layout shows of the branding.
 #[derive(Debug, Clone, Default)]

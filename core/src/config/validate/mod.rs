@@ -185,9 +185,25 @@ pub fn validate(raw: RawConfig, all: &mut Vec<ConfigIssue>) -> Option<Config> {
 
     let url = database_url(raw.database.url.take("database.url", i.0), &data_dir, i);
     let max_connections = raw.database.max_connections.take("database.max_connections", i.0);
+    let acquire = raw
+        .database
+        .acquire_timeout_seconds
+        .take("database.acquire_timeout_seconds", i.0);
+    let statement = raw
+        .database
+        .statement_timeout_seconds
+        .take("database.statement_timeout_seconds", i.0);
+    let statement = i.in_range("database.statement_timeout_seconds", statement, 30, (0, 3600));
     let database = DatabaseConfig {
         url,
         max_connections: i.in_range("database.max_connections", max_connections, 10, (1, 1000)),
+        acquire_timeout: Duration::from_secs(u64::from(i.in_range(
+            "database.acquire_timeout_seconds",
+            acquire,
+            5,
+            (1, 300),
+        ))),
+        statement_timeout: (statement > 0).then(|| Duration::from_secs(u64::from(statement))),
     };
 
     let listen = raw.portal.listen.take("portal.listen", i.0);
