@@ -42,6 +42,14 @@ pub fn bad_gateway() -> String {
     )
 }
 
+pub fn unavailable() -> String {
+    error_page(
+        503,
+        "The portal is temporarily unavailable",
+        "The client portal cannot reach its database just now. Please try again in a minute.",
+    )
+}
+
 pub fn gateway_timeout() -> String {
     error_page(
         504,

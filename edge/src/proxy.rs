@@ -171,6 +171,30 @@ impl EdgeProxy {
             .await
     }
 
+    /// A host the cache could not look up: while the database is away a
+    /// 503 with `Retry-After` (the host may be fine), else an error.
+    async fn host_lookup_failed(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        e: &porta_core::db::DbError,
+    ) -> Result<bool> {
+        if !e.is_unavailable() {
+            return Err(Error::because(ErrorType::InternalError, "host lookup", e.to_string()));
+        }
+        tracing::warn!(error = %e, "host lookup failed: the database is unavailable");
+        let page = pages::unavailable();
+        self.respond(
+            session,
+            ctx,
+            503,
+            "text/html; charset=utf-8",
+            page,
+            &[("retry-after", "30".to_owned())],
+        )
+        .await
+    }
+
     /// Plain HTTP: ACME HTTP-01, health, or 308 to the same URL on HTTPS.
     async fn plain_http(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let path = session.req_header().uri.path().to_owned();
@@ -205,12 +229,10 @@ impl EdgeProxy {
             .to_owned();
         // Only for hosts this edge serves: an open redirector for any name
         // pointed at us helps nobody.
-        let known = self
-            .state
-            .hosts
-            .route(&host)
-            .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
+        let known = match self.state.hosts.route(&host).await {
+            Ok(known) => known,
+            Err(e) => return self.host_lookup_failed(session, ctx, &e).await,
+        };
         if known.is_none() {
             ctx.host_kind = "unknown";
             return self.respond_html(session, ctx, 404, pages::not_found()).await;
@@ -287,12 +309,10 @@ impl ProxyHttp for EdgeProxy {
         if path == EXCHANGE_PATH {
             return self.exchange(session, ctx, Some(&host)).await;
         }
-        let route = self
-            .state
-            .hosts
-            .route(&host)
-            .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "host lookup", e.to_string()))?;
+        let route = match self.state.hosts.route(&host).await {
+            Ok(route) => route,
+            Err(e) => return self.host_lookup_failed(session, ctx, &e).await,
+        };
         let Some(route) = route else {
             ctx.host_kind = "unknown";
             return self.respond_html(session, ctx, 404, pages::not_found()).await;
@@ -420,10 +440,10 @@ impl ProxyHttp for EdgeProxy {
             },
         };
         if code == 502 || code == 503 || code == 504 {
-            let (code, page) = if code == 504 {
-                (504, pages::gateway_timeout())
-            } else {
-                (502, pages::bad_gateway())
+            let (code, page) = match code {
+                504 => (504, pages::gateway_timeout()),
+                503 => (503, pages::unavailable()),
+                _ => (502, pages::bad_gateway()),
             };
             let _ = self.respond_html(session, ctx, code, page).await;
             return FailToProxy {

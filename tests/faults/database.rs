@@ -236,6 +236,15 @@ async fn the_edge_serves_through_a_minute_without_its_database() {
     assert_eq!(signin.header("retry-after"), "30");
     assert!(signin.body.contains("Temporarily unavailable"), "{}", signin.body);
     assert!(signin.body.contains(UNAVAILABLE_TEXT), "{}", signin.body);
+    // A tenant host this edge never looked up (its certificate, the
+    // canonical wildcard, is cached): a 503 page, not a 500.
+    let unseen = edge
+        .get("nobody-yet.portal.localhost", "/auth/client-portal/signin", None)
+        .await;
+    assert_eq!(unseen.status, 503, "an unseen host while the database is down: {unseen:?}");
+    assert_eq!(unseen.header("retry-after"), "30");
+    assert!(unseen.body.contains("cannot reach its database"), "{}", unseen.body);
+
     // The edge's own exchange: 503 JSON.
     let exchanged = edge.exchange(DEMO_CUSTOM_DOMAIN, &pending).await;
     edge_client::assert_exchange_error(&exchanged, 503, "unavailable");
