@@ -137,8 +137,13 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     )
     .await?;
 
-    // Eight writers: PostgreSQL round trips, not the database, bound this.
-    let workers = 8;
+    // Eight writers on PostgreSQL, whose round trips bound this; one on
+    // SQLite, which takes one writer at a time anyway (eight waited past
+    // the busy timeout on 100 000 tokens).
+    let workers = match db {
+        porta_core::db::Db::Sqlite(_) => 1,
+        porta_core::db::Db::Postgres(_) => 8,
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..workers {
         let count = args.count / workers + usize::from(w < args.count % workers);

@@ -85,7 +85,9 @@ fn new_row(new: &NewSession<'_>, now: UnixMillis) -> Session {
 }
 
 fn insert_sql() -> String {
-    format!("INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)")
+    format!(
+        "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)"
+    )
 }
 
 /// Binds a new session's columns, in [`insert_sql`]'s order, on either backend.

@@ -396,7 +396,8 @@ pub async fn set_response_state(
 
 /// How many of a client's tickets are open (not in a closed status).
 pub async fn open_count(db: &Db, tenant: TenantId, client: ClientId) -> Result<i64, DbError> {
-    let sql = "SELECT COUNT(*) FROM tickets t WHERE t.tenant_id = $1 AND t.client_id = $2 AND t.status_id IN \
+    let sql =
+        "SELECT COUNT(*) FROM tickets t WHERE t.tenant_id = $1 AND t.client_id = $2 AND t.status_id IN \
                (SELECT st.id FROM ticket_statuses st WHERE st.tenant_id = $1 AND st.is_closed = FALSE)";
     Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
         .bind(tenant)
