@@ -180,7 +180,11 @@ impl EdgeProxy {
         e: &porta_core::db::DbError,
     ) -> Result<bool> {
         if !e.is_unavailable() {
-            return Err(Error::because(ErrorType::InternalError, "host lookup", e.to_string()));
+            return Err(Error::because(
+                ErrorType::InternalError,
+                "host lookup",
+                e.to_string(),
+            ));
         }
         tracing::warn!(error = %e, "host lookup failed: the database is unavailable");
         let page = pages::unavailable();

@@ -246,9 +246,16 @@ async fn the_edge_serves_through_a_minute_without_its_database() {
         tcp.write_all(&request).await.expect("write");
         edge_client::read_reply(&mut tcp).await.expect("a reply")
     };
-    assert_eq!(unseen.status, 503, "an unseen host while the database is down: {unseen:?}");
+    assert_eq!(
+        unseen.status, 503,
+        "an unseen host while the database is down: {unseen:?}"
+    );
     assert_eq!(unseen.header("retry-after"), "30");
-    assert!(unseen.body.contains("cannot reach its database"), "{}", unseen.body);
+    assert!(
+        unseen.body.contains("cannot reach its database"),
+        "{}",
+        unseen.body
+    );
 
     // The edge's own exchange: 503 JSON.
     let exchanged = edge.exchange(DEMO_CUSTOM_DOMAIN, &pending).await;
