@@ -54,7 +54,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1)))
 HOST = "bench.portal.localhost"
 HANDOFF_DOMAIN = "portal.handoff.localhost"
-TOKENS = int(os.environ.get("BENCH_TOKENS", "100000"))
+TOKENS = int(os.environ.get("BENCH_TOKENS", "40000"))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgres://postgres@127.0.0.1:5432/test")
 MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 # Extra edge.* keys for every edge (e.g. BENCH_EDGE_EXTRA='read_buffer_bytes = 16384').

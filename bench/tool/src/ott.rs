@@ -138,8 +138,8 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     .await?;
 
     // Eight writers on PostgreSQL, whose round trips bound this; one on
-    // SQLite, which takes one writer at a time anyway (eight waited past
-    // the busy timeout on 100 000 tokens).
+    // SQLite, which takes one writer at a time anyway (eight failed with
+    // "database is locked" here).
     let workers = match db {
         porta_core::db::Db::Sqlite(_) => 1,
         porta_core::db::Db::Postgres(_) => 8,
