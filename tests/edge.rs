@@ -51,6 +51,7 @@ both_backends! {
     hostile_next_values_land_on_the_dashboard => hostile_next;
     prune_deletes_exactly_consumed_and_expired_tokens => prune_tokens;
     unreachable_portal_gives_the_branded_502 => upstream_down;
+    local_answers_keep_the_connection_unless_a_body_is_left_unread => local_keepalive;
 }
 
 /// The handoff page's Content-Security-Policy.
@@ -1191,4 +1192,72 @@ async fn up_with_the_portal_moved_proxies_to_that_portal() {
     // the handoff start.
     let custom = edge.get(DEMO_CUSTOM_DOMAIN, DASHBOARD, None).await;
     custom.assert_see_other(&format!("{HANDOFF_START}?next=%2Fclient-portal%2Fdashboard"));
+}
+
+// ---------------------------------------------------------------------------
+// Keep-alive after the edge's own answers
+
+/// `request` kept alive (without the `Connection: close` of
+/// [`http_request`]).
+fn kept_alive(request: Vec<u8>) -> Vec<u8> {
+    let text = String::from_utf8(request).expect("an ASCII request");
+    text.replacen("Connection: close\r\n", "", 1).into_bytes()
+}
+
+/// On one TLS connection: an exchange the edge answers itself (400, its
+/// JSON body read), then `/healthz` (the edge's own) and a proxied page
+/// all answered on that connection; an exchange whose body is over the
+/// limit (413, the rest unread) is the last answer: the edge closes the
+/// connection after it.
+async fn local_keepalive(db: TestDb) {
+    let mut store = Store::new(&db);
+    let _porta = store.up_in_process(&[]).await;
+    let edge = EdgeClient::new(&store);
+    let mut tls = edge.handshake(DEMO_CUSTOM_DOMAIN).await.expect("TLS");
+    let authority = edge.authority(DEMO_CUSTOM_DOMAIN);
+    let origin = edge.origin(DEMO_CUSTOM_DOMAIN);
+    let json = [("Content-Type", "application/json"), ("Origin", origin.as_str())];
+    let exchange =
+        |body: &[u8]| kept_alive(http_request("POST", EXCHANGE_PATH, Some(&authority), &json, body));
+
+    tls.write_all(&exchange(br#"{"ott":"not-a-token"}"#))
+        .await
+        .expect("write");
+    let refused = read_reply(&mut tls).await.expect("the exchange's answer");
+    assert_exchange_error(&refused, 400, "invalid_or_expired");
+    assert_ne!(refused.header("connection"), "close", "{refused:?}");
+
+    for (path, status) in [("/healthz", 200), ("/auth/client-portal/signin", 303)] {
+        let request = kept_alive(http_request("GET", path, Some(&authority), &[], b""));
+        tls.write_all(&request)
+            .await
+            .expect("a request on the same connection");
+        let reply = read_reply(&mut tls)
+            .await
+            .expect("an answer on the same connection");
+        assert_eq!(reply.status, status, "{path}: {reply:?}");
+    }
+
+    // A body declared at 64 KiB of which 9 KiB are sent: past the 8 KiB
+    // limit, so the edge answers 413 with the rest unread (and, having read
+    // all that was sent, closes with a FIN, not a reset that could drop
+    // its answer).
+    let declared = exchange(&vec![b'x'; 64 * 1024]);
+    let head_end = declared
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    tls.write_all(&declared[..head_end + 9 * 1024])
+        .await
+        .expect("write");
+    let too_large = read_reply(&mut tls).await.expect("the 413");
+    assert_exchange_error(&too_large, 413, "body_too_large");
+    let request = kept_alive(http_request("GET", "/healthz", Some(&authority), &[], b""));
+    let _ = tls.write_all(&request).await;
+    let after = read_reply(&mut tls).await;
+    assert!(
+        after.is_err(),
+        "the connection is closed after an unread body: {after:?}"
+    );
 }
