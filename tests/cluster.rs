@@ -79,11 +79,7 @@ impl Cluster {
         let b_portal = store.start_portal_node(b_ports, &ENV);
         let b_edge = store.start_edge_node(b_ports, &ENV);
         let edge_a = EdgeClient::new(&store);
-        let edge_b = EdgeClient {
-            https_port: b_ports.edge_https,
-            http_port: b_ports.edge_http,
-            ..edge_a.clone()
-        };
+        let edge_b = EdgeClient::on_ports(&store, b_ports);
         Cluster {
             store,
             a,

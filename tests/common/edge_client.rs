@@ -34,7 +34,9 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-use super::{demo_user, forms, session_from_set_cookie, DemoUser, Reply, Session, Store, DEMO_CUSTOM_DOMAIN};
+use super::{
+    demo_user, forms, session_from_set_cookie, DemoUser, Ports, Reply, Session, Store, DEMO_CUSTOM_DOMAIN,
+};
 
 /// The demo tenant's canonical host.
 pub const CANONICAL: &str = "acme.portal.localhost";
@@ -321,6 +323,16 @@ impl EdgeClient {
             http_port: store.ports.edge_http,
             with_sni: tls_config(&root),
             source: None,
+        }
+    }
+
+    /// A client of the edge listening on `ports` (another node's), with
+    /// `store`'s trust.
+    pub fn on_ports(store: &Store, ports: Ports) -> EdgeClient {
+        EdgeClient {
+            https_port: ports.edge_https,
+            http_port: ports.edge_http,
+            ..EdgeClient::new(store)
         }
     }
 

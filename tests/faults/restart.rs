@@ -30,14 +30,6 @@ async fn seeded() -> (TestDb, Store, Porta) {
     (db, store, up)
 }
 
-fn edge_client(store: &Store, ports: Ports) -> EdgeClient {
-    EdgeClient {
-        https_port: ports.edge_https,
-        http_port: ports.edge_http,
-        ..EdgeClient::new(store)
-    }
-}
-
 /// The pid `porta edge` printed in its listening line.
 fn edge_pid(edge: &Porta) -> u32 {
     let out = edge.stdout();
@@ -131,7 +123,7 @@ async fn sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_zero(
         ],
     );
     let pid = edge_pid(&edge);
-    let client = edge_client(&store, ports);
+    let client = EdgeClient::on_ports(&store, ports);
 
     let in_flight = {
         let client = client.clone();
@@ -248,7 +240,7 @@ async fn an_upgrade_under_load_hands_the_sockets_over_without_a_failed_request()
     let ports = Ports::fresh();
     let old = store.start_edge_node(ports, &env);
     let old_pid = edge_pid(&old);
-    let client = edge_client(&store, ports);
+    let client = EdgeClient::on_ports(&store, ports);
 
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));

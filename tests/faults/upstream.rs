@@ -38,14 +38,6 @@ async fn seeded() -> (TestDb, Store, Porta) {
     (db, store, up)
 }
 
-fn edge_client(store: &Store, ports: Ports) -> EdgeClient {
-    EdgeClient {
-        https_port: ports.edge_https,
-        http_port: ports.edge_http,
-        ..EdgeClient::new(store)
-    }
-}
-
 /// Waits (bounded) until the edge's metrics satisfy `ready`.
 async fn wait_for_metrics(edge: &Porta, what: &str, ready: impl Fn(&str) -> bool) {
     let deadline = Instant::now() + HEALTH_WAIT;
@@ -91,7 +83,7 @@ async fn a_dead_upstream_is_taken_out_by_health_checks_and_every_request_succeed
     let mut env = HEALTH_ENV.to_vec();
     env.push(("PORTA_EDGE_UPSTREAMS", &upstreams));
     let edge = store.start_edge_node(e_ports, &env);
-    let client = edge_client(&store, e_ports);
+    let client = EdgeClient::on_ports(&store, e_ports);
 
     let text = edge.metrics().await;
     assert_eq!(
@@ -177,7 +169,7 @@ async fn a_slow_upstream_is_504_and_a_refusing_one_502_within_the_timeouts() {
             ("PORTA_EDGE_UPSTREAM_READ_TIMEOUT_SECONDS", "1"),
         ],
     );
-    let client = edge_client(&store, slow_ports);
+    let client = EdgeClient::on_ports(&store, slow_ports);
     let started = Instant::now();
     let reply = client.get(CANONICAL, PAGE, None).await;
     let took = started.elapsed();
@@ -209,7 +201,7 @@ async fn a_slow_upstream_is_504_and_a_refusing_one_502_within_the_timeouts() {
     let nobody = SocketAddr::from(([127, 0, 0, 1], free_port())).to_string();
     let down_ports = Ports::fresh();
     let _down = store.start_edge_node(down_ports, &[("PORTA_EDGE_UPSTREAMS", &nobody)]);
-    let client = edge_client(&store, down_ports);
+    let client = EdgeClient::on_ports(&store, down_ports);
     let started = Instant::now();
     let reply = client.get(CANONICAL, PAGE, None).await;
     let took = started.elapsed();

@@ -100,13 +100,7 @@ pub async fn since(db: &Db, after: i64, limit: i64) -> Result<Vec<Recorded>, DbE
         .bind(limit)
         .fetch_all(pool)
         .await)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Recorded {
-            id: r.id,
-            change: Change::from_parts(&r.kind, r.tenant_id.as_deref(), &r.subject),
-        })
-        .collect())
+    Ok(recorded(rows))
 }
 
 /// The highest id recorded before `at` (0 for none).
@@ -126,13 +120,16 @@ pub async fn recorded_since(db: &Db, from: UnixMillis, limit: i64) -> Result<Vec
         .bind(limit)
         .fetch_all(pool)
         .await)?;
-    Ok(rows
-        .into_iter()
+    Ok(recorded(rows))
+}
+
+fn recorded(rows: Vec<Row>) -> Vec<Recorded> {
+    rows.into_iter()
         .map(|r| Recorded {
             id: r.id,
             change: Change::from_parts(&r.kind, r.tenant_id.as_deref(), &r.subject),
         })
-        .collect())
+        .collect()
 }
 
 /// Deletes changes recorded before `before`; returns how many.
