@@ -1,31 +1,12 @@
 //! The migrations themselves, on both backends: a database written by an
 //! earlier version keeps its data and ends up where a new one starts.
 
-use std::borrow::Cow;
-
 use porta_core::db::{roles, Db};
 use porta_core::ids::{TenantId, UserId};
 use porta_core::on_pool;
 use porta_core::permission::PermissionSet;
 use porta_core::user_type::UserType;
 use porta_testkit::{Backend, TestDb};
-
-/// Applies the migrations up to and including `last`.
-async fn migrate_to(db: &Db, last: i64) {
-    let full = db.migrator();
-    let mut partial = sqlx::migrate::Migrator {
-        migrations: Cow::Owned(
-            full.migrations
-                .iter()
-                .filter(|m| m.version <= last)
-                .cloned()
-                .collect(),
-        ),
-        ..sqlx::migrate::Migrator::DEFAULT
-    };
-    partial.set_locking(full.locking);
-    on_pool!(db, |pool| partial.run(pool).await).expect("partial migration");
-}
 
 async fn exec(db: &Db, sql: &str) {
     on_pool!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).expect(sql);
@@ -37,7 +18,7 @@ async fn exec(db: &Db, sql: &str) {
 // what a new tenant's does; role assignments survive.
 async fn old_roles_become_the_new_ones(t: TestDb) {
     let db = &t.db;
-    migrate_to(db, 20261129000004).await;
+    t.migrate_to(20261129000004).await;
     let tenant = TenantId::generate();
     let client = uuid::Uuid::new_v4();
     let jane = UserId::generate();

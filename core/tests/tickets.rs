@@ -11,10 +11,11 @@ use porta_core::db::tickets::{self, NewTicket, Page, Reach, StateFilter, TicketF
 use porta_core::db::{activity, clients, tenants, users, Db};
 use porta_core::email::EmailAddress;
 use porta_core::ids::{ClientId, DocumentId, TenantId, UserId};
+use porta_core::on_pool;
 use porta_core::slug::TenantSlug;
 use porta_core::ticket::{NotificationKind, TicketNumber, TicketOrigin};
 use porta_core::user_type::UserType;
-use porta_testkit::{both_backends, TestDb};
+use porta_testkit::{both_backends, Backend, TestDb};
 
 struct World {
     tenant: TenantId,
@@ -466,7 +467,177 @@ async fn notifications_follow_company_assignee_and_preferences(t: TestDb) {
     );
 }
 
+/// The non-zero per-status tallies the triggers keep, and the tickets
+/// grouped the same way: they must always be the same rows.
+type Groups = Vec<(String, String, String, i64)>;
+
+async fn tallies_and_groups(db: &Db) -> (Groups, Groups) {
+    let tallies = "SELECT tenant_id, client_id, status_id, tickets FROM ticket_counts WHERE tickets > 0 \
+                   ORDER BY tenant_id, client_id, status_id";
+    let groups = "SELECT tenant_id, client_id, status_id, COUNT(*) FROM tickets \
+                  GROUP BY tenant_id, client_id, status_id ORDER BY tenant_id, client_id, status_id";
+    on_pool!(db, |pool| {
+        let t = sqlx::query_as(tallies).fetch_all(pool).await.unwrap();
+        let g = sqlx::query_as(groups).fetch_all(pool).await.unwrap();
+        (t, g)
+    })
+}
+
+async fn exec(db: &Db, sql: &str, args: &[String]) {
+    on_pool!(db, |pool| {
+        let mut q = sqlx::query(sql);
+        for a in args {
+            q = q.bind(a);
+        }
+        q.execute(pool).await.map(|_| ()).expect(sql)
+    })
+}
+
+/// Open, closed and all of `reach`'s tickets as `list` counts them.
+async fn totals(db: &Db, reach: Reach, client: Option<ClientId>) -> [i64; 3] {
+    let mut out = [0; 3];
+    for (i, state) in [StateFilter::Open, StateFilter::Closed, StateFilter::All]
+        .into_iter()
+        .enumerate()
+    {
+        let filter = TicketFilter {
+            state,
+            client,
+            ..TicketFilter::default()
+        };
+        out[i] = tickets::list(db, reach, &filter, Page { number: 1, size: 5 })
+            .await
+            .unwrap()
+            .1;
+    }
+    out
+}
+
+// The tallies behind the ticket counts follow every write that adds, moves
+// or removes a ticket, through the API or straight SQL, and the counts of
+// the list (client and staff, by state) come out exact.
+async fn ticket_tallies_follow_every_write(t: TestDb) {
+    let db = &t.db;
+    let w = world(db).await;
+    let globex = Reach::Client {
+        tenant: w.tenant,
+        client: w.globex,
+    };
+    let initech = Reach::Client {
+        tenant: w.tenant,
+        client: w.initech,
+    };
+    let staff = Reach::Staff { tenant: w.tenant };
+    let mut mine = Vec::new();
+    for i in 0..6 {
+        mine.push(ticket(db, &w, w.globex, w.jane, &format!("Printer {i}"), 1).await);
+    }
+    let mut theirs = Vec::new();
+    for i in 0..3 {
+        theirs.push(ticket(db, &w, w.initech, w.bob, &format!("VPN {i}"), 2).await);
+    }
+    let board = w.catalog.default_board().unwrap().id;
+    let closed = w.catalog.closing_status(board).unwrap().id;
+    for n in &mine[..2] {
+        let t = tickets::find(db, globex, *n).await.unwrap().unwrap();
+        tickets::set_status(db, w.tenant, t.id, closed, w.tom, UnixMillis::now())
+            .await
+            .unwrap();
+    }
+    let (tallies, groups) = tallies_and_groups(db).await;
+    assert_eq!(tallies, groups);
+    assert_eq!(totals(db, globex, None).await, [4, 2, 6]);
+    assert_eq!(totals(db, initech, None).await, [3, 0, 3]);
+    assert_eq!(totals(db, staff, None).await, [7, 2, 9]);
+
+    // Reopened through the API, moved to the other company and deleted in
+    // straight SQL: the triggers, not the application, keep the tallies.
+    let reopened = tickets::find(db, globex, mine[0]).await.unwrap().unwrap();
+    let open = w.catalog.default_status(board).unwrap().id;
+    tickets::set_status(db, w.tenant, reopened.id, open, w.tom, UnixMillis::now())
+        .await
+        .unwrap();
+    let moved = tickets::find(db, globex, mine[5]).await.unwrap().unwrap();
+    exec(
+        db,
+        "UPDATE tickets SET client_id = $1 WHERE id = $2",
+        &[w.initech.to_string(), moved.id.to_string()],
+    )
+    .await;
+    let gone = tickets::find(db, initech, theirs[2]).await.unwrap().unwrap();
+    exec(db, "DELETE FROM tickets WHERE id = $1", &[gone.id.to_string()]).await;
+    exec(
+        db,
+        "UPDATE tickets SET title = 'Renamed' WHERE client_id = $1",
+        &[w.globex.to_string()],
+    )
+    .await;
+
+    let (tallies, groups) = tallies_and_groups(db).await;
+    assert_eq!(tallies, groups);
+    assert_eq!(totals(db, globex, None).await, [4, 1, 5]);
+    assert_eq!(totals(db, initech, None).await, [3, 0, 3]);
+    assert_eq!(totals(db, staff, None).await, [7, 1, 8]);
+    assert_eq!(totals(db, staff, Some(w.initech)).await, [3, 0, 3]);
+    assert_eq!(
+        totals(db, globex, Some(w.initech)).await,
+        [4, 1, 5],
+        "a client's own company bounds the count whatever the filter names"
+    );
+    // A filter the tallies do not hold still counts the tickets.
+    let high = TicketFilter {
+        priority: Some(w.catalog.priorities[2].id),
+        ..TicketFilter::default()
+    };
+    assert_eq!(
+        tickets::list(db, staff, &high, Page { number: 1, size: 5 })
+            .await
+            .unwrap()
+            .1,
+        2
+    );
+    assert_eq!(tickets::open_count(db, w.tenant, w.globex).await.unwrap(), 4);
+}
+
+// A database whose tickets were written before the tallies existed gets
+// them counted by the migration that adds them.
+async fn the_tally_migration_counts_the_tickets_already_there(t: TestDb) {
+    t.migrate_to(20261201000080).await;
+    let db = &t.db;
+    let w = world(db).await;
+    let mut numbers = Vec::new();
+    for i in 0..4 {
+        numbers.push(ticket(db, &w, w.globex, w.jane, &format!("Old {i}"), 0).await);
+    }
+    let reach = Reach::Client {
+        tenant: w.tenant,
+        client: w.globex,
+    };
+    let board = w.catalog.default_board().unwrap().id;
+    let closed = w.catalog.closing_status(board).unwrap().id;
+    let t1 = tickets::find(db, reach, numbers[0]).await.unwrap().unwrap();
+    tickets::set_status(db, w.tenant, t1.id, closed, w.jane, UnixMillis::now())
+        .await
+        .unwrap();
+    t.db.migrate().await.unwrap();
+    let (tallies, groups) = tallies_and_groups(db).await;
+    assert_eq!(tallies.len(), 2);
+    assert_eq!(tallies, groups);
+    assert_eq!(totals(db, reach, None).await, [3, 1, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tally_migration_sqlite() {
+    the_tally_migration_counts_the_tickets_already_there(TestDb::unmigrated(Backend::Sqlite).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tally_migration_postgres() {
+    the_tally_migration_counts_the_tickets_already_there(TestDb::unmigrated(Backend::Postgres).await).await;
+}
+
 both_backends! {
+    tallies => ticket_tallies_follow_every_write;
     numbering => numbers_are_per_tenant_and_unique_under_a_race;
     reach => clients_reach_only_their_company;
     filters => filters_and_paging_return_exactly_the_expected_tickets;

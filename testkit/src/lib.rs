@@ -105,6 +105,26 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Applies the migrations up to and including version `last` (for tests
+    /// of what a later migration does to data an earlier schema holds).
+    pub async fn migrate_to(&self, last: i64) {
+        let full = self.db.migrator();
+        let mut partial = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                full.migrations
+                    .iter()
+                    .filter(|m| m.version <= last)
+                    .cloned()
+                    .collect(),
+            ),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        partial.set_locking(full.locking);
+        porta_core::on_pool!(&self.db, |pool| partial.run(pool).await).expect("partial migration");
+    }
+}
+
 /// `admin` with its database path replaced by `name`.
 pub fn replace_database(admin: &str, name: &str) -> String {
     let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
