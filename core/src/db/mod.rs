@@ -38,6 +38,7 @@ pub mod tickets;
 pub mod two_factor;
 mod types;
 pub mod users;
+mod write_gate;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -104,15 +105,23 @@ impl DbTx {
 /// depth"): a full disk would break writes on that connection for good.
 /// Here a connection that cannot be brought back out of its transaction is
 /// closed instead.
+///
+/// It begins only in this process's turn ([`write_gate`]), so writers queue
+/// instead of sleeping in SQLite's busy handler.
 pub struct SqliteTx {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    turn: Option<write_gate::WriteTurn>,
 }
 
 impl SqliteTx {
     async fn begin(pool: &SqlitePool) -> Result<SqliteTx, sqlx::Error> {
+        let turn = write_gate::turn(pool).await?;
         let mut conn = pool.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        Ok(SqliteTx { conn: Some(conn) })
+        Ok(SqliteTx {
+            conn: Some(conn),
+            turn: Some(turn),
+        })
     }
 
     async fn commit(mut self) -> Result<(), sqlx::Error> {
@@ -168,9 +177,14 @@ impl Drop for SqliteTx {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
+        // The next writer's turn starts once the rollback is done.
+        let turn = self.turn.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(end_transaction(conn));
+                runtime.spawn(async move {
+                    end_transaction(conn).await;
+                    drop(turn);
+                });
             }
             Err(_) => conn.close_on_drop(),
         }
