@@ -59,10 +59,14 @@ async fn prune_loop(db: Db, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Forgets cached hosts, tenants and branding as other nodes change them.
+/// Forgets cached hosts, tenants, branding and ticket catalogues as nodes
+/// change them.
 fn change_feed(state: &AppState, mut stop: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> {
-    let sinks: Vec<Arc<dyn ChangeSink>> =
-        vec![Arc::new(state.hosts.clone()), Arc::new(state.branding.clone())];
+    let sinks: Vec<Arc<dyn ChangeSink>> = vec![
+        Arc::new(state.hosts.clone()),
+        Arc::new(state.branding.clone()),
+        Arc::new(state.catalog.clone()),
+    ];
     let feed = ChangeFeed::new(state.db.clone(), sinks);
     async move {
         feed.run(async move {

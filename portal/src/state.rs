@@ -37,6 +37,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// Each tenant's branding, cached.
     pub branding: crate::branding::BrandingCache,
+    /// Each tenant's ticket catalogue, cached.
+    pub catalog: crate::tickets::catalog_cache::CatalogCache,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             oidc_http: crate::oidc::http_client(),
             master_key: Arc::new(master_key),
             branding: crate::branding::BrandingCache::new(db.clone(), config.edge.host_cache_ttl),
+            catalog: crate::tickets::catalog_cache::CatalogCache::new(db.clone(), config.edge.host_cache_ttl),
             mail_wake: crate::mail::worker::Wake::default(),
             hosts,
             files,

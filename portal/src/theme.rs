@@ -8,7 +8,6 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use porta_core::db::catalog;
 
 use crate::error::AppError;
 use crate::request::Site;
@@ -20,7 +19,7 @@ pub fn is_hex_colour(text: &str) -> bool {
 }
 
 pub async fn stylesheet(State(state): State<AppState>, site: Site) -> Result<Response, AppError> {
-    let catalog = catalog::load(&state.db, site.tenant.id).await?;
+    let catalog = state.catalog.get(site.tenant.id).await?;
     let mut css = String::from("/* The colours of this portal's tenant. */\n");
     // Colours were checked when saved and are printed from their type.
     let brand = &site.brand;

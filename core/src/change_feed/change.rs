@@ -18,8 +18,8 @@ pub enum Change {
     /// A registration of the custom domain `domain` by `tenant` changed
     /// (registered, claimed, moved to another status, removed).
     Domain { tenant: TenantId, domain: HostName },
-    /// The tenant's row or its branding changed, or it was created; `slug`
-    /// names its canonical host.
+    /// The tenant's row, its branding or its ticket catalogue changed, or
+    /// it was created; `slug` names its canonical host.
     Tenant { tenant: TenantId, slug: TenantSlug },
 }
 

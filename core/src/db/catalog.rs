@@ -7,7 +7,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError, DbTx};
+use super::{changes, Db, DbError, DbTx};
 use crate::clock::UnixMillis;
 use crate::ids::{BoardId, CategoryId, PriorityId, StatusId, TenantId};
 use crate::{on_pool, on_tx};
@@ -240,7 +240,9 @@ pub async fn load(db: &Db, tenant: TenantId) -> Result<Catalog, DbError> {
     })
 }
 
-/// Adds a board (demo data, tests, staff settings).
+/// Adds a board (demo data, tests, staff settings). Like every catalogue
+/// change, it records a tenant change in its transaction, so caches of the
+/// catalogue on every node forget it.
 pub async fn create_board(
     db: &Db,
     tenant: TenantId,
@@ -249,7 +251,9 @@ pub async fn create_board(
     display_order: i32,
 ) -> Result<BoardId, DbError> {
     let id = BoardId::generate();
-    on_pool!(db, |pool| sqlx::query(
+    let now = UnixMillis::now();
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(
         "INSERT INTO boards (id, tenant_id, name, description, is_default, display_order, created_at) \
          VALUES ($1, $2, $3, $4, FALSE, $5, $6)"
     )
@@ -258,11 +262,13 @@ pub async fn create_board(
     .bind(name)
     .bind(description)
     .bind(display_order)
-    .bind(UnixMillis::now().0)
-    .execute(pool)
+    .bind(now.0)
+    .execute(&mut **t)
     .await
     .map(|_| ()))
     .map_err(DbError::conflict_as("board"))?;
+    changes::record_tenant(&mut tx, tenant, now).await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -277,7 +283,8 @@ pub async fn create_status(
     order_number: i32,
 ) -> Result<StatusId, DbError> {
     let id = StatusId::generate();
-    on_pool!(db, |pool| sqlx::query(
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(
         "INSERT INTO ticket_statuses (id, tenant_id, board_id, name, is_closed, is_default, order_number) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
@@ -288,9 +295,11 @@ pub async fn create_status(
     .bind(is_closed)
     .bind(is_default)
     .bind(order_number)
-    .execute(pool)
+    .execute(&mut **t)
     .await
     .map(|_| ()))?;
+    changes::record_tenant(&mut tx, tenant, UnixMillis::now()).await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -304,7 +313,8 @@ pub async fn create_category(
     order_number: i32,
 ) -> Result<CategoryId, DbError> {
     let id = CategoryId::generate();
-    on_pool!(db, |pool| sqlx::query(
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |t| sqlx::query(
         "INSERT INTO categories (id, tenant_id, board_id, parent_id, name, order_number) \
          VALUES ($1, $2, $3, $4, $5, $6)"
     )
@@ -314,9 +324,11 @@ pub async fn create_category(
     .bind(parent)
     .bind(name)
     .bind(order_number)
-    .execute(pool)
+    .execute(&mut **t)
     .await
     .map(|_| ()))?;
+    changes::record_tenant(&mut tx, tenant, UnixMillis::now()).await?;
+    tx.commit().await?;
     Ok(id)
 }
 

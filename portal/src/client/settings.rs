@@ -2,11 +2,13 @@
 //! board and priority of new tickets, and which notifications new users
 //! get. Reading needs `settings:read`, changing `settings:update`.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use porta_core::db::catalog::{self, Catalog};
+use porta_core::db::catalog::Catalog;
 use porta_core::db::clients::{self, ClientProfile};
 use porta_core::ids::{BoardId, PriorityId};
 use porta_core::locale::Locale;
@@ -26,7 +28,7 @@ pub const PAGE: &str = "/client-portal/client-settings";
 struct SettingsPage {
     ctx: PageContext,
     company: ClientProfile,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     kinds: &'static [NotificationKind],
     can_update: bool,
 }
@@ -61,7 +63,7 @@ pub async fn show(
         company: clients::profile(&state.db, tenant, client)
             .await?
             .ok_or(AppError::NotFound)?,
-        catalog: catalog::load(&state.db, tenant).await?,
+        catalog: state.catalog.get(tenant).await?,
         kinds: NotificationKind::ALL,
         can_update: who.can(perm::SETTINGS_UPDATE),
     })
@@ -74,7 +76,7 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let tenant = who.user.tenant_id;
     let client = who.user.client_id.ok_or(AppError::WrongUserType)?;
-    let catalog = catalog::load(&state.db, tenant).await?;
+    let catalog = state.catalog.get(tenant).await?;
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)

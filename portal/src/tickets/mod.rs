@@ -5,6 +5,7 @@
 //! (`msp::tickets`) call this; the query parsing they share is [`filters`].
 
 mod announce;
+pub mod catalog_cache;
 pub mod conversation;
 mod files;
 pub mod filters;

@@ -100,7 +100,7 @@ pub async fn open(
     let title = ticket::check_title(&input.title).map_err(invalid)?;
     let description = ticket::check_body(&input.description, false).map_err(invalid)?;
     let tenant = site.tenant.id;
-    let catalog = porta_core::db::catalog::load(&state.db, tenant).await?;
+    let catalog = state.catalog.get(tenant).await?;
     let defaults = match porta_core::db::clients::profile(&state.db, tenant, client).await? {
         Some(p) => (p.default_board_id, p.default_priority_id),
         None => return Err(AppError::NotFound),

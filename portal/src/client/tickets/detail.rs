@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use porta_core::db::catalog;
 use porta_core::db::comments::{self, Visibility};
 use porta_core::db::documents::{self, Document};
 use porta_core::db::tickets::{self, Ticket};
@@ -141,7 +140,7 @@ pub async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Result<Response, AppError> {
     let ticket = find(&state, &who, &number).await?;
-    let catalog = catalog::load(&state.db, site.tenant.id).await?;
+    let catalog = state.catalog.get(site.tenant.id).await?;
     let (target, message) = match form.action.as_str() {
         "close" => (catalog.closing_status(ticket.board_id), Message::TicketClosed),
         "reopen" => (catalog.reopening_status(ticket.board_id), Message::TicketReopened),

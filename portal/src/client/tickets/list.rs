@@ -1,9 +1,11 @@
 //! The list: filters (state, priority, category, text), 10 a page.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;
-use porta_core::db::catalog::{self, Catalog};
+use porta_core::db::catalog::Catalog;
 use porta_core::db::tickets::{self, Ticket};
 
 use super::{reach, LIST};
@@ -18,7 +20,7 @@ use crate::tickets::filters::{ListQuery, Pager, StaffFilters};
 struct ListPage {
     ctx: PageContext,
     tickets: Vec<Ticket>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     query: ListQuery,
     pager: Pager,
     can_create: bool,
@@ -33,7 +35,7 @@ pub async fn show(
 ) -> Result<Html<String>, AppError> {
     let reach = reach(&who)?;
     let (rows, total) = tickets::list(&state.db, reach, &query.filter(), query.page()).await?;
-    let catalog = catalog::load(&state.db, reach.tenant()).await?;
+    let catalog = state.catalog.get(reach.tenant()).await?;
     render(&ListPage {
         ctx,
         tickets: rows,

@@ -1,10 +1,12 @@
 //! `/client-portal/tickets/new`: title, description, priority, board (when
 //! there are several), category, files.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use porta_core::db::catalog::{self, Catalog};
+use porta_core::db::catalog::Catalog;
 use porta_core::db::clients;
 use porta_core::permission::perm;
 use porta_core::ticket::DEFAULT_PREFIX;
@@ -22,7 +24,7 @@ use crate::tickets::{self, NewTicketInput};
 #[template(path = "client/tickets/new.html")]
 struct NewPage {
     ctx: PageContext,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     chosen_board: String,
     chosen_priority: String,
     chosen_category: String,
@@ -35,7 +37,7 @@ struct NewPage {
 }
 
 impl NewPage {
-    fn new(state: &AppState, ctx: PageContext, who: &SignedIn, catalog: Catalog) -> NewPage {
+    fn new(state: &AppState, ctx: PageContext, who: &SignedIn, catalog: Arc<Catalog>) -> NewPage {
         NewPage {
             ctx,
             catalog,
@@ -61,7 +63,7 @@ pub async fn form(
     let client = super::reach(&who)
         .map(|_| who.user.client_id)?
         .ok_or(AppError::WrongUserType)?;
-    let catalog = catalog::load(&state.db, site.tenant.id).await?;
+    let catalog = state.catalog.get(site.tenant.id).await?;
     let profile = clients::profile(&state.db, site.tenant.id, client)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -107,7 +109,7 @@ pub async fn create(
         page.error = Some(error);
         Ok((axum::http::StatusCode::BAD_REQUEST, render(&page)?).into_response())
     };
-    let catalog = catalog::load(&state.db, site.tenant.id).await?;
+    let catalog = state.catalog.get(site.tenant.id).await?;
     let mut page = NewPage::new(&state, ctx, &who, catalog);
     let form = match parsed {
         Ok(form) => form,

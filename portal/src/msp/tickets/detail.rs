@@ -2,13 +2,15 @@
 //! marked), replying publicly or noting internally with files, and triage
 //! (status, priority, assignee).
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use porta_core::clock::UnixMillis;
-use porta_core::db::catalog::{self, Catalog};
+use porta_core::db::catalog::Catalog;
 use porta_core::db::comments::{self, Visibility};
 use porta_core::db::documents::{self, Document};
 use porta_core::db::tickets::{self, Reach, Ticket};
@@ -35,7 +37,7 @@ struct DetailPage {
     ticket: Ticket,
     conversation: Vec<Entry>,
     documents: Vec<Document>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     staff: Vec<UserProfile>,
     can_update: bool,
     can_attach: bool,
@@ -79,7 +81,7 @@ async fn page(
         doc_base: format!("{QUEUE}/{}/documents", ticket.display_number()),
         conversation,
         documents,
-        catalog: catalog::load(&state.db, tenant).await?,
+        catalog: state.catalog.get(tenant).await?,
         staff: users::staff(&state.db, tenant).await?,
         can_update: who.can(perm::TICKET_UPDATE),
         can_attach: who.can(perm::DOCUMENT_CREATE),
@@ -179,7 +181,7 @@ pub async fn triage(
 ) -> Result<Response, AppError> {
     let ticket = find(&state, &who, &number).await?;
     let tenant = site.tenant.id;
-    let catalog = catalog::load(&state.db, tenant).await?;
+    let catalog = state.catalog.get(tenant).await?;
     let bad = |what: &'static str| AppError::invalid("invalid_triage", what);
     let status: StatusId = form.status.parse().map_err(|_| bad("Choose a status."))?;
     let priority: PriorityId = form

@@ -1,10 +1,12 @@
 //! The queue: every ticket of the tenant, with the client's filters plus
 //! client company and assignee.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;
-use porta_core::db::catalog::{self, Catalog};
+use porta_core::db::catalog::Catalog;
 use porta_core::db::tickets::{self, Reach, Ticket};
 use porta_core::db::{clients, users};
 
@@ -20,7 +22,7 @@ use crate::tickets::filters::{ListQuery, Pager, StaffFilters};
 struct QueuePage {
     ctx: PageContext,
     tickets: Vec<Ticket>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     query: ListQuery,
     pager: Pager,
     staff_filters: Option<StaffFilters>,
@@ -38,7 +40,7 @@ pub async fn show(
     render(&QueuePage {
         ctx,
         tickets: rows,
-        catalog: catalog::load(&state.db, tenant).await?,
+        catalog: state.catalog.get(tenant).await?,
         pager: Pager::new(QUEUE, &query, total),
         query,
         staff_filters: Some(StaffFilters {
