@@ -346,7 +346,8 @@ def summary(per_round, key="rps"):
     return {
         "rounds": per_round,
         key: median([x[key] for x in per_round]),
-        **{k: median([x[k] for x in per_round]) for k in ("p50_ms", "p99_ms") if k in per_round[0]},
+        **{k: median([x[k] for x in per_round])
+           for k in ("p50_ms", "p99_ms", "edge_cpu_us", "postgres_cpu_us") if k in per_round[0]},
     }
 
 
@@ -467,6 +468,32 @@ def section_startup(edges, names):
     return out
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds the processes `pids` have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids():
+    """Every PostgreSQL server process on the machine (the benchmark's
+    database is the only one busy while it runs)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "postgres":
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
 def postgres_database(name):
     """A fresh PostgreSQL database; returns its URL."""
     for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
@@ -488,6 +515,17 @@ def section_handoff():
         used = 0
 
         def measure(target):
+            # Where the CPU goes, per request: the edge's process and the
+            # PostgreSQL server's.
+            pg = postgres_pids() if backend == "postgres" else []
+            edge_before, pg_before = cpu_seconds([e.proc.p.pid]), cpu_seconds(pg)
+            r = load(target)
+            requests = max(r["rps"] * SECONDS, 1)
+            r["edge_cpu_us"] = (cpu_seconds([e.proc.p.pid]) - edge_before) / requests * 1e6
+            r["postgres_cpu_us"] = (cpu_seconds(pg) - pg_before) / requests * 1e6
+            return r
+
+        def load(target):
             nonlocal used
             if target.startswith("exchange"):
                 # Kept alive: as many connections as wrk's GETs; a new
@@ -642,6 +680,14 @@ def markdown(r):
             lines.append(f"| {backend} | {t['exchange_keepalive']['rps']:.0f} | {t['get_keepalive']['rps']:.0f} | "
                          f"**{h['exchange_over_get_keepalive']:.2f}** | {t['exchange_new_connection']['rps']:.0f} | "
                          f"{t['get_new_connection']['rps']:.0f} | {h['exchange_over_get_new_connection']:.2f} |")
+        lines += ["", "CPU per request (µs, medians; wall-clock load generators and the upstream not counted):", "",
+                  "| backend | request | edge | PostgreSQL |", "|---|---|---|---|"]
+        for backend, h in r["handoff"].items():
+            for target in ("exchange_keepalive", "get_keepalive", "exchange_new_connection", "get_new_connection"):
+                t = h["targets"][target]
+                if "edge_cpu_us" in t:
+                    pg = f"{t['postgres_cpu_us']:.0f}" if backend == "postgres" else "-"
+                    lines.append(f"| {backend} | {target.replace('_', ' ')} | {t['edge_cpu_us']:.0f} | {pg} |")
         lines.append("")
     return "\n".join(lines)
 
