@@ -5,7 +5,6 @@
 //! others are told why. On both backends, with the migration that made
 //! pending names unreserved.
 
-use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -274,23 +273,6 @@ async fn concurrent_claims_have_one_winner(t: TestDb) {
     );
 }
 
-/// Applies the migrations up to and including `last`.
-async fn migrate_to(db: &Db, last: i64) {
-    let full = db.migrator();
-    let mut partial = sqlx::migrate::Migrator {
-        migrations: Cow::Owned(
-            full.migrations
-                .iter()
-                .filter(|m| m.version <= last)
-                .cloned()
-                .collect(),
-        ),
-        ..sqlx::migrate::Migrator::DEFAULT
-    };
-    partial.set_locking(full.locking);
-    on_pool!(db, |pool| partial.run(pool).await).expect("partial migration");
-}
-
 async fn exec(db: &Db, sql: &str) {
     on_pool!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).expect(sql);
 }
@@ -300,7 +282,7 @@ async fn exec(db: &Db, sql: &str) {
 /// each has a TXT token; another tenant may now register the pending name.
 async fn the_migration_keeps_domains_and_marks_the_proven_ones(t: TestDb) {
     let db = &t.db;
-    migrate_to(db, 20261201000007).await;
+    t.migrate_to(20261201000007).await;
     let acme = TenantId::generate();
     let beta = TenantId::generate();
     for (id, slug) in [(acme, "acme"), (beta, "beta")] {

@@ -35,6 +35,7 @@ mod profile;
 pub mod request;
 mod state;
 mod system;
+mod tenant_cache;
 mod theme;
 mod tickets;
 mod two_factor;

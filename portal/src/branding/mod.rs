@@ -7,61 +7,19 @@
 pub mod images;
 pub mod settings;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use moka::future::Cache;
 use porta_core::branding::BrandImage;
-use porta_core::change_feed::{Change, ChangeSink, FlushReason, SinkFuture};
 use porta_core::db::branding::{self, Branding};
 use porta_core::db::Db;
-use porta_core::ids::TenantId;
 
-use crate::error::AppError;
+use crate::tenant_cache::TenantCache;
 
-/// Branding by tenant, for the host cache's lifetime.
-#[derive(Clone)]
-pub struct BrandingCache {
-    db: Db,
-    entries: Cache<TenantId, Arc<Branding>>,
-}
+/// Branding by tenant ([`crate::tenant_cache`]).
+pub type BrandingCache = TenantCache<Branding>;
 
-impl BrandingCache {
-    pub fn new(db: Db, ttl: Duration) -> Self {
-        Self {
-            db,
-            entries: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
-        }
-    }
-
-    pub async fn get(&self, tenant: TenantId) -> Result<Arc<Branding>, AppError> {
-        self.entries
-            .try_get_with(tenant, async {
-                branding::get(&self.db, tenant).await.map(Arc::new)
-            })
-            .await
-            .map_err(AppError::from)
-    }
-
-    /// After this process changed the tenant's branding.
-    pub async fn forget(&self, tenant: TenantId) {
-        self.entries.invalidate(&tenant).await;
-    }
-}
-
-/// Another node changed a tenant's branding: the change feed says so.
-impl ChangeSink for BrandingCache {
-    fn apply<'a>(&'a self, change: &'a Change) -> SinkFuture<'a> {
-        Box::pin(async move {
-            if let Change::Tenant { tenant, .. } = change {
-                self.forget(*tenant).await;
-            }
-        })
-    }
-
-    fn flush_all(&self, _reason: FlushReason) {
-        self.entries.invalidate_all();
-    }
+pub fn branding_cache(db: Db, ttl: Duration) -> BrandingCache {
+    TenantCache::new(db, ttl, |db, tenant| Box::pin(branding::get(db, tenant)))
 }
 
 /// What the layout shows of the branding.
