@@ -23,7 +23,7 @@ use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
 use porta_core::db::audit::{self, AuditEvent};
 use porta_core::db::portal_domains::PortalDomain;
-use porta_core::db::{otts, portal_domains, users, DbTx};
+use porta_core::db::{otts, portal_domains, DbTx};
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
 use porta_core::ids::UserId;
@@ -260,20 +260,19 @@ async fn hand_off(
     let consumed = otts::consume_in(tx, &token.hash(), binding, domain.tenant_id, domain.id, now)
         .await
         .map_err(internal)?;
-    let Some(consumed) = consumed else { return Ok(None) };
-    let profile = users::profile_in(tx, consumed.tenant, consumed.user)
-        .await
-        .map_err(internal)?
-        .filter(|p| !p.disabled && p.user_type == consumed.snapshot.user_type);
-    let Some(profile) = profile else { return Ok(None) };
+    // Spent only for an enabled user (the consume checks), whose type has
+    // not changed since the token was issued.
+    let Some(consumed) = consumed.filter(|c| c.user_type == c.snapshot.user_type) else {
+        return Ok(None);
+    };
     let next = NextPath::or_landing(Some(&consumed.next_path), PortalArea::ClientPortal);
     let issued = session_issue::issue_in(
         tx,
         &state.keys,
         &SessionRequest {
             tenant: consumed.tenant,
-            user: profile.id,
-            user_type: profile.user_type,
+            user: consumed.user,
+            user_type: consumed.user_type,
             host: &domain.domain,
             transport: Transport::Https,
             ttl_seconds: i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400),
@@ -286,7 +285,7 @@ async fn hand_off(
     .await
     .map_err(internal)?;
     Ok(Some((
-        profile.id,
+        consumed.user,
         Exchanged {
             set_cookie: issued.cookie.to_string(),
             clear_nonce: clear_nonce_cookie().to_string(),

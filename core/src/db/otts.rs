@@ -10,6 +10,7 @@ use crate::ids::{PortalDomainId, SessionId, TenantId, UserId};
 use crate::next_path::NextPath;
 use crate::ott::{BindingHash, OttHash, OttPurpose, OttToken, SessionSnapshot};
 use crate::session_token::DerivedKey;
+use crate::user_type::UserType;
 use crate::{on_pool, on_tx};
 
 /// How many live tokens one session may have at once; issuing another
@@ -36,6 +37,8 @@ pub struct NewOtt<'a> {
 pub struct ConsumedOtt {
     pub tenant: TenantId,
     pub user: UserId,
+    /// The user's type now (the snapshot holds it as it was at issue).
+    pub user_type: UserType,
     pub domain: PortalDomainId,
     pub snapshot: SessionSnapshot,
     pub next_path: String,
@@ -45,6 +48,7 @@ pub struct ConsumedOtt {
 struct ConsumedRow {
     tenant_id: TenantId,
     user_id: UserId,
+    user_type: UserType,
     portal_domain_id: PortalDomainId,
     session_snapshot: String,
     next_path: String,
@@ -209,8 +213,11 @@ pub async fn consume_in(
     domain: PortalDomainId,
     now: UnixMillis,
 ) -> Result<Option<ConsumedOtt>, DbError> {
-    // The issuing session and the token's user (the session's, as issued)
-    // are two lookups by their keys, each from the token's own row. Joined
+    // One statement spends the token, checks its session and user, and
+    // returns the user's type now (so the exchange needs no separate
+    // profile read). The issuing session and the token's user (the
+    // session's, as issued) are two lookups by their keys, each from the
+    // token's own row. Joined
     // to each other (sessions JOIN users), or with the session's user_id
     // compared, PostgreSQL's generic plan without fresh statistics walked
     // every session of the user (`sessions_tenant_user`): 25 000 rows an
@@ -224,7 +231,9 @@ pub async fn consume_in(
                AND EXISTS (SELECT 1 FROM users u \
                    WHERE u.tenant_id = portal_domain_otts.tenant_id AND u.id = portal_domain_otts.user_id \
                    AND u.disabled = FALSE) \
-               RETURNING tenant_id, user_id, portal_domain_id, session_snapshot, next_path";
+               RETURNING tenant_id, user_id, portal_domain_id, session_snapshot, next_path, \
+               (SELECT u.user_type FROM users u \
+                   WHERE u.tenant_id = portal_domain_otts.tenant_id AND u.id = portal_domain_otts.user_id) AS user_type";
     let row: Option<ConsumedRow> = on_tx!(tx, |t| sqlx::query_as(sql)
         .bind(hash.0.to_vec())
         .bind(now.0)
@@ -239,6 +248,7 @@ pub async fn consume_in(
     Ok(Some(ConsumedOtt {
         tenant: row.tenant_id,
         user: row.user_id,
+        user_type: row.user_type,
         domain: row.portal_domain_id,
         snapshot,
         next_path: row.next_path,

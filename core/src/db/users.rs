@@ -127,15 +127,6 @@ pub async fn profile(db: &Db, tenant: TenantId, id: UserId) -> Result<Option<Use
         .await)?)
 }
 
-/// [`profile`] read inside `tx`.
-pub async fn profile_in(tx: &mut DbTx, tenant: TenantId, id: UserId) -> Result<Option<UserProfile>, DbError> {
-    Ok(on_tx!(tx, |t| sqlx::query_as(PROFILE)
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(&mut **t)
-        .await)?)
-}
-
 /// Notes a successful sign-in.
 pub async fn record_signin(db: &Db, tenant: TenantId, id: UserId, at: UnixMillis) -> Result<(), DbError> {
     let sql = "UPDATE users SET last_signin_at = $3 WHERE tenant_id = $1 AND id = $2";
