@@ -47,7 +47,9 @@ impl<V: Send + Sync + 'static> TenantCache<V> {
     /// share one load).
     pub async fn get(&self, tenant: TenantId) -> Result<Arc<V>, AppError> {
         self.entries
-            .try_get_with(tenant, async { (self.load)(&self.db, tenant).await.map(Arc::new) })
+            .try_get_with(tenant, async {
+                (self.load)(&self.db, tenant).await.map(Arc::new)
+            })
             .await
             .map_err(AppError::from)
     }

@@ -232,8 +232,8 @@ pub async fn consume_in(
                    WHERE u.tenant_id = portal_domain_otts.tenant_id AND u.id = portal_domain_otts.user_id \
                    AND u.disabled = FALSE) \
                RETURNING tenant_id, user_id, portal_domain_id, session_snapshot, next_path, \
-               (SELECT u.user_type FROM users u \
-                   WHERE u.tenant_id = portal_domain_otts.tenant_id AND u.id = portal_domain_otts.user_id) AS user_type";
+               (SELECT u.user_type FROM users u WHERE u.tenant_id = portal_domain_otts.tenant_id \
+                   AND u.id = portal_domain_otts.user_id) AS user_type";
     let row: Option<ConsumedRow> = on_tx!(tx, |t| sqlx::query_as(sql)
         .bind(hash.0.to_vec())
         .bind(now.0)
