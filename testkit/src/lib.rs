@@ -103,9 +103,7 @@ impl TestDb {
             }
         }
     }
-}
 
-impl TestDb {
     /// Applies the migrations up to and including version `last` (for tests
     /// of what a later migration does to data an earlier schema holds).
     pub async fn migrate_to(&self, last: i64) {

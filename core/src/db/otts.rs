@@ -217,11 +217,14 @@ pub async fn consume_in(
     // returns the user's type now (so the exchange needs no separate
     // profile read). The issuing session and the token's user (the
     // session's, as issued) are two lookups by their keys, each from the
-    // token's own row. Joined
-    // to each other (sessions JOIN users), or with the session's user_id
-    // compared, PostgreSQL's generic plan without fresh statistics walked
-    // every session of the user (`sessions_tenant_user`): 25 000 rows an
-    // exchange in the benchmark.
+    // token's own row. Joined to each other (sessions JOIN users), or with
+    // the session's user_id compared, PostgreSQL's generic plan without
+    // fresh statistics walked every session of the user
+    // (`sessions_tenant_user`): 25 000 rows an exchange in the benchmark.
+    // The user's row is read twice (the EXISTS and the RETURNING's
+    // subquery, both by its unique key): SQLite's RETURNING cannot name an
+    // `UPDATE ... FROM` table, and without the EXISTS a disabled user's
+    // token would be spent.
     let sql = "UPDATE portal_domain_otts SET consumed_at = $2 \
                WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > $2 \
                AND tenant_id = $3 AND portal_domain_id = $4 AND binding_hash = $5 \

@@ -282,24 +282,43 @@ fn filter_conditions(reach: Reach, filter: &TicketFilter) -> Conditions {
     c
 }
 
-/// Where `list` counts the tickets that match `filter`: the per-status
+/// Where the tickets that match `filter` are counted: the per-status
 /// tallies the triggers keep (`ticket_counts`, a few rows a company) when the
 /// filter asks only for a state and a company, which the tallies hold under
-/// the same column names; otherwise the tickets themselves.
+/// the same column names; otherwise the tickets themselves. Every field is
+/// named, so a new filter must say which it needs.
 fn count_source(filter: &TicketFilter) -> &'static str {
-    let tallies_answer = filter.priority.is_none()
-        && filter.category.is_none()
-        && filter.text.as_deref().is_none_or(|t| t.trim().is_empty())
-        && filter.assignee.is_none();
+    let TicketFilter {
+        state: _,
+        client: _,
+        priority,
+        category,
+        text,
+        assignee,
+    } = filter;
+    let tallies_answer = priority.is_none()
+        && category.is_none()
+        && text.as_deref().is_none_or(|t| t.trim().is_empty())
+        && assignee.is_none();
     if tallies_answer {
-        TALLY_SUM
+        // `SUM` is numeric on PostgreSQL, hence the cast.
+        "CAST(COALESCE(SUM(t.tickets), 0) AS BIGINT) FROM ticket_counts t"
     } else {
         "COUNT(*) FROM tickets t"
     }
 }
 
-/// The sum of the matching tallies (`SUM` is numeric on PostgreSQL, hence the cast).
-const TALLY_SUM: &str = "CAST(COALESCE(SUM(t.tickets), 0) AS BIGINT) FROM ticket_counts t";
+/// How many tickets `reach` sees that match `filter`.
+async fn count(db: &Db, reach: Reach, filter: &TicketFilter) -> Result<i64, DbError> {
+    let c = filter_conditions(reach, filter);
+    let sql = format!("SELECT {} WHERE {}", count_source(filter), c.sql());
+    Ok(on_pool!(db, |pool| bind_scalar(
+        sqlx::query_scalar(&sql),
+        c.args()
+    )
+    .fetch_one(pool)
+    .await)?)
+}
 
 /// One page of the tickets `reach` sees that match `filter`, newest
 /// activity first, and how many match in all.
@@ -309,11 +328,8 @@ pub async fn list(
     filter: &TicketFilter,
     page: Page,
 ) -> Result<(Vec<Ticket>, i64), DbError> {
+    let total = count(db, reach, filter).await?;
     let mut c = filter_conditions(reach, filter);
-    let count_sql = format!("SELECT {} WHERE {}", count_source(filter), c.sql());
-    let total: i64 = on_pool!(db, |pool| bind_scalar(sqlx::query_scalar(&count_sql), c.args())
-        .fetch_one(pool)
-        .await)?;
     let limit = c.value(Arg::Int(i64::from(page.size)));
     let offset = c.value(Arg::Int(page.offset()));
     let sql = format!(
@@ -415,15 +431,11 @@ pub async fn set_response_state(
 
 /// How many of a client's tickets are open (not in a closed status).
 pub async fn open_count(db: &Db, tenant: TenantId, client: ClientId) -> Result<i64, DbError> {
-    let sql = format!(
-        "SELECT {TALLY_SUM} WHERE t.tenant_id = $1 AND t.client_id = $2 AND t.status_id IN \
-         (SELECT st.id FROM ticket_statuses st WHERE st.tenant_id = $1 AND st.is_closed = FALSE)"
-    );
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(&sql)
-        .bind(tenant)
-        .bind(client)
-        .fetch_one(pool)
-        .await)?)
+    let open = TicketFilter {
+        state: StateFilter::Open,
+        ..TicketFilter::default()
+    };
+    count(db, Reach::Client { tenant, client }, &open).await
 }
 
 /// Every ticket of a tenant for operators (`porta ticket list`), newest first.
