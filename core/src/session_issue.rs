@@ -78,19 +78,29 @@ pub async fn issue_in(
         now,
     )
     .await?;
+    let cookie = cookie_for(keys, &session, request.user_type, request.transport)?;
+    Ok(IssuedSession { session, cookie })
+}
+
+/// The cookie carrying the signed token of `session` (a row just created,
+/// here or by the one-time-token exchange), for a user of `user_type`.
+pub fn cookie_for(
+    keys: &SessionKeys,
+    session: &Session,
+    user_type: UserType,
+    transport: Transport,
+) -> Result<Cookie<'static>, TokenError> {
     let claims = SessionClaims {
-        sub: request.user,
-        tenant: request.tenant,
-        user_type: request.user_type,
+        sub: session.user_id,
+        tenant: session.tenant_id,
+        user_type,
         sid: session.id,
-        host: request.host.to_string(),
-        iat: now.as_seconds(),
-        exp: expires_at.as_seconds(),
+        host: session.host.clone(),
+        iat: UnixMillis(session.created_at).as_seconds(),
+        exp: UnixMillis(session.expires_at).as_seconds(),
         nbf: None,
     };
     let token = keys.sign(&claims)?;
-    Ok(IssuedSession {
-        session,
-        cookie: session_cookie(token, request.transport, request.ttl_seconds),
-    })
+    let ttl_seconds = (session.expires_at - session.created_at) / 1000;
+    Ok(session_cookie(token, transport, ttl_seconds))
 }

@@ -22,15 +22,14 @@ use std::net::IpAddr;
 use porta_core::clock::UnixMillis;
 use porta_core::config::Config;
 use porta_core::db::audit::{self, AuditEvent};
-use porta_core::db::portal_domains::PortalDomain;
-use porta_core::db::{otts, portal_domains, DbTx};
+use porta_core::db::ott_exchange::{self, OttExchange};
+use porta_core::db::portal_domains;
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
-use porta_core::ids::UserId;
 use porta_core::next_path::{NextPath, PortalArea};
-use porta_core::ott::{clear_nonce_cookie, BindingHash, HandoffNonce, OttToken};
+use porta_core::ott::{clear_nonce_cookie, HandoffNonce, OttToken};
 use porta_core::session_cookie::Transport;
-use porta_core::session_issue::{self, SessionRequest};
+use porta_core::session_issue;
 
 use crate::state::EdgeState;
 
@@ -139,16 +138,7 @@ enum Failure {
     #[error(transparent)]
     Db(#[from] porta_core::db::DbError),
     #[error(transparent)]
-    Issue(porta_core::session_issue::IssueError),
-}
-
-impl From<porta_core::session_issue::IssueError> for Failure {
-    fn from(e: porta_core::session_issue::IssueError) -> Self {
-        match e {
-            porta_core::session_issue::IssueError::Db(e) => Failure::Db(e),
-            other => Failure::Issue(other),
-        }
-    }
+    Token(#[from] porta_core::session_token::TokenError),
 }
 
 pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Result<Exchanged, ExchangeError> {
@@ -196,102 +186,62 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
         }
     }
     let token = OttToken::parse(&raw).map_err(|_| ExchangeError::InvalidOrExpired)?;
-    // Without the browser's nonce no token can match: a binding nothing has.
-    let binding = request.nonce.as_ref().map(HandoffNonce::binding);
     let ip = request.client_ip.to_string();
-    // One transaction (one commit): the token is spent exactly when the
-    // session it buys and the audit row exist; an error on the way leaves
-    // all three undone.
-    let mut tx = state.db.begin().await.map_err(internal)?;
-    let handed_off = match &binding {
-        Some(binding) => {
-            hand_off(
-                state,
-                &mut tx,
-                &token,
-                binding,
-                &domain,
-                &ip,
-                request.user_agent,
-                now,
-            )
-            .await?
-        }
-        None => None,
-    };
-    let mut event = AuditEvent {
-        tenant: Some(domain.tenant_id),
-        actor: None,
-        action: "handoff",
-        outcome: "failure",
-        subject: Some(domain.domain.as_str()),
-        ip: Some(&ip),
-        user_agent: request.user_agent,
-        detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
-    };
-    if let Some((user, _)) = &handed_off {
-        event.actor = Some(*user);
-        event.outcome = "success";
-        event.detail = None;
-    }
-    audit::record_in(&mut tx, &event, now).await.map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    let Some((user, exchanged)) = handed_off else {
+    // Without the browser's nonce no token can match: a binding nothing
+    // has. Refused without touching the token; the attempt is logged.
+    let Some(binding) = request.nonce.as_ref().map(HandoffNonce::binding) else {
+        let refused = AuditEvent {
+            tenant: Some(domain.tenant_id),
+            actor: None,
+            action: "handoff",
+            outcome: "failure",
+            subject: Some(domain.domain.as_str()),
+            ip: Some(&ip),
+            user_agent: request.user_agent,
+            detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
+        };
+        audit::record(&state.db, &refused, now).await.map_err(internal)?;
         return Err(ExchangeError::InvalidOrExpired);
     };
-    tracing::info!(tenant = %domain.tenant_id, domain = %domain.domain, user = %user, "handoff completed");
-    Ok(exchanged)
-}
-
-/// Spends the token in `tx` and creates the custom domain's session:
-/// `None` when the token does not match (unknown, spent, expired, another
-/// domain's or browser's) or its user was disabled or changed type since.
-#[allow(clippy::too_many_arguments)]
-async fn hand_off(
-    state: &EdgeState,
-    tx: &mut DbTx,
-    token: &OttToken,
-    binding: &BindingHash,
-    domain: &PortalDomain,
-    ip: &str,
-    user_agent: Option<&str>,
-    now: UnixMillis,
-) -> Result<Option<(UserId, Exchanged)>, ExchangeError> {
-    let consumed = otts::consume_in(tx, &token.hash(), binding, domain.tenant_id, domain.id, now)
-        .await
-        .map_err(internal)?;
-    // Spent only for an enabled user (the consume checks), whose type has
-    // not changed since the token was issued.
-    let Some(consumed) = consumed.filter(|c| c.user_type == c.snapshot.user_type) else {
-        return Ok(None);
-    };
-    let next = NextPath::or_landing(Some(&consumed.next_path), PortalArea::ClientPortal);
-    let issued = session_issue::issue_in(
-        tx,
-        &state.keys,
-        &SessionRequest {
-            tenant: consumed.tenant,
-            user: consumed.user,
-            user_type: consumed.user_type,
-            host: &domain.domain,
-            transport: Transport::Https,
-            ttl_seconds: i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400),
-            ip: Some(ip),
-            user_agent,
-            login_method: "ott",
-            parent: consumed.snapshot.canonical_session_id,
+    // One write: the token is spent exactly when the session it buys and
+    // the audit row exist; an error on the way leaves all three undone.
+    let ttl_seconds = i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400);
+    let handed_off = ott_exchange::exchange(
+        &state.db,
+        &OttExchange {
+            hash: &token.hash(),
+            binding: &binding,
+            tenant: domain.tenant_id,
+            domain: domain.id,
+            host: domain.domain.as_str(),
+            session_expires_at: now.plus_seconds(ttl_seconds),
+            ip: Some(&ip),
+            user_agent: request.user_agent,
+            now,
         },
     )
     .await
+    .map_err(internal)?
+    .ok_or(ExchangeError::InvalidOrExpired)?;
+    let cookie = session_issue::cookie_for(
+        &state.keys,
+        &handed_off.session,
+        handed_off.user_type,
+        Transport::Https,
+    )
     .map_err(internal)?;
-    Ok(Some((
-        consumed.user,
-        Exchanged {
-            set_cookie: issued.cookie.to_string(),
-            clear_nonce: clear_nonce_cookie().to_string(),
-            redirect_to: next.to_string(),
-        },
-    )))
+    tracing::info!(
+        tenant = %domain.tenant_id,
+        domain = %domain.domain,
+        user = %handed_off.session.user_id,
+        "handoff completed"
+    );
+    let next = NextPath::or_landing(Some(&handed_off.next_path), PortalArea::ClientPortal);
+    Ok(Exchanged {
+        set_cookie: cookie.to_string(),
+        clear_nonce: clear_nonce_cookie().to_string(),
+        redirect_to: next.to_string(),
+    })
 }
 
 /// The tenant's canonical sign-in page, for the handoff page's "sign in

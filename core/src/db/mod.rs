@@ -24,6 +24,7 @@ pub mod invitations;
 pub mod leases;
 pub mod notifications;
 pub mod oidc_providers;
+pub mod ott_exchange;
 pub mod otts;
 pub mod outbox;
 pub mod password_resets;
@@ -115,13 +116,26 @@ pub struct SqliteTx {
 
 impl SqliteTx {
     async fn begin(pool: &SqlitePool) -> Result<SqliteTx, sqlx::Error> {
+        let mut tx = SqliteTx::hold(pool).await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
+    /// This process's write turn and a connection, before `BEGIN`.
+    async fn hold(pool: &SqlitePool) -> Result<SqliteTx, sqlx::Error> {
         let turn = write_gate::turn(pool).await?;
-        let mut conn = pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let conn = pool.acquire().await?;
         Ok(SqliteTx {
             conn: Some(conn),
             turn: Some(turn),
         })
+    }
+
+    /// Returns the connection to the pool as it is (its transaction ended
+    /// by a statement of its own) and ends the turn.
+    fn release(mut self) {
+        self.conn.take();
+        self.turn.take();
     }
 
     async fn commit(mut self) -> Result<(), sqlx::Error> {
@@ -134,6 +148,35 @@ impl SqliteTx {
         }
         committed
     }
+}
+
+/// Runs `script`, a `BEGIN IMMEDIATE; ...; COMMIT;` of several statements,
+/// as one command of sqlx's SQLite worker thread (one hand-off to it and
+/// back, not one per statement) in this process's write turn, and returns
+/// the rows its statements produced. Numbered placeholders (`$N`) mean the
+/// same value in every statement. When a statement fails the script stops
+/// there and what it began is rolled back (or the connection closed, like
+/// [`SqliteTx`]'s).
+///
+/// sqlx runs the statements of one query string in turn on SQLite only
+/// (and calls that behaviour deprecated, without a replacement that binds
+/// values: launchbadge/sqlx#3108); the version is pinned and
+/// `core/tests/ott_exchange.rs` runs a script on every build.
+pub(crate) async fn sqlite_script<'q>(
+    pool: &SqlitePool,
+    script: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+) -> Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> {
+    debug_assert!({
+        let sql = sqlx::Execute::sql(&script).trim();
+        sql.starts_with("BEGIN IMMEDIATE;") && sql.ends_with("COMMIT;")
+    });
+    // Held like a transaction: failed or abandoned half-way (the request
+    // cancelled), it is rolled back when dropped.
+    let mut held = SqliteTx::hold(pool).await?;
+    // All of it (`fetch_optional` would stop the script at its first row).
+    let rows = script.fetch_all(&mut *held).await?;
+    held.release();
+    Ok(rows)
 }
 
 /// Rolls back what is left of a transaction on `conn`; closes the
@@ -325,14 +368,38 @@ impl PoolSettings {
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout);
-        Ok((pool, options))
+        Ok((ping_when_idle(pool), options))
     }
 
     fn sqlite(&self) -> SqlitePoolOptions {
-        SqlitePoolOptions::new()
-            .max_connections(self.max_connections)
-            .acquire_timeout(self.acquire_timeout)
+        ping_when_idle(
+            SqlitePoolOptions::new()
+                .max_connections(self.max_connections)
+                .acquire_timeout(self.acquire_timeout),
+        )
     }
+}
+
+/// A connection idle for longer than this is pinged before it is handed
+/// out; one used more recently is not (HikariCP's `aliveBypassWindowMs`,
+/// same default).
+pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
+/// Pings a pooled connection before use only when it has been idle for
+/// [`PING_AFTER_IDLE`]. sqlx's default pings every connection on every
+/// acquire: a round trip before each query (to SQLite's worker thread, or
+/// to the server), doubling the round trips of a busy pool whose
+/// connections were all in use a moment ago. A connection that went bad in
+/// the window fails its query once and is discarded like any broken one.
+fn ping_when_idle<DB: sqlx::Database>(options: sqlx::pool::PoolOptions<DB>) -> sqlx::pool::PoolOptions<DB> {
+    options.test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_AFTER_IDLE {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
 }
 
 impl Db {

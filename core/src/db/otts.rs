@@ -4,14 +4,14 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError, DbTx};
+use super::{Db, DbError};
 use crate::clock::UnixMillis;
 use crate::ids::{PortalDomainId, SessionId, TenantId, UserId};
 use crate::next_path::NextPath;
+use crate::on_pool;
 use crate::ott::{BindingHash, OttHash, OttPurpose, OttToken, SessionSnapshot};
 use crate::session_token::DerivedKey;
 use crate::user_type::UserType;
-use crate::{on_pool, on_tx};
 
 /// How many live tokens one session may have at once; issuing another
 /// retires the oldest.
@@ -183,12 +183,35 @@ pub async fn live_for_session(
         .await)?)
 }
 
+/// What makes the token with `$1` spendable at `$2` on domain `$4` of
+/// tenant `$3` by the browser with binding `$5`: unconsumed, unexpired, and
+/// its issuing session and user still live. The condition of an `UPDATE
+/// portal_domain_otts`, shared by [`consume`] and the exchange
+/// ([`super::ott_exchange`]).
+///
+/// The issuing session and the token's user (the session's, as issued)
+/// are two lookups by their keys, each from the token's own row. Joined to
+/// each other (sessions JOIN users), or with the session's user_id
+/// compared, PostgreSQL's generic plan without fresh statistics walked
+/// every session of the user (`sessions_tenant_user`): 25 000 rows an
+/// exchange in the benchmark.
+pub(super) const CONSUMABLE: &str = "token_hash = $1 AND consumed_at IS NULL AND expires_at > $2 \
+    AND tenant_id = $3 AND portal_domain_id = $4 AND binding_hash = $5 \
+    AND EXISTS (SELECT 1 FROM sessions s \
+        WHERE s.tenant_id = portal_domain_otts.tenant_id AND s.id = portal_domain_otts.issuing_session_id \
+        AND s.revoked_at IS NULL AND s.expires_at > $2) \
+    AND EXISTS (SELECT 1 FROM users u \
+        WHERE u.tenant_id = portal_domain_otts.tenant_id AND u.id = portal_domain_otts.user_id \
+        AND u.disabled = FALSE)";
+
 /// Consumes the token with `hash` if it is unconsumed, unexpired, was
 /// issued for `domain` of `tenant` and for the browser with `binding`, and
 /// the session that issued it is still live (not revoked, not expired, its
 /// user not disabled). One statement: of any number of concurrent callers,
 /// on any node, exactly one gets `Some`, and a caller whose binding does
-/// not match changes nothing.
+/// not match changes nothing. (The exchange spends tokens through
+/// [`super::ott_exchange::exchange`], which creates the session in the same
+/// write.)
 pub async fn consume(
     db: &Db,
     hash: &OttHash,
@@ -197,53 +220,22 @@ pub async fn consume(
     domain: PortalDomainId,
     now: UnixMillis,
 ) -> Result<Option<ConsumedOtt>, DbError> {
-    let mut tx = db.begin().await?;
-    let consumed = consume_in(&mut tx, hash, binding, tenant, domain, now).await?;
-    tx.commit().await?;
-    Ok(consumed)
-}
-
-/// [`consume`] inside `tx`: the token stays unspent unless `tx` commits, so
-/// the exchange burns it together with the session it creates.
-pub async fn consume_in(
-    tx: &mut DbTx,
-    hash: &OttHash,
-    binding: &BindingHash,
-    tenant: TenantId,
-    domain: PortalDomainId,
-    now: UnixMillis,
-) -> Result<Option<ConsumedOtt>, DbError> {
-    // One statement spends the token, checks its session and user, and
-    // returns the user's type now (so the exchange needs no separate
-    // profile read). The issuing session and the token's user (the
-    // session's, as issued) are two lookups by their keys, each from the
-    // token's own row. Joined to each other (sessions JOIN users), or with
-    // the session's user_id compared, PostgreSQL's generic plan without
-    // fresh statistics walked every session of the user
-    // (`sessions_tenant_user`): 25 000 rows an exchange in the benchmark.
-    // The user's row is read twice (the EXISTS and the RETURNING's
-    // subquery, both by its unique key): SQLite's RETURNING cannot name an
-    // `UPDATE ... FROM` table, and without the EXISTS a disabled user's
-    // token would be spent.
-    let sql = "UPDATE portal_domain_otts SET consumed_at = $2 \
-               WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > $2 \
-               AND tenant_id = $3 AND portal_domain_id = $4 AND binding_hash = $5 \
-               AND EXISTS (SELECT 1 FROM sessions s \
-                   WHERE s.tenant_id = portal_domain_otts.tenant_id AND s.id = portal_domain_otts.issuing_session_id \
-                   AND s.revoked_at IS NULL AND s.expires_at > $2) \
-               AND EXISTS (SELECT 1 FROM users u \
-                   WHERE u.tenant_id = portal_domain_otts.tenant_id AND u.id = portal_domain_otts.user_id \
-                   AND u.disabled = FALSE) \
-               RETURNING tenant_id, user_id, portal_domain_id, session_snapshot, next_path, \
-               (SELECT u.user_type FROM users u WHERE u.tenant_id = portal_domain_otts.tenant_id \
-                   AND u.id = portal_domain_otts.user_id) AS user_type";
-    let row: Option<ConsumedRow> = on_tx!(tx, |t| sqlx::query_as(sql)
+    // Returns the user's type now (the user's row is read twice, in the
+    // condition and here, both by its unique key: SQLite's RETURNING cannot
+    // name an `UPDATE ... FROM` table).
+    let sql = format!(
+        "UPDATE portal_domain_otts SET consumed_at = $2 WHERE {CONSUMABLE} \
+         RETURNING tenant_id, user_id, portal_domain_id, session_snapshot, next_path, \
+         (SELECT u.user_type FROM users u WHERE u.tenant_id = portal_domain_otts.tenant_id \
+             AND u.id = portal_domain_otts.user_id) AS user_type"
+    );
+    let row: Option<ConsumedRow> = on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(hash.0.to_vec())
         .bind(now.0)
         .bind(tenant)
         .bind(domain)
         .bind(binding.0.to_vec())
-        .fetch_optional(&mut **t)
+        .fetch_optional(pool)
         .await)?;
     let Some(row) = row else { return Ok(None) };
     let snapshot = serde_json::from_str(&row.session_snapshot)
