@@ -5,7 +5,8 @@
 
 use porta_core::clock::UnixMillis;
 use porta_core::db::ott_exchange::{self, HandedOff, OttExchange};
-use porta_core::db::{audit, otts, sessions, tenants, users, Db};
+use porta_core::db::{audit, otts, portal_domains, sessions, tenants, users, Db};
+use porta_core::domain_status::DomainStatus;
 use porta_core::ids::{PortalDomainId, TenantId};
 use porta_core::ott::{BindingHash, HandoffNonce, OttToken, SessionSnapshot};
 use porta_core::user_type::UserType;
@@ -30,6 +31,7 @@ fn exchange_of<'a>(
         binding,
         tenant,
         domain,
+        domain_status: DomainStatus::Active,
         host: HOST,
         session_expires_at: now.plus_seconds(3_600),
         ip: Some("203.0.113.7"),
@@ -190,9 +192,9 @@ async fn refusals_spend_nothing(t: TestDb) {
     users::set_disabled(db, f.tenant, f.user, false).await.unwrap();
 
     assert_eq!(ott_sessions(db).await, 0);
-    // Refusals on another tenant log under that tenant.
     assert_eq!(handoff_audit(db, f.tenant).await, vec![refused(); 5]);
-    assert_eq!(handoff_audit(db, beta).await, vec![refused()]);
+    // The domain is not the other tenant's: nothing is written there.
+    assert_eq!(handoff_audit(db, beta).await, vec![]);
     assert!(exchange(db, &f, &token, &binding).await.is_some(), "never spent");
     assert_eq!(ott_sessions(db).await, 1);
 }
@@ -279,7 +281,36 @@ async fn a_failure_writes_nothing(t: TestDb) {
     assert_eq!(handoff_audit(db, f.tenant).await, vec![accepted()]);
 }
 
+/// The domain no longer has the status its checks passed on (disabled
+/// since the host cache learnt it was active): nothing is written, not
+/// even an audit row, and the token survives until the domain is back.
+async fn a_changed_domain_writes_nothing(t: TestDb) {
+    let db = &t.db;
+    let f = ott_fixture(db, "acme", HOST).await;
+    let (token, binding) = issue_ott(db, &f, 90, UnixMillis::now()).await;
+    let set = |status: DomainStatus| async move {
+        portal_domains::set_status(db, f.tenant, f.domain, status, "test", UnixMillis::now())
+            .await
+            .unwrap();
+    };
+    set(DomainStatus::Disabled).await;
+    assert!(exchange(db, &f, &token, &binding).await.is_none());
+    // Checked for pending_dns (a DNS-checked exchange), while it is active.
+    let hash = token.hash();
+    let pending = OttExchange {
+        domain_status: DomainStatus::PendingDns,
+        ..exchange_of(&hash, &binding, f.tenant, f.domain, UnixMillis::now())
+    };
+    set(DomainStatus::Active).await;
+    assert_eq!(ott_exchange::exchange(db, &pending).await.unwrap(), None);
+    assert_eq!(ott_sessions(db).await, 0);
+    assert_eq!(handoff_audit(db, f.tenant).await, vec![]);
+    assert!(exchange(db, &f, &token, &binding).await.is_some());
+    assert_eq!(handoff_audit(db, f.tenant).await, vec![accepted()]);
+}
+
 both_backends! {
+    changed_domain => a_changed_domain_writes_nothing;
     spends_creates_and_audits => spends_creates_and_audits;
     refusals_spend_nothing => refusals_spend_nothing;
     changed_type => changed_type_spends_without_session;

@@ -26,8 +26,10 @@ use porta_core::db::ott_exchange::{self, OttExchange};
 use porta_core::db::portal_domains;
 use porta_core::domain_status::DomainStatus;
 use porta_core::host::HostName;
+use porta_core::ids::{PortalDomainId, TenantId};
 use porta_core::next_path::{NextPath, PortalArea};
 use porta_core::ott::{clear_nonce_cookie, HandoffNonce, OttToken};
+use porta_core::request_context::{HostKind, Route};
 use porta_core::session_cookie::Transport;
 use porta_core::session_issue;
 
@@ -159,7 +161,111 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
         return Err(ExchangeError::OriginMismatch);
     }
     let raw = porta_core::ott::token_in_exchange_body(request.body).ok_or(ExchangeError::OttRequired)?;
-    let domain = portal_domains::find_by_name(&state.db, &host)
+    let domain = exchange_domain(state, &host).await?;
+    let token = OttToken::parse(&raw).map_err(|_| ExchangeError::InvalidOrExpired)?;
+    let ip = request.client_ip.to_string();
+    // Without the browser's nonce no token can match: a binding nothing
+    // has. Refused without touching the token; the attempt is logged.
+    let Some(binding) = request.nonce.as_ref().map(HandoffNonce::binding) else {
+        let refused = AuditEvent {
+            tenant: Some(domain.tenant),
+            actor: None,
+            action: "handoff",
+            outcome: "failure",
+            subject: Some(host.as_str()),
+            ip: Some(&ip),
+            user_agent: request.user_agent,
+            detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
+        };
+        audit::record(&state.db, &refused, now).await.map_err(internal)?;
+        return Err(ExchangeError::InvalidOrExpired);
+    };
+    // One write: the token is spent exactly when the session it buys and
+    // the audit row exist; an error on the way leaves all three undone.
+    let ttl_seconds = i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400);
+    let handed_off = ott_exchange::exchange(
+        &state.db,
+        &OttExchange {
+            hash: &token.hash(),
+            binding: &binding,
+            tenant: domain.tenant,
+            domain: domain.id,
+            domain_status: domain.status,
+            host: host.as_str(),
+            session_expires_at: now.plus_seconds(ttl_seconds),
+            ip: Some(&ip),
+            user_agent: request.user_agent,
+            now,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    let Some(handed_off) = handed_off else {
+        if domain.cached {
+            // Refused, perhaps because the domain stopped being active
+            // since the host cache learnt it (the write checks): then say
+            // so, as a fresh lookup would have.
+            fresh_domain(state, &host).await?;
+        }
+        return Err(ExchangeError::InvalidOrExpired);
+    };
+    let cookie = session_issue::cookie_for(
+        &state.keys,
+        &handed_off.session,
+        handed_off.user_type,
+        Transport::Https,
+    )
+    .map_err(internal)?;
+    tracing::info!(
+        tenant = %domain.tenant,
+        domain = %host,
+        user = %handed_off.session.user_id,
+        "handoff completed"
+    );
+    let next = NextPath::or_landing(Some(&handed_off.next_path), PortalArea::ClientPortal);
+    Ok(Exchanged {
+        set_cookie: cookie.to_string(),
+        clear_nonce: clear_nonce_cookie().to_string(),
+        redirect_to: next.to_string(),
+    })
+}
+
+/// The custom domain an exchange is for, and the status its checks passed
+/// on (the exchange's write requires it still).
+struct ExchangeDomain {
+    id: PortalDomainId,
+    tenant: TenantId,
+    status: DomainStatus,
+    /// Known from the host cache, not read just now.
+    cached: bool,
+}
+
+/// An active domain as the host cache knows it (the route every proxied
+/// request of the host takes): no query. Anything else is read fresh and
+/// checked ([`fresh_domain`]).
+async fn exchange_domain(state: &EdgeState, host: &HostName) -> Result<ExchangeDomain, ExchangeError> {
+    if let Ok(Some(Route {
+        tenant,
+        kind: HostKind::Custom,
+        domain: Some(id),
+    })) = state.hosts.route(host).await
+    {
+        return Ok(ExchangeDomain {
+            id,
+            tenant,
+            status: DomainStatus::Active,
+            cached: true,
+        });
+    }
+    fresh_domain(state, host).await
+}
+
+/// The registered domain of `host` as stored now: 404 when there is none;
+/// active; or, with `PORTAL_DOMAIN_DNS_CHECK` on and neither active nor
+/// disabled, pending with its CNAME reaching the tenant's canonical host;
+/// else 403 `domain_inactive` / 409 `dns_mismatch`.
+async fn fresh_domain(state: &EdgeState, host: &HostName) -> Result<ExchangeDomain, ExchangeError> {
+    let domain = portal_domains::find_by_name(&state.db, host)
         .await
         .map_err(internal)?
         .ok_or(ExchangeError::DomainNotFound)?;
@@ -185,62 +291,11 @@ pub async fn exchange(state: &EdgeState, request: &ExchangeRequest<'_>) -> Resul
             }
         }
     }
-    let token = OttToken::parse(&raw).map_err(|_| ExchangeError::InvalidOrExpired)?;
-    let ip = request.client_ip.to_string();
-    // Without the browser's nonce no token can match: a binding nothing
-    // has. Refused without touching the token; the attempt is logged.
-    let Some(binding) = request.nonce.as_ref().map(HandoffNonce::binding) else {
-        let refused = AuditEvent {
-            tenant: Some(domain.tenant_id),
-            actor: None,
-            action: "handoff",
-            outcome: "failure",
-            subject: Some(domain.domain.as_str()),
-            ip: Some(&ip),
-            user_agent: request.user_agent,
-            detail: Some(serde_json::json!({ "reason": "invalid_or_expired" })),
-        };
-        audit::record(&state.db, &refused, now).await.map_err(internal)?;
-        return Err(ExchangeError::InvalidOrExpired);
-    };
-    // One write: the token is spent exactly when the session it buys and
-    // the audit row exist; an error on the way leaves all three undone.
-    let ttl_seconds = i64::try_from(state.config.session.ttl.as_secs()).unwrap_or(86_400);
-    let handed_off = ott_exchange::exchange(
-        &state.db,
-        &OttExchange {
-            hash: &token.hash(),
-            binding: &binding,
-            tenant: domain.tenant_id,
-            domain: domain.id,
-            host: domain.domain.as_str(),
-            session_expires_at: now.plus_seconds(ttl_seconds),
-            ip: Some(&ip),
-            user_agent: request.user_agent,
-            now,
-        },
-    )
-    .await
-    .map_err(internal)?
-    .ok_or(ExchangeError::InvalidOrExpired)?;
-    let cookie = session_issue::cookie_for(
-        &state.keys,
-        &handed_off.session,
-        handed_off.user_type,
-        Transport::Https,
-    )
-    .map_err(internal)?;
-    tracing::info!(
-        tenant = %domain.tenant_id,
-        domain = %domain.domain,
-        user = %handed_off.session.user_id,
-        "handoff completed"
-    );
-    let next = NextPath::or_landing(Some(&handed_off.next_path), PortalArea::ClientPortal);
-    Ok(Exchanged {
-        set_cookie: cookie.to_string(),
-        clear_nonce: clear_nonce_cookie().to_string(),
-        redirect_to: next.to_string(),
+    Ok(ExchangeDomain {
+        id: domain.id,
+        tenant: domain.tenant_id,
+        status: domain.status,
+        cached: false,
     })
 }
 

@@ -20,6 +20,7 @@ use sqlx::FromRow;
 use super::sessions::Session;
 use super::{Db, DbError};
 use crate::clock::UnixMillis;
+use crate::domain_status::DomainStatus;
 use crate::ids::{PortalDomainId, SessionId, TenantId, UserId};
 use crate::ott::{BindingHash, OttHash, SessionSnapshot};
 use crate::user_type::UserType;
@@ -33,6 +34,11 @@ pub struct OttExchange<'a> {
     pub binding: &'a BindingHash,
     pub tenant: TenantId,
     pub domain: PortalDomainId,
+    /// The status the domain's checks passed on (`active`, as the host
+    /// cache knows it, or a pending one whose CNAME was just checked): the
+    /// write does nothing, not even the audit row, unless the domain still
+    /// has it.
+    pub domain_status: DomainStatus,
     /// The custom domain's name: the session's host and the audit row's
     /// subject.
     pub host: &'a str,
@@ -66,8 +72,9 @@ const REFUSED_DETAIL: &str = r#"{"reason":"invalid_or_expired"}"#;
 /// Runs the exchange: `Some` when this caller spent the token and its
 /// session now exists, `None` when the token does not match (unknown,
 /// spent, expired, another domain's, tenant's or browser's; its issuing
-/// session revoked; its user disabled) or its user's type changed since it
-/// was issued. Of concurrent callers with one token, on any node, at most
+/// session revoked; its user disabled), its user's type changed since it
+/// was issued, or the domain's status is no longer `domain_status` (then
+/// nothing is written). Of concurrent callers with one token, on any node, at most
 /// one gets `Some`. An error leaves nothing written.
 pub async fn exchange(db: &Db, ex: &OttExchange<'_>) -> Result<Option<HandedOff>, DbError> {
     let values = Values::of(ex);
@@ -112,7 +119,7 @@ pub async fn exchange(db: &Db, ex: &OttExchange<'_>) -> Result<Option<HandedOff>
 /// The new session's `login_method`.
 const LOGIN_METHOD: &str = "ott";
 
-/// The bound values, `$1` to `$12` in this order.
+/// The bound values, `$1` to `$14` in this order.
 struct Values<'a> {
     ex: &'a OttExchange<'a>,
     hash: Vec<u8>,
@@ -156,9 +163,15 @@ macro_rules! bind_values {
             .bind(&$v.audit_id)
             .bind(REFUSED_DETAIL)
             .bind(LOGIN_METHOD)
+            .bind($v.ex.domain_status.as_str())
     };
 }
 use bind_values;
+
+/// The domain (`$4` of tenant `$3`) still has the status its checks
+/// passed on (`$14`).
+const DOMAIN_KEPT: &str = "EXISTS (SELECT 1 FROM portal_domains d \
+                           WHERE d.id = $4 AND d.tenant_id = $3 AND d.status = $14)";
 
 /// The columns of a new session, in the order both statements insert them.
 const SESSION_COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, last_seen_at, \
@@ -174,7 +187,7 @@ const AUDIT_COLUMNS: &str = "id, tenant_id, actor_user_id, action, outcome, subj
 static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH spent AS (\
-             UPDATE portal_domain_otts SET consumed_at = $2 WHERE {consumable} \
+             UPDATE portal_domain_otts SET consumed_at = $2 WHERE {consumable} AND {domain_kept} \
              RETURNING user_id, session_snapshot, next_path, \
                  (SELECT u.user_type FROM users u WHERE u.tenant_id = portal_domain_otts.tenant_id \
                      AND u.id = portal_domain_otts.user_id) AS user_type), \
@@ -189,11 +202,12 @@ static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              SELECT $11, $3, s.user_id, 'handoff', \
                  CASE WHEN s.user_id IS NULL THEN 'failure' ELSE 'success' END, $7, $9, $10, \
                  CASE WHEN s.user_id IS NULL THEN $12 END, $2 \
-             FROM (SELECT 1) AS one LEFT JOIN created s ON TRUE) \
+             FROM (SELECT 1) AS one LEFT JOIN created s ON TRUE WHERE {domain_kept}) \
          SELECT spent.user_id, spent.user_type, spent.session_snapshot, spent.next_path, \
              created.parent_session_id \
          FROM spent JOIN created ON TRUE",
         consumable = super::otts::CONSUMABLE,
+        domain_kept = DOMAIN_KEPT,
     )
 });
 
@@ -205,7 +219,7 @@ static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "BEGIN IMMEDIATE; \
-         UPDATE portal_domain_otts SET consumed_at = $2 WHERE {consumable}; \
+         UPDATE portal_domain_otts SET consumed_at = $2 WHERE {consumable} AND {domain_kept}; \
          INSERT INTO sessions ({SESSION_COLUMNS}) \
              SELECT $6, $3, o.user_id, $7, $2, $8, $2, NULL, NULL, $9, $10, $13, \
                  json_extract(o.session_snapshot, '$.canonical_session_id') \
@@ -216,12 +230,13 @@ static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              SELECT $11, $3, s.user_id, 'handoff', \
                  CASE WHEN s.id IS NULL THEN 'failure' ELSE 'success' END, $7, $9, $10, \
                  CASE WHEN s.id IS NULL THEN $12 END, $2 \
-             FROM (SELECT 1) LEFT JOIN sessions s ON s.id = $6; \
+             FROM (SELECT 1) LEFT JOIN sessions s ON s.id = $6 WHERE {domain_kept}; \
          SELECT o.user_id, u.user_type, o.session_snapshot, o.next_path, s.parent_session_id \
              FROM sessions s JOIN portal_domain_otts o ON o.token_hash = $1 \
              JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.user_id \
              WHERE s.id = $6; \
          COMMIT;",
         consumable = super::otts::CONSUMABLE,
+        domain_kept = DOMAIN_KEPT,
     )
 });
