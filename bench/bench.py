@@ -534,6 +534,9 @@ def section_handoff():
                 r = json.loads(run([TOOL, "exchange", "--addr", f"127.0.0.1:{e.https}", "--domain", HANDOFF_DOMAIN,
                                     "--tokens", tokens, "--skip", str(used), "--seconds", str(SECONDS)] + mode))
                 used += r["used"]
+                if used >= TOKENS:
+                    log(f"handoff {backend}: all {TOKENS} seeded tokens are used; later exchange rounds "
+                        "measure nothing (raise BENCH_TOKENS)")
                 return r
             if target == "get_keepalive":
                 return wrk(f"https://{HANDOFF_DOMAIN}:{e.https}/", 64)

@@ -11,9 +11,11 @@
 //! sides: what set its rate (`docs/performance.md`).
 //!
 //! The token is spent exactly as [`super::otts::consume`] spends it (the
-//! same condition, [`super::otts::CONSUMABLE`]); a session is created only
+//! same condition, [`super::otts::CONSUMABLE`]), and only while the domain
+//! has the status the caller's checks passed on; a session is created only
 //! when it was spent and its user's type is still the one the token was
-//! issued for. Either way one `handoff` audit row says what happened.
+//! issued for. Either way one `handoff` audit row says what happened,
+//! unless the domain's status had changed (then nothing is written).
 
 use sqlx::FromRow;
 
@@ -74,8 +76,8 @@ const REFUSED_DETAIL: &str = r#"{"reason":"invalid_or_expired"}"#;
 /// spent, expired, another domain's, tenant's or browser's; its issuing
 /// session revoked; its user disabled), its user's type changed since it
 /// was issued, or the domain's status is no longer `domain_status` (then
-/// nothing is written). Of concurrent callers with one token, on any node, at most
-/// one gets `Some`. An error leaves nothing written.
+/// nothing is written). Of concurrent callers with one token, on any node,
+/// at most one gets `Some`. An error leaves nothing written.
 pub async fn exchange(db: &Db, ex: &OttExchange<'_>) -> Result<Option<HandedOff>, DbError> {
     let values = Values::of(ex);
     let row: Option<HandedOffRow> = match db {
