@@ -390,7 +390,9 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 /// acquire: a round trip before each query (to SQLite's worker thread, or
 /// to the server), doubling the round trips of a busy pool whose
 /// connections were all in use a moment ago. A connection that went bad in
-/// the window fails its query once and is discarded like any broken one.
+/// the window fails its query once; sqlx pings every connection again when
+/// it is returned (in the background; not configurable in 0.8) and drops
+/// the broken ones there.
 fn ping_when_idle<DB: sqlx::Database>(options: sqlx::pool::PoolOptions<DB>) -> sqlx::pool::PoolOptions<DB> {
     options.test_before_acquire(false).before_acquire(|conn, meta| {
         Box::pin(async move {
