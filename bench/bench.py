@@ -61,7 +61,7 @@ MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 EDGE_EXTRA = os.environ.get("BENCH_EDGE_EXTRA", "")
 
 UPSTREAM_H1, UPSTREAM_H2C = 18080, 18082
-NGINX_TLS, CADDY_TLS = 18444, 18445
+NGINX_TLS, CADDY_TLS, BARE_TLS = 18444, 18445, 18446
 
 
 def log(*args):
@@ -357,15 +357,25 @@ def ratio(results, a, b, key="rps"):
 
 # ---------------------------------------------------------------- sections
 
+def start_bare(cert, key):
+    """Pingora and rustls alone (`porta-bench bare-proxy`): what the edge's
+    proxy path costs beyond Pingora's own."""
+    p = Proc("bare", [TOOL, "bare-proxy", "--listen", f"127.0.0.1:{BARE_TLS}", "--upstream",
+                      f"127.0.0.1:{UPSTREAM_H1}", "--cert", cert, "--key", key, "--threads", str(WORKERS)])
+    wait_port(BARE_TLS)
+    return p
+
+
 def section_proxy(cert, key):
     edge = Edge("edge-proxy")
     edge.porta("tenant", "create", "--slug", "bench", "--name", "Bench")
     edge.porta("cert", "import", "--domain", HOST, "--chain", cert, "--key", key)
-    servers = [edge.start(), start_nginx(cert, key), start_caddy(cert, key)]
+    servers = [edge.start(), start_nginx(cert, key), start_caddy(cert, key), start_bare(cert, key)]
     urls = {
         "edge": f"https://{HOST}:{edge.https}/",
         "nginx": f"https://{HOST}:{NGINX_TLS}/",
         "caddy": f"https://{HOST}:{CADDY_TLS}/",
+        "bare": f"https://{HOST}:{BARE_TLS}/",
     }
     direct = {"h1": f"http://127.0.0.1:{UPSTREAM_H1}/", "h2": f"http://127.0.0.1:{UPSTREAM_H2C}/"}
     scenarios = {
@@ -373,7 +383,7 @@ def section_proxy(cert, key):
         "h1_new_connection": lambda t: wrk(urls.get(t, direct["h1"]), 32, close=True),
         "h2": lambda t: h2load(urls.get(t, direct["h2"])),
     }
-    targets = ["edge", "nginx", "caddy", "direct"]
+    targets = ["edge", "nginx", "caddy", "bare", "direct"]
     out = {}
     try:
         for name, measure in scenarios.items():
@@ -384,6 +394,8 @@ def section_proxy(cert, key):
                 "targets": {t: summary(res[t]) for t in targets},
                 "edge_over_nginx": ratio(res, "edge", "nginx"),
                 "edge_over_caddy": ratio(res, "edge", "caddy"),
+                "edge_over_bare": ratio(res, "edge", "bare"),
+                "bare_over_nginx": ratio(res, "bare", "nginx"),
                 "edge_over_direct": ratio(res, "edge", "direct"),
             }
             log(name, json.dumps({k: v for k, v in out[name].items() if k != "targets"}))
@@ -629,16 +641,21 @@ def markdown(r):
              f"{r['versions']['caddy'].split()[0]}.", ""]
     if "proxy" in r:
         lines += ["## Proxy throughput (small GET)", "",
-                  "| scenario | edge req/s | nginx | Caddy | direct | edge/nginx | edge/Caddy | edge/direct | edge p50/p99 ms | nginx p50/p99 ms |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| scenario | edge req/s | nginx | Caddy | bare Pingora | direct | edge/nginx | edge/Caddy | "
+                  "edge/bare | bare/nginx | edge/direct | edge p50/p99 ms | nginx p50/p99 ms |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, s in r["proxy"].items():
             t = s["targets"]
+            bare = t.get("bare", {}).get("rps", float("nan"))
             lines.append(
                 f"| {name} | {t['edge']['rps']:.0f} | {t['nginx']['rps']:.0f} | {t['caddy']['rps']:.0f} | "
-                f"{t['direct']['rps']:.0f} | **{s['edge_over_nginx']:.2f}** | {s['edge_over_caddy']:.2f} | "
+                f"{bare:.0f} | {t['direct']['rps']:.0f} | **{s['edge_over_nginx']:.2f}** | "
+                f"{s['edge_over_caddy']:.2f} | {s.get('edge_over_bare', float('nan')):.2f} | "
+                f"{s.get('bare_over_nginx', float('nan')):.2f} | "
                 f"{s['edge_over_direct']:.2f} | {t['edge']['p50_ms']:.2f}/{t['edge']['p99_ms']:.2f} | "
                 f"{t['nginx']['p50_ms']:.2f}/{t['nginx']['p99_ms']:.2f} |")
-        lines.append("")
+        lines += ["", "bare Pingora: `porta-bench bare-proxy`, Pingora and rustls proxying to the same "
+                  "upstream with nothing of the edge (same worker count and certificate).", ""]
     if "handshakes" in r:
         h = r["handshakes"]
         lines += ["## TLS 1.3 handshakes (new connection, one request, random SNI)", "",

@@ -9,8 +9,11 @@
 //!   time);
 //! - `seed-otts` and `exchange`: one-time tokens issued in bulk, then each
 //!   exchanged once as the handoff page does;
-//! - `seed-tickets`: N tickets of one client company, and a session.
+//! - `seed-tickets`: N tickets of one client company, and a session;
+//! - `bare-proxy`: Pingora and rustls alone, the peer of the edge's proxy
+//!   figures.
 
+mod bare;
 mod load;
 mod ott;
 mod portal;
@@ -49,6 +52,8 @@ enum Command {
     Exchange(ott::ExchangeArgs),
     /// Stores N tickets for a client company and prints a session cookie.
     SeedTickets(portal::SeedArgs),
+    /// Pingora and rustls alone, proxying to one upstream (until killed).
+    BareProxy(bare::BareArgs),
     /// Polls until a handshake succeeds; prints the milliseconds waited.
     FirstHandshake {
         #[arg(long)]
@@ -60,9 +65,16 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        // Pingora starts its own runtimes.
+        Command::BareProxy(args) => bare::run(args),
+        command => tokio::runtime::Runtime::new()?.block_on(run(command)),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::SeedCerts {
             config,
             count,
@@ -78,5 +90,6 @@ async fn main() -> anyhow::Result<()> {
             name,
             timeout_seconds,
         } => load::first_handshake(addr, &name, timeout_seconds).await,
+        Command::BareProxy(_) => unreachable!("started before any runtime"),
     }
 }
