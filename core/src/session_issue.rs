@@ -6,7 +6,7 @@ use cookie::Cookie;
 
 use crate::clock::UnixMillis;
 use crate::db::sessions::{self, NewSession, Session};
-use crate::db::{Db, DbError, DbTx};
+use crate::db::{Db, DbError};
 use crate::host::HostName;
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::session_cookie::{session_cookie, Transport};
@@ -44,27 +44,16 @@ pub struct IssuedSession {
     pub cookie: Cookie<'static>,
 }
 
+/// Creates the session's row (one statement) and signs its cookie.
 pub async fn issue(
     db: &Db,
     keys: &SessionKeys,
     request: &SessionRequest<'_>,
 ) -> Result<IssuedSession, IssueError> {
-    let mut tx = db.begin().await?;
-    let issued = issue_in(&mut tx, keys, request).await?;
-    tx.commit().await?;
-    Ok(issued)
-}
-
-/// [`issue`] inside `tx`: the session exists once `tx` commits.
-pub async fn issue_in(
-    tx: &mut DbTx,
-    keys: &SessionKeys,
-    request: &SessionRequest<'_>,
-) -> Result<IssuedSession, IssueError> {
     let now = UnixMillis::now();
     let expires_at = now.plus_seconds(request.ttl_seconds);
-    let session = sessions::create_in(
-        tx,
+    let session = sessions::create(
+        db,
         &NewSession {
             tenant: request.tenant,
             user: request.user,

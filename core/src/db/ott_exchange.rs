@@ -19,7 +19,7 @@
 
 use sqlx::FromRow;
 
-use super::sessions::Session;
+use super::sessions::{self, NewSession, Session};
 use super::{Db, DbError};
 use crate::clock::UnixMillis;
 use crate::domain_status::DomainStatus;
@@ -96,22 +96,22 @@ pub async fn exchange(db: &Db, ex: &OttExchange<'_>) -> Result<Option<HandedOff>
     let Some(row) = row else { return Ok(None) };
     let snapshot = serde_json::from_str(&row.session_snapshot)
         .map_err(|e| DbError::Invalid(format!("stored session snapshot: {e}")))?;
-    Ok(Some(HandedOff {
-        session: Session {
-            id: values.session_id,
-            tenant_id: ex.tenant,
-            user_id: row.user_id,
-            host: ex.host.to_owned(),
-            created_at: ex.now.0,
-            expires_at: ex.session_expires_at.0,
-            last_seen_at: ex.now.0,
-            revoked_at: None,
-            revoked_reason: None,
-            ip: values.ip,
-            user_agent: values.user_agent,
-            login_method: LOGIN_METHOD.to_owned(),
-            parent_session_id: row.parent_session_id,
+    let session = sessions::row_with_id(
+        values.session_id,
+        &NewSession {
+            tenant: ex.tenant,
+            user: row.user_id,
+            host: ex.host,
+            expires_at: ex.session_expires_at,
+            ip: ex.ip,
+            user_agent: ex.user_agent,
+            login_method: LOGIN_METHOD,
+            parent: row.parent_session_id,
         },
+        ex.now,
+    );
+    Ok(Some(HandedOff {
+        session,
         user_type: row.user_type,
         snapshot,
         next_path: row.next_path,
@@ -128,7 +128,8 @@ struct Values<'a> {
     binding: Vec<u8>,
     session_id: SessionId,
     audit_id: String,
-    // Bounded like every session's and audit row's (client-controlled).
+    // Bounded as every session's are (the audit row's bound on a user
+    // agent is the same 512 characters).
     ip: Option<String>,
     user_agent: Option<String>,
 }
@@ -141,8 +142,8 @@ impl<'a> Values<'a> {
             binding: ex.binding.0.to_vec(),
             session_id: SessionId::generate(),
             audit_id: uuid::Uuid::new_v4().to_string(),
-            ip: ex.ip.map(|s| s.chars().take(64).collect()),
-            user_agent: ex.user_agent.map(|s| s.chars().take(512).collect()),
+            ip: ex.ip.map(sessions::bounded_ip),
+            user_agent: ex.user_agent.map(sessions::bounded_user_agent),
         }
     }
 }
@@ -175,10 +176,6 @@ use bind_values;
 const DOMAIN_KEPT: &str = "EXISTS (SELECT 1 FROM portal_domains d \
                            WHERE d.id = $4 AND d.tenant_id = $3 AND d.status = $14)";
 
-/// The columns of a new session, in the order both statements insert them.
-const SESSION_COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, last_seen_at, \
-                               revoked_at, revoked_reason, ip, user_agent, login_method, parent_session_id";
-
 const AUDIT_COLUMNS: &str = "id, tenant_id, actor_user_id, action, outcome, subject, ip, user_agent, \
                              detail, created_at";
 
@@ -194,7 +191,7 @@ static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                  (SELECT u.user_type FROM users u WHERE u.tenant_id = portal_domain_otts.tenant_id \
                      AND u.id = portal_domain_otts.user_id) AS user_type), \
          created AS (\
-             INSERT INTO sessions ({SESSION_COLUMNS}) \
+             INSERT INTO sessions ({session_columns}) \
              SELECT $6, $3, user_id, $7, $2, $8, $2, NULL, NULL, $9, $10, $13, \
                  session_snapshot::json ->> 'canonical_session_id' \
              FROM spent WHERE user_type = session_snapshot::json ->> 'user_type' \
@@ -210,6 +207,7 @@ static POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          FROM spent JOIN created ON TRUE",
         consumable = super::otts::CONSUMABLE,
         domain_kept = DOMAIN_KEPT,
+        session_columns = sessions::COLUMNS,
     )
 });
 
@@ -222,7 +220,7 @@ static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "BEGIN IMMEDIATE; \
          UPDATE portal_domain_otts SET consumed_at = $2 WHERE {consumable} AND {domain_kept}; \
-         INSERT INTO sessions ({SESSION_COLUMNS}) \
+         INSERT INTO sessions ({session_columns}) \
              SELECT $6, $3, o.user_id, $7, $2, $8, $2, NULL, NULL, $9, $10, $13, \
                  json_extract(o.session_snapshot, '$.canonical_session_id') \
              FROM portal_domain_otts o JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.user_id \
@@ -240,5 +238,6 @@ static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          COMMIT;",
         consumable = super::otts::CONSUMABLE,
         domain_kept = DOMAIN_KEPT,
+        session_columns = sessions::COLUMNS,
     )
 });

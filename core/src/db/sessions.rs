@@ -4,10 +4,10 @@
 use sqlx::FromRow;
 
 use super::users::UserProfile;
-use super::{Db, DbError, DbTx};
+use super::{Db, DbError};
 use crate::clock::UnixMillis;
 use crate::ids::{SessionId, TenantId, UserId};
-use crate::{on_pool, on_tx};
+use crate::on_pool;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Session {
@@ -41,7 +41,8 @@ pub struct NewSession<'a> {
     pub parent: Option<SessionId>,
 }
 
-const COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, last_seen_at, \
+/// A session row's columns, in the order of every insert.
+pub(super) const COLUMNS: &str = "id, tenant_id, user_id, host, created_at, expires_at, last_seen_at, \
                        revoked_at, revoked_reason, ip, user_agent, login_method, parent_session_id";
 
 pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
@@ -54,20 +55,15 @@ pub async fn create(db: &Db, new: &NewSession<'_>, now: UnixMillis) -> Result<Se
     Ok(session)
 }
 
-/// [`create`] inside `tx`.
-pub async fn create_in(tx: &mut DbTx, new: &NewSession<'_>, now: UnixMillis) -> Result<Session, DbError> {
-    let session = new_row(new, now);
-    let sql = insert_sql();
-    on_tx!(tx, |t| bind_row(sqlx::query(&sql), &session)
-        .execute(&mut **t)
-        .await
-        .map(|_| ()))?;
-    Ok(session)
+fn new_row(new: &NewSession<'_>, now: UnixMillis) -> Session {
+    row_with_id(SessionId::generate(), new, now)
 }
 
-fn new_row(new: &NewSession<'_>, now: UnixMillis) -> Session {
+/// The row `new` makes at `now` under `id` (the exchange inserts it in SQL
+/// of its own and describes it with this).
+pub(super) fn row_with_id(id: SessionId, new: &NewSession<'_>, now: UnixMillis) -> Session {
     Session {
-        id: SessionId::generate(),
+        id,
         tenant_id: new.tenant,
         user_id: new.user,
         host: new.host.to_owned(),
@@ -76,12 +72,21 @@ fn new_row(new: &NewSession<'_>, now: UnixMillis) -> Session {
         last_seen_at: now.0,
         revoked_at: None,
         revoked_reason: None,
-        // Bounded: a user agent is client-controlled.
-        ip: new.ip.map(|s| s.chars().take(64).collect()),
-        user_agent: new.user_agent.map(|s| s.chars().take(512).collect()),
+        ip: new.ip.map(bounded_ip),
+        user_agent: new.user_agent.map(bounded_user_agent),
         login_method: new.login_method.to_owned(),
         parent_session_id: new.parent,
     }
+}
+
+/// A session's stored IP address, bounded.
+pub(super) fn bounded_ip(ip: &str) -> String {
+    ip.chars().take(64).collect()
+}
+
+/// A session's stored user agent, bounded: it is client-controlled.
+pub(super) fn bounded_user_agent(agent: &str) -> String {
+    agent.chars().take(512).collect()
 }
 
 fn insert_sql() -> String {
