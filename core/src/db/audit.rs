@@ -4,10 +4,10 @@
 
 use sqlx::FromRow;
 
-use super::{Db, DbError, DbTx};
+use super::{Db, DbError};
 use crate::clock::UnixMillis;
 use crate::ids::{TenantId, UserId};
-use crate::{on_pool, on_tx};
+use crate::on_pool;
 
 /// An event to record.
 #[derive(Debug, Clone)]
@@ -43,16 +43,6 @@ pub async fn record(db: &Db, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(
     let row = Row::of(event, at);
     on_pool!(db, |pool| bind_row!(sqlx::query(INSERT), row)
         .execute(pool)
-        .await
-        .map(|_| ()))?;
-    Ok(())
-}
-
-/// [`record`] inside `tx`: the row commits with the change it is about.
-pub async fn record_in(tx: &mut DbTx, event: &AuditEvent<'_>, at: UnixMillis) -> Result<(), DbError> {
-    let row = Row::of(event, at);
-    on_tx!(tx, |t| bind_row!(sqlx::query(INSERT), row)
-        .execute(&mut **t)
         .await
         .map(|_| ()))?;
     Ok(())
